@@ -1,0 +1,85 @@
+# mallcop: see README.md. `make check` runs every test, `make demo` the demo deployment.
+VERSION != sed -n 's/^version=//p' mallcop
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/mallcop
+DATADIR ?= $(PREFIX)/share/mallcop
+MANDIR ?= $(PREFIX)/share/man
+BUILD ?= .
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+MCFLAGS = -std=c11 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral \
+	-fstack-protector-strong -fstack-clash-protection -fPIE \
+	-D_FORTIFY_SOURCE=2 -DMALLCOP_VERSION='"$(VERSION)"' -Ilib
+MLDFLAGS = -pie -Wl,-z,relro,-z,now
+LIBS = -ljq -lyaml -lcurl -lcrypto -lm
+SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+
+LIBSRC = $(wildcard lib/*.c)
+LIBOBJ = $(LIBSRC:%.c=$(BUILD)/%.o)
+LIBA = $(BUILD)/lib/libmallcop.a
+PROGSRC = $(wildcard bin/mallcop-*.c)
+PROGS = $(PROGSRC:%.c=$(BUILD)/%)
+SCRIPTS = $(filter-out %.c %.o %.d,$(wildcard bin/mallcop-*))
+UNITSRC = $(wildcard tests/unit/test_*.c)
+UNITS = $(UNITSRC:%.c=$(BUILD)/%)
+MAN1 = $(wildcard man/man1/*.1)
+
+all: $(PROGS) $(UNITS)
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(MCFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIBOBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+$(BUILD)/bin/%: bin/%.c $(LIBA) $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(MCFLAGS) $(CFLAGS) $(LDFLAGS) $(MLDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/t.h $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(MCFLAGS) $(CFLAGS) $(LDFLAGS) $(MLDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+deps:
+	@sh tests/install-deps
+
+# every test, then every test again under ASan and UBSan; one summary line at the end
+check: deps
+	@$(MAKE) -s all
+	@$(MAKE) -s BUILD=build/san CFLAGS='$(SANFLAGS)' LDFLAGS='-fsanitize=address,undefined' all
+	@sh tests/run . build/san
+
+sanitize: deps
+	@$(MAKE) -s BUILD=build/san CFLAGS='$(SANFLAGS)' LDFLAGS='-fsanitize=address,undefined' all
+	@sh tests/run build/san
+
+demo: deps
+	@$(MAKE) -s all
+	@sh share/mallcop/demo/run
+
+bench: deps
+	@$(MAKE) -s all
+	@sh tests/bench/run
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	sed -e 's|^libexecdir=.*|libexecdir=$(LIBEXECDIR)|' -e 's|^mandir=.*|mandir=$(MANDIR)|' \
+		mallcop > $(DESTDIR)$(BINDIR)/mallcop
+	chmod 755 $(DESTDIR)$(BINDIR)/mallcop
+	install -m 755 $(PROGS) $(SCRIPTS) $(DESTDIR)$(LIBEXECDIR)
+	cp -R share/mallcop/. $(DESTDIR)$(DATADIR)
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 man/man5/*.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 man/man7/*.7 $(DESTDIR)$(MANDIR)/man7
+
+clean:
+	rm -rf build lib/*.o lib/libmallcop.a $(PROGS) $(UNITS)
+
+.PHONY: all deps check sanitize demo bench install clean

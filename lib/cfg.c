@@ -1,0 +1,224 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "store.h"
+#include "util.h"
+#include "yamljv.h"
+
+int
+cfg_load(cfg *c, const char *dir, char **err)
+{
+	size_t len;
+	char *buf, *yerr;
+
+	c->path = xasprintf("%s/mallcop.yaml", dir);
+	c->root = jv_null();
+	c->lines = jv_object();
+	if (!(buf = store_slurp(c->path, &len))) {
+		*err = errno == ENOENT
+		    ? xasprintf("cannot read '%s': no such file; run 'mallcop init' or give "
+			"the deployment with --dir", c->path)
+		    : xasprintf("cannot read '%s': %s", c->path, strerror(errno));
+		return -1;
+	}
+	jv_free(c->lines);
+	c->root = yamljv_parse(buf, len, &c->lines, &yerr);
+	free(buf);
+	if (!jv_is_valid(c->root)) {
+		*err = xasprintf("%s:%s; fix the YAML syntax at that line", c->path, yerr);
+		free(yerr);
+		c->lines = jv_object();
+		return -1;
+	}
+	if (jv_get_kind(c->root) == JV_KIND_NULL) {
+		jv_free(c->root);
+		c->root = jv_object();
+	}
+	if (jv_get_kind(c->root) != JV_KIND_OBJECT) {
+		*err = xasprintf("%s:1: the document must be a mapping of settings "
+		    "(connectors:, baseline:, ...)", c->path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+cfg_free(cfg *c)
+{
+	free(c->path);
+	jv_free(c->root);
+	jv_free(c->lines);
+	c->path = NULL;
+	c->root = c->lines = jv_null();
+}
+
+jv
+cfg_get(const cfg *c, const char *path)
+{
+	jv v = jv_copy(c->root);
+	char *p = xstrdup(path), *save = NULL;
+
+	for (char *k = strtok_r(p, ".", &save); k; k = strtok_r(NULL, ".", &save)) {
+		if (jv_get_kind(v) != JV_KIND_OBJECT) {
+			jv_free(v);
+			v = jv_invalid();
+			break;
+		}
+		v = jv_object_get(v, jv_string(k));
+	}
+	free(p);
+	return v;
+}
+
+char *
+cfg_where(const cfg *c, const char *path)
+{
+	jv l = jv_object_get(jv_copy(c->lines), jv_string(path));
+	char *s = jv_get_kind(l) == JV_KIND_NUMBER
+	    ? xasprintf("%s:%d", c->path, (int)jv_number_value(l)) : xstrdup(c->path);
+
+	jv_free(l);
+	return s;
+}
+
+static int
+expand(const cfg *c, const char *s, const char *path, jv *out, jv *names, char **err)
+{
+	jv r = jv_string("");
+	const char *p = s;
+
+	while (*p) {
+		const char *d = strstr(p, "${"), *end;
+		char *name, *where;
+		const char *val;
+
+		if (!d) {
+			r = jv_string_append_str(r, p);
+			break;
+		}
+		if (d > p && d[-1] == '$') {	/* "$${" is a literal "${" */
+			r = jv_string_append_buf(r, p, (int)(d - p - 1));
+			r = jv_string_append_str(r, "${");
+			p = d + 2;
+			continue;
+		}
+		r = jv_string_append_buf(r, p, (int)(d - p));
+		if (!(end = strchr(d, '}'))) {
+			where = cfg_where(c, path);
+			*err = xasprintf("%s: %s: unterminated '${' in the value; write ${NAME}",
+			    where, path);
+			free(where);
+			jv_free(r);
+			return -1;
+		}
+		name = strndup(d + 2, (size_t)(end - d - 2));
+		if (!name)
+			die(EXIT_WORK, "out of memory");
+		if (names)
+			*names = jv_array_append(*names, jv_string(name));
+		if (!(val = getenv(name))) {
+			where = cfg_where(c, path);
+			*err = xasprintf("%s: %s: environment variable '%s' is not set; export it "
+			    "before running mallcop", where, path, name);
+			free(where);
+			free(name);
+			jv_free(r);
+			return -1;
+		}
+		free(name);
+		r = jv_string_append_str(r, val);
+		p = end + 1;
+	}
+	*out = r;
+	return 0;
+}
+
+int
+cfg_resolve(const cfg *c, jv v, const char *path, jv *out, jv *names, char **err)
+{
+	int r = 0;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		r = expand(c, jv_string_value(v), path, out, names, err);
+		jv_free(v);
+		return r;
+	case JV_KIND_OBJECT: {
+		jv o = jv_object();
+
+		jv_object_foreach(v, k, x) {
+			char *sub = xasprintf("%s.%s", path, jv_string_value(k));
+			jv y;
+
+			if (r) {
+				jv_free(k);
+				jv_free(x);
+			} else if ((r = cfg_resolve(c, x, sub, &y, names, err)) == 0) {
+				o = jv_object_set(o, k, y);
+			} else {
+				jv_free(k);
+			}
+			free(sub);
+		}
+		jv_free(v);
+		if (r) {
+			jv_free(o);
+			return r;
+		}
+		*out = o;
+		return 0;
+	}
+	case JV_KIND_ARRAY: {
+		jv a = jv_array();
+
+		jv_array_foreach(v, i, x) {
+			char *sub = xasprintf("%s[%d]", path, i);
+			jv y;
+
+			if (r)
+				jv_free(x);
+			else if ((r = cfg_resolve(c, x, sub, &y, names, err)) == 0)
+				a = jv_array_append(a, y);
+			free(sub);
+		}
+		jv_free(v);
+		if (r) {
+			jv_free(a);
+			return r;
+		}
+		*out = a;
+		return 0;
+	}
+	default:
+		*out = v;
+		return 0;
+	}
+}
+
+int
+cfg_int(const cfg *c, const char *path, long dflt, long lo, long hi, long *out, char **err)
+{
+	jv v = cfg_get(c, path);
+	double d;
+
+	*out = dflt;
+	if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL) {
+		jv_free(v);
+		return 0;
+	}
+	d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1e300;
+	jv_free(v);
+	if (d != (long)d || d < lo || d > hi) {
+		char *where = cfg_where(c, path);
+
+		*err = xasprintf("%s: %s: expected a whole number from %ld to %ld", where, path,
+		    lo, hi);
+		free(where);
+		return -1;
+	}
+	*out = (long)d;
+	return 0;
+}

@@ -1,0 +1,260 @@
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <string.h>
+#include <openssl/evp.h>
+
+#include "event.h"
+#include "ts.h"
+#include "util.h"
+
+static const char MARK_BEGIN[] = "[USER_DATA_BEGIN]";
+static const char MARK_END[] = "[USER_DATA_END]";
+
+char *
+event_id(const char *source, const char *key, char out[EVENT_IDSZ])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(c, source, strlen(source)) || !EVP_DigestUpdate(c, ":", 1) ||
+	    !EVP_DigestUpdate(c, key, strlen(key)) || !EVP_DigestFinal_ex(c, md, &n))
+		die(EXIT_WORK, "SHA-256 failed");
+	EVP_MD_CTX_free(c);
+	memcpy(out, "evt_", 4);
+	for (int i = 0; i < 10; i++) {
+		out[4 + 2 * i] = hex[md[i] >> 4];
+		out[5 + 2 * i] = hex[md[i] & 15];
+	}
+	out[24] = 0;
+	return out;
+}
+
+int
+event_source_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || !isalnum((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return 0;
+	return 1;
+}
+
+static int
+id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_-.:", s[i]))
+			return 0;
+	return 1;
+}
+
+const char *
+event_str(jv e, const char *field)
+{
+	jv v = jv_object_get(jv_copy(e), jv_string(field));
+	const char *s = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : "";
+
+	/* e holds a reference, so the string outlives v */
+	jv_free(v);
+	return s;
+}
+
+int
+event_time(jv e, int64_t *us)
+{
+	return ts_from_jv(jv_object_get(jv_copy(e), jv_string("timestamp")), us);
+}
+
+/* a field as text: strings as they are, numbers and booleans printed, absent as dflt */
+static jv
+text(jv rec, const char *field, const char *dflt)
+{
+	jv v = jv_object_get(jv_copy(rec), jv_string(field));
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		return v;
+	case JV_KIND_NUMBER:
+	case JV_KIND_TRUE:
+	case JV_KIND_FALSE:
+		return jv_dump_string(v, 0);
+	default:
+		jv_free(v);
+		return dflt ? jv_string(dflt) : jv_invalid();
+	}
+}
+
+static jv
+go_shape(jv rec)
+{
+	jv payload = jv_object_get(jv_copy(rec), jv_string("payload"));
+	jv org = jv_object_get(jv_copy(rec), jv_string("org"));
+	jv meta = jv_get_kind(payload) == JV_KIND_OBJECT ? jv_copy(payload) : jv_object();
+	jv e = jv_object();
+	jv action = jv_invalid(), target = jv_invalid();
+	static const char *targets[] = {"target", "resource", "repo", "object", NULL};
+
+	if (jv_get_kind(payload) == JV_KIND_OBJECT) {
+		action = text(payload, "action", NULL);
+		for (int i = 0; targets[i] && !jv_is_valid(target); i++)
+			target = text(payload, targets[i], NULL);
+	}
+	if (jv_get_kind(org) == JV_KIND_STRING)
+		meta = jv_object_set(meta, jv_string("org"), org);
+	else
+		jv_free(org);
+	jv_free(payload);
+	e = jv_object_set(e, jv_string("timestamp"),
+	    jv_object_get(jv_copy(rec), jv_string("timestamp")));
+	e = jv_object_set(e, jv_string("source"), jv_object_get(jv_copy(rec), jv_string("source")));
+	e = jv_object_set(e, jv_string("event_type"), jv_object_get(jv_copy(rec), jv_string("type")));
+	e = jv_object_set(e, jv_string("actor"), text(rec, "actor", ""));
+	e = jv_object_set(e, jv_string("action"),
+	    jv_is_valid(action) ? action : text(rec, "type", ""));
+	e = jv_object_set(e, jv_string("target"), jv_is_valid(target) ? target : jv_string(""));
+	e = jv_object_set(e, jv_string("metadata"), meta);
+	return jv_object_set(e, jv_string("raw"), rec);
+}
+
+int
+event_normalize(jv rec, const char *source, int64_t ingested, jv *out, const char **reason)
+{
+	char idbuf[EVENT_IDSZ], t[TS_BUFSZ];
+	jv id = jv_invalid(), src, ts, etype, sev, meta, raw, e;
+	int64_t us;
+	int go;
+
+	*reason = NULL;
+	if (jv_get_kind(rec) != JV_KIND_OBJECT) {
+		jv_free(rec);
+		*reason = "not a JSON object";
+		return -1;
+	}
+	go = !jv_object_has(jv_copy(rec), jv_string("event_type")) &&
+	    jv_object_has(jv_copy(rec), jv_string("type"));
+	if (go) {
+		jv key = text(rec, "id", NULL);
+
+		rec = go_shape(rec);
+		if (jv_is_valid(key))
+			id = key;	/* hashed below, with the source */
+	} else {
+		id = jv_object_get(jv_copy(rec), jv_string("id"));
+	}
+
+	src = jv_object_get(jv_copy(rec), jv_string("source"));
+	if (jv_get_kind(src) != JV_KIND_STRING || !jv_string_length_bytes(jv_copy(src))) {
+		jv_free(src);
+		src = jv_string(source);
+	}
+	etype = text(rec, "event_type", NULL);
+	sev = text(rec, "severity", "info");
+	meta = jv_object_get(jv_copy(rec), jv_string("metadata"));
+	raw = jv_object_get(jv_copy(rec), jv_string("raw"));
+	if (!event_source_ok(jv_string_value(src)))
+		*reason = "source is not a valid name ([A-Za-z0-9._-], at most 63)";
+	else if (event_time(rec, &us))
+		*reason = jv_object_has(jv_copy(rec), jv_string("timestamp"))
+		    ? "timestamp is not an ISO 8601 time" : "missing timestamp";
+	else if (!jv_is_valid(etype) || !jv_string_length_bytes(jv_copy(etype)))
+		*reason = "missing event_type";
+	else if (!jv_object_has(jv_copy(rec), jv_string("actor")))
+		*reason = "missing actor";
+	else if (strcmp(jv_string_value(sev), "info") && strcmp(jv_string_value(sev), "warn") &&
+	    strcmp(jv_string_value(sev), "critical"))
+		*reason = "severity is not info, warn or critical";
+	else if (jv_is_valid(meta) && jv_get_kind(meta) != JV_KIND_NULL &&
+	    jv_get_kind(meta) != JV_KIND_OBJECT)
+		*reason = "metadata is not an object";
+	if (*reason) {
+		jv_free(id), jv_free(src), jv_free(etype), jv_free(sev), jv_free(meta);
+		jv_free(raw), jv_free(rec);
+		return -1;
+	}
+
+	if (go || jv_get_kind(id) != JV_KIND_STRING || !id_ok(jv_string_value(id))) {
+		jv key = go && jv_get_kind(id) == JV_KIND_STRING ? jv_copy(id)
+		    : jv_dump_string(jv_copy(rec), JV_PRINT_SORTED);
+
+		event_id(jv_string_value(src), jv_string_value(key), idbuf);
+		jv_free(key);
+		jv_free(id);
+		id = jv_string(idbuf);
+	}
+	ts = jv_string(ts_format(us, t));
+	e = jv_object_set(jv_object(), jv_string("id"), id);
+	e = jv_object_set(e, jv_string("timestamp"), ts);
+	e = jv_object_set(e, jv_string("ingested_at"), jv_string(ts_format(ingested, t)));
+	e = jv_object_set(e, jv_string("source"), src);
+	e = jv_object_set(e, jv_string("event_type"), etype);
+	e = jv_object_set(e, jv_string("actor"), text(rec, "actor", ""));
+	e = jv_object_set(e, jv_string("action"), text(rec, "action", ""));
+	e = jv_object_set(e, jv_string("target"), text(rec, "target", ""));
+	e = jv_object_set(e, jv_string("severity"), sev);
+	e = jv_object_set(e, jv_string("metadata"),
+	    jv_get_kind(meta) == JV_KIND_OBJECT ? meta : (jv_free(meta), jv_object()));
+	e = jv_object_set(e, jv_string("raw"),
+	    jv_is_valid(raw) && jv_get_kind(raw) != JV_KIND_NULL ? raw : (jv_free(raw), jv_object()));
+	jv_free(rec);
+	*out = e;
+	return 0;
+}
+
+static jv
+unwrap_str(jv s)
+{
+	const char *p = jv_string_value(s);
+	jv r;
+
+	if (!strstr(p, "[USER_DATA_"))
+		return s;
+	r = jv_string("");
+	while (*p) {
+		const char *b = strstr(p, MARK_BEGIN), *e = strstr(p, MARK_END), *m;
+		size_t ml;
+
+		if (!b && !e) {
+			r = jv_string_append_str(r, p);
+			break;
+		}
+		m = b && (!e || b < e) ? b : e;
+		ml = m == b ? sizeof MARK_BEGIN - 1 : sizeof MARK_END - 1;
+		r = jv_string_append_buf(r, p, (int)(m - p));
+		p = m + ml;
+	}
+	jv_free(s);
+	return r;
+}
+
+jv
+event_unwrap(jv v)
+{
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		return unwrap_str(v);
+	case JV_KIND_ARRAY:
+		for (int i = 0, n = jv_array_length(jv_copy(v)); i < n; i++)
+			v = jv_array_set(v, i, event_unwrap(jv_array_get(jv_copy(v), i)));
+		return v;
+	case JV_KIND_OBJECT: {
+		jv o = jv_object();
+
+		jv_object_foreach(v, k, x)
+			o = jv_object_set(o, k, event_unwrap(x));
+		jv_free(v);
+		return o;
+	}
+	default:
+		return v;
+	}
+}

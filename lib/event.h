@@ -1,0 +1,25 @@
+/* event: the event record of mallcop.7: ids, validation, normalization */
+#ifndef MALLCOP_EVENT_H
+#define MALLCOP_EVENT_H
+#include <stdint.h>
+#include <jv.h>
+
+#define EVENT_IDSZ 25	/* "evt_" + 20 hex + NUL */
+
+/* "evt_" + the first 20 hex digits of SHA-256 over "SOURCE:KEY" */
+char *event_id(const char *source, const char *key, char out[EVENT_IDSZ]);
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,62}: safe as a file name */
+int event_source_ok(const char *s);
+/*
+ * A record from a connector (consumed), in our shape or the Go shape {id, source, type, actor,
+ * timestamp, org, payload}, as a stored event: fields in order, timestamp in UTC, defaults
+ * filled, ingested_at set. On a record that cannot be stored returns -1 and a reason.
+ */
+int event_normalize(jv rec, const char *source, int64_t ingested, jv *out, const char **reason);
+/* v (consumed) without the earlier implementation's [USER_DATA_BEGIN]/[USER_DATA_END] markers */
+jv event_unwrap(jv v);
+/* the event's time; -1 when it has none that parses */
+int event_time(jv e, int64_t *us);
+/* a string field of e, or "" */
+const char *event_str(jv e, const char *field);
+#endif

@@ -1,0 +1,87 @@
+#define _GNU_SOURCE
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonl.h"
+#include "util.h"
+
+enum { WARN_MAX = 3 };
+
+void
+jsonl_init(jsonl *r, FILE *f, const char *name)
+{
+	memset(r, 0, sizeof *r);
+	r->f = f;
+	r->name = name;
+}
+
+jv
+jsonl_parse(const char *s, size_t n)
+{
+	if (n > INT_MAX)
+		return jv_invalid_with_msg(jv_string("line too long"));
+	return jv_parse_sized(s, (int)n);
+}
+
+static int
+blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+int
+jsonl_next(jsonl *r, jv *out)
+{
+	ssize_t n;
+
+	while ((n = getline(&r->buf, &r->cap, r->f)) > 0) {
+		jv v;
+
+		r->lineno++;
+		r->len = (size_t)n;
+		if (r->buf[n - 1] != '\n' && r->tail)
+			return 0;
+		r->bytes += (size_t)n;
+		if (blank(r->buf, (size_t)n))
+			continue;
+		v = jsonl_parse(r->buf, (size_t)n);
+		if (jv_is_valid(v)) {
+			*out = v;
+			return 1;
+		}
+		if (!r->quiet && r->skipped < WARN_MAX) {
+			jv msg = jv_invalid_get_msg(v);
+
+			warnf("%s:%zu: skipped malformed line: %s", r->name, r->lineno,
+			    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
+			jv_free(msg);
+		} else {
+			jv_free(v);
+		}
+		r->skipped++;
+	}
+	return 0;
+}
+
+void
+jsonl_done(jsonl *r)
+{
+	if (!r->quiet && r->skipped > WARN_MAX)
+		warnf("%s: %zu malformed lines skipped in all", r->name, r->skipped);
+	free(r->buf);
+	r->buf = NULL;
+}
+
+int
+jsonl_put(FILE *f, jv v)
+{
+	jv s = jv_dump_string(v, 0);
+	int r = fputs(jv_string_value(s), f) == EOF || putc('\n', f) == EOF ? -1 : 0;
+
+	jv_free(s);
+	return r;
+}

@@ -1,0 +1,28 @@
+/* jsonl: one JSON value per line, over libjq's jv parser */
+#ifndef MALLCOP_JSONL_H
+#define MALLCOP_JSONL_H
+#include <stdio.h>
+#include <jv.h>
+
+typedef struct jsonl {
+	FILE *f;
+	const char *name;	/* for diagnostics: a path or "stdin" */
+	char *buf;
+	size_t cap;
+	size_t len;		/* length of the line in buf */
+	size_t lineno;
+	size_t skipped;		/* malformed lines passed over */
+	size_t bytes;		/* offset just past the last complete line read */
+	int tail;		/* a last line without '\n' is a write in progress: leave it */
+	int quiet;		/* do not warn about each malformed line */
+} jsonl;
+
+void jsonl_init(jsonl *r, FILE *f, const char *name);
+/* 1 and a value in *out, or 0 at the end; a malformed line is counted and skipped */
+int jsonl_next(jsonl *r, jv *out);
+void jsonl_done(jsonl *r);
+/* write v (consumed) compactly with a newline; -1 on a write error */
+int jsonl_put(FILE *f, jv v);
+/* parse one JSON text of n bytes; an invalid jv with a message on error */
+jv jsonl_parse(const char *s, size_t n);
+#endif

@@ -1,0 +1,122 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "util.h"
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+int
+proc_spawn(proc *p, char *const argv[], char *const envp[], int in, int out, int errfd,
+    char **err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, dfl;
+	int fds[3] = {in, out, errfd}, r;
+
+	long t = p->timeout_ms;
+
+	memset(p, 0, sizeof *p);
+	p->timeout_ms = t;
+	posix_spawn_file_actions_init(&fa);
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] < 0)
+			posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i ? O_WRONLY : O_RDONLY,
+			    0);
+		else
+			posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+	}
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGINT);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &dfl);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF);
+	r = posix_spawn(&p->pid, argv[0], &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (r) {
+		*err = xasprintf("cannot run '%s': %s", argv[0], strerror(r));
+		p->done = 1;
+		p->status = 127 << 8;
+		return -1;
+	}
+	return 0;
+}
+
+void
+proc_wait(proc *ps, size_t n)
+{
+	int64_t start = mono_ms();
+	struct timespec nap = {0, 20 * 1000 * 1000};
+
+	for (;;) {
+		size_t left = 0;
+		int64_t now = mono_ms();
+
+		for (size_t i = 0; i < n; i++) {
+			proc *p = &ps[i];
+			pid_t w;
+
+			if (p->done)
+				continue;
+			w = waitpid(p->pid, &p->status, WNOHANG);
+			if (w == p->pid || (w < 0 && errno == ECHILD)) {
+				p->done = 1;
+				/* what it left running in its group goes with it */
+				kill(-p->pid, SIGKILL);
+				continue;
+			}
+			left++;
+			if (!p->timed_out && p->timeout_ms > 0 && now - start >= p->timeout_ms) {
+				p->timed_out = 1;
+				p->killed_at = now;
+				kill(-p->pid, SIGTERM);
+			} else if (p->timed_out && now - p->killed_at >= 2000) {
+				kill(-p->pid, SIGKILL);
+			}
+		}
+		if (!left)
+			return;
+		nanosleep(&nap, NULL);
+	}
+}
+
+int
+proc_ok(const proc *p)
+{
+	return p->done && !p->timed_out && WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0;
+}
+
+char *
+proc_describe(const proc *p)
+{
+	if (p->timed_out)
+		return xasprintf("timed out after %lds and was stopped", p->timeout_ms / 1000);
+	if (WIFSIGNALED(p->status))
+		return xasprintf("killed by signal %d (%s)", WTERMSIG(p->status),
+		    strsignal(WTERMSIG(p->status)));
+	if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 127)
+		return xstrdup("could not be run (exit status 127)");
+	return xasprintf("exited with status %d", WEXITSTATUS(p->status));
+}

@@ -1,0 +1,26 @@
+/* proc: child programs (connectors, plugins) with a chosen environment and a time limit */
+#ifndef MALLCOP_PROC_H
+#define MALLCOP_PROC_H
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct proc {
+	pid_t pid;
+	int status;	/* as waitpid gives it */
+	int done;
+	int timed_out;
+	int64_t deadline;	/* monotonic ms */
+	int64_t killed_at;
+	long timeout_ms;	/* 0 = none; set before proc_wait */
+} proc;
+
+/* start argv[0] (a path) in its own process group with exactly envp; fds -1 = /dev/null */
+int proc_spawn(proc *p, char *const argv[], char *const envp[], int in, int out, int errfd,
+    char **err);
+/* wait for all; one that outlives its timeout_ms has its process group killed */
+void proc_wait(proc *ps, size_t n);
+/* 1 when it exited with status 0 */
+int proc_ok(const proc *p);
+/* "exited with status 3", "killed by signal 9", "timed out after 30s" */
+char *proc_describe(const proc *p);
+#endif

@@ -1,0 +1,625 @@
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "jsonl.h"
+#include "store.h"
+#include "ts.h"
+#include "util.h"
+#include "yamljv.h"
+
+const char *
+store_root(const char *dir)
+{
+	const char *e = getenv("MALLCOP_DIR");
+
+	return dir && *dir ? dir : e && *e ? e : ".";
+}
+
+static int
+mkdir_p(const char *path, char **err)
+{
+	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+		return 0;
+	*err = xasprintf("cannot create '%s': %s", path, strerror(errno));
+	return -1;
+}
+
+int
+store_open(store *s, const char *root, int write, char **err)
+{
+	struct stat st;
+
+	memset(s, 0, sizeof *s);
+	s->lockfd = -1;
+	s->root = xstrdup(root);
+	s->dir = xasprintf("%s/.mallcop", root);
+	s->events = xasprintf("%s/events", s->dir);
+	if (stat(root, &st) || !S_ISDIR(st.st_mode)) {
+		*err = xasprintf("cannot open deployment '%s': %s", root,
+		    errno ? strerror(errno) : "not a directory");
+		return -1;
+	}
+	if (write && (mkdir_p(s->dir, err) || mkdir_p(s->events, err)))
+		return -1;
+	return 0;
+}
+
+void
+store_close(store *s)
+{
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	free(s->root);
+	free(s->dir);
+	free(s->events);
+	memset(s, 0, sizeof *s);
+	s->lockfd = -1;
+}
+
+int
+store_lock(store *s, long wait_ms, char **err)
+{
+	char *path = xasprintf("%s/lock", s->dir), buf[32] = "";
+	struct timespec nap = {0, 50 * 1000 * 1000};
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	ssize_t n;
+
+	if (fd < 0) {
+		*err = xasprintf("cannot open '%s': %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	for (long waited = 0; flock(fd, LOCK_EX | LOCK_NB); waited += 50) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			*err = xasprintf("cannot lock '%s': %s", path, strerror(errno));
+			goto fail;
+		}
+		if (waited >= wait_ms) {
+			n = pread(fd, buf, sizeof buf - 1, 0);
+			buf[n > 0 ? n : 0] = 0;
+			buf[strcspn(buf, "\n")] = 0;
+			*err = xasprintf("deployment '%s' is in use by another mallcop run%s%s%s; "
+			    "try again later or pass --wait", s->root, *buf ? " (pid " : "", buf,
+			    *buf ? ")" : "");
+			close(fd);
+			free(path);
+			return 1;
+		}
+		nanosleep(&nap, NULL);
+	}
+	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) != n)
+		warnf("cannot write '%s':", path);
+	s->lockfd = fd;
+	free(path);
+	return 0;
+fail:
+	close(fd);
+	free(path);
+	return -1;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+sync_dir(const char *path)
+{
+	char *d = xstrdup(path), *slash = strrchr(d, '/');
+	int fd;
+
+	if (slash)
+		*slash = 0;
+	if ((fd = open(slash ? d : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(d);
+}
+
+int
+store_replace(const char *path, const void *data, size_t len, char **err)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		goto fail;
+	if (write_all(fd, data, len) || fsync(fd)) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		goto fail;
+	}
+	if (close(fd) || rename(tmp, path))
+		goto fail;
+	sync_dir(path);
+	free(tmp);
+	return 0;
+fail:
+	*err = xasprintf("cannot write '%s': %s", path, strerror(errno));
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+char *
+store_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t n = 0, cap = 0, r;
+
+	if (!f)
+		return NULL;
+	do {
+		if (cap - n < 65536)
+			buf = xrealloc(buf, cap = cap ? cap * 2 : 65536);
+		r = fread(buf + n, 1, cap - n - 1, f);
+		n += r;
+	} while (r > 0);
+	if (ferror(f)) {
+		int e = errno;
+
+		fclose(f);
+		free(buf);
+		errno = e;
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+/* a set of event ids, open addressing */
+typedef struct idset {
+	char **slot;
+	size_t cap, n;
+} idset;
+
+static uint64_t
+hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static int idset_add(idset *set, const char *id, size_t n);
+
+static void
+idset_grow(idset *set)
+{
+	idset big = {xcalloc(set->cap ? set->cap * 2 : 1024, sizeof(char *)),
+	    set->cap ? set->cap * 2 : 1024, 0};
+
+	for (size_t i = 0; i < set->cap; i++)
+		if (set->slot[i]) {
+			idset_add(&big, set->slot[i], strlen(set->slot[i]));
+			free(set->slot[i]);
+		}
+	free(set->slot);
+	*set = big;
+}
+
+/* 1 when added, 0 when already there */
+static int
+idset_add(idset *set, const char *id, size_t n)
+{
+	size_t i;
+
+	if (set->n * 2 >= set->cap)
+		idset_grow(set);
+	for (i = hash(id, n) & (set->cap - 1); set->slot[i]; i = (i + 1) & (set->cap - 1))
+		if (strlen(set->slot[i]) == n && memcmp(set->slot[i], id, n) == 0)
+			return 0;
+	set->slot[i] = strndup(id, n);
+	if (!set->slot[i])
+		die(EXIT_WORK, "out of memory");
+	set->n++;
+	return 1;
+}
+
+static void
+idset_free(idset *set)
+{
+	for (size_t i = 0; i < set->cap; i++)
+		free(set->slot[i]);
+	free(set->slot);
+	memset(set, 0, sizeof *set);
+}
+
+/* the id of one stored line: the fast path reads our own and the earlier layout's first key */
+static void
+line_id(idset *set, const char *p, size_t n)
+{
+	static const char *pre[] = {"{\"id\":\"", "{\"id\": \""};
+	jv v, id;
+
+	for (int k = 0; k < 2; k++) {
+		size_t pl = strlen(pre[k]);
+		const char *q, *end;
+
+		if (n <= pl || memcmp(p, pre[k], pl))
+			continue;
+		q = p + pl;
+		end = memchr(q, '"', n - pl);
+		if (end && !memchr(q, '\\', (size_t)(end - q))) {
+			idset_add(set, q, (size_t)(end - q));
+			return;
+		}
+	}
+	v = jsonl_parse(p, n);
+	id = jv_get_kind(v) == JV_KIND_OBJECT ? jv_object_get(jv_copy(v), jv_string("id"))
+	    : jv_invalid();
+	if (jv_get_kind(id) == JV_KIND_STRING)
+		idset_add(set, jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));
+	jv_free(id);
+	jv_free(v);
+}
+
+/*
+ * Read the ids of an open event file. A last line without its newline was torn by a run that
+ * died while writing; its checkpoint never moved, so it is cut off and fetched again.
+ */
+static int
+load_ids(int fd, const char *path, idset *set, off_t *size, char **err)
+{
+	struct stat st;
+	char *map;
+	off_t keep;
+
+	if (fstat(fd, &st))
+		goto fail;
+	*size = st.st_size;
+	if (st.st_size == 0)
+		return 0;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		goto fail;
+	for (const char *p = map, *end = map + st.st_size; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (!nl)
+			break;
+		if (nl > p)
+			line_id(set, p, (size_t)(nl - p));
+		p = nl + 1;
+	}
+	keep = st.st_size;
+	while (keep > 0 && map[keep - 1] != '\n')
+		keep--;
+	munmap(map, (size_t)st.st_size);
+	if (keep != st.st_size) {
+		warnf("%s: dropping %lld bytes of an interrupted write", path,
+		    (long long)(st.st_size - keep));
+		if (ftruncate(fd, keep))
+			goto fail;
+		*size = keep;
+	}
+	return 0;
+fail:
+	*err = xasprintf("cannot read '%s': %s", path, strerror(errno));
+	return -1;
+}
+
+typedef struct wfile {
+	char *path;
+	int fd;
+	off_t size;	/* before this batch: where a rollback cuts back to */
+	int created;
+	char *buf;
+	size_t len;
+	idset ids;
+} wfile;
+
+struct store_writer {
+	store *s;
+	wfile *f;
+	size_t n;
+	int failed;
+};
+
+enum { WBUF = 1 << 20 };
+
+store_writer *
+store_writer_new(store *s)
+{
+	store_writer *w = xcalloc(1, sizeof *w);
+
+	w->s = s;
+	return w;
+}
+
+static int
+wfile_flush(wfile *f, char **err)
+{
+	if (f->len && write_all(f->fd, f->buf, f->len)) {
+		*err = xasprintf("cannot write '%s': %s", f->path, strerror(errno));
+		return -1;
+	}
+	f->len = 0;
+	return 0;
+}
+
+static wfile *
+wfile_for(store_writer *w, jv e, char **err)
+{
+	char t[16], *path;
+	int64_t us = 0;
+	struct stat st;
+	wfile *f;
+
+	event_time(e, &us);
+	snprintf(t, sizeof t, "%06d", ts_month(us));
+	path = xasprintf("%s/%s-%.4s-%.2s.jsonl", w->s->events, event_str(e, "source"), t, t + 4);
+	for (size_t i = 0; i < w->n; i++)
+		if (!strcmp(w->f[i].path, path)) {
+			free(path);
+			return &w->f[i];
+		}
+	w->f = xrealloc(w->f, (w->n + 1) * sizeof *w->f);
+	f = &w->f[w->n++];
+	memset(f, 0, sizeof *f);
+	f->path = path;
+	f->created = stat(path, &st) != 0;
+	f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (f->fd < 0) {
+		*err = xasprintf("cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	if (load_ids(f->fd, path, &f->ids, &f->size, err) ||
+	    lseek(f->fd, f->size, SEEK_SET) < 0)
+		return NULL;
+	f->buf = xmalloc(WBUF);
+	return f;
+}
+
+int
+store_writer_add(store_writer *w, jv e, char **err)
+{
+	const char *id = event_str(e, "id");
+	wfile *f;
+	jv line;
+	size_t n;
+
+	if (w->failed || !(f = wfile_for(w, e, err))) {
+		w->failed = 1;
+		jv_free(e);
+		return -1;
+	}
+	if (!idset_add(&f->ids, id, strlen(id))) {
+		jv_free(e);
+		return 0;
+	}
+	line = jv_dump_string(e, 0);
+	n = (size_t)jv_string_length_bytes(jv_copy(line));
+	if (f->len + n + 1 > WBUF && wfile_flush(f, err)) {
+		w->failed = 1;
+		jv_free(line);
+		return -1;
+	}
+	if (n + 1 > WBUF) {
+		if (write_all(f->fd, jv_string_value(line), n) || write_all(f->fd, "\n", 1)) {
+			*err = xasprintf("cannot write '%s': %s", f->path, strerror(errno));
+			w->failed = 1;
+			jv_free(line);
+			return -1;
+		}
+	} else {
+		memcpy(f->buf + f->len, jv_string_value(line), n);
+		f->buf[f->len + n] = '\n';
+		f->len += n + 1;
+	}
+	jv_free(line);
+	return 1;
+}
+
+static void
+writer_free(store_writer *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->f[i].fd >= 0)
+			close(w->f[i].fd);
+		free(w->f[i].path);
+		free(w->f[i].buf);
+		idset_free(&w->f[i].ids);
+	}
+	free(w->f);
+	free(w);
+}
+
+void
+store_writer_abort(store_writer *w)
+{
+	/* every file goes back to what it was: nothing of the batch is half there */
+	for (size_t i = 0; i < w->n; i++) {
+		wfile *f = &w->f[i];
+
+		if (f->fd < 0)
+			continue;
+		if (f->created && f->size == 0)
+			unlink(f->path);
+		else if (ftruncate(f->fd, f->size) == 0)
+			fsync(f->fd);
+	}
+	writer_free(w);
+}
+
+int
+store_writer_commit(store_writer *w, char **err)
+{
+	if (w->failed)
+		goto fail;
+	for (size_t i = 0; i < w->n; i++) {
+		if (wfile_flush(&w->f[i], err))
+			goto fail;
+		if (fsync(w->f[i].fd)) {
+			*err = xasprintf("cannot write '%s': %s", w->f[i].path, strerror(errno));
+			goto fail;
+		}
+	}
+	if (w->n)
+		sync_dir(w->f[0].path);
+	writer_free(w);
+	return 0;
+fail:
+	store_writer_abort(w);
+	return -1;
+}
+
+jv
+store_checkpoints(store *s, char **err)
+{
+	char *path = xasprintf("%s/checkpoints.yaml", s->dir), *buf, *yerr;
+	size_t len;
+	jv v;
+
+	if (!(buf = store_slurp(path, &len))) {
+		if (errno == ENOENT) {
+			free(path);
+			return jv_object();
+		}
+		*err = xasprintf("cannot read '%s': %s", path, strerror(errno));
+		free(path);
+		return jv_invalid();
+	}
+	v = yamljv_parse(buf, len, NULL, &yerr);
+	free(buf);
+	if (!jv_is_valid(v)) {
+		*err = xasprintf("%s:%s; restore it from git or delete it to fetch again", path,
+		    yerr);
+		free(yerr);
+	} else if (jv_get_kind(v) == JV_KIND_NULL) {
+		jv_free(v);
+		v = jv_object();
+	} else if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		v = jv_invalid();
+		*err = xasprintf("%s: not a mapping of checkpoints", path);
+	}
+	free(path);
+	return v;
+}
+
+int
+store_save_checkpoints(store *s, jv cps, char **err)
+{
+	char *path = xasprintf("%s/checkpoints.yaml", s->dir);
+	char *text = yamljv_emit(cps);
+	int r = store_replace(path, text, strlen(text), err);
+
+	free(text);
+	free(path);
+	return r;
+}
+
+static int
+cmp_file(const void *a, const void *b)
+{
+	return strcmp(((const store_file *)a)->path, ((const store_file *)b)->path);
+}
+
+size_t
+store_event_files(store *s, int from_month, store_file **out)
+{
+	DIR *d = opendir(s->events);
+	struct dirent *de;
+	size_t n = 0;
+
+	*out = NULL;
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		store_file f = {0};
+		int y, m;
+
+		if (l < 7 || strcmp(de->d_name + l - 6, ".jsonl") || de->d_name[0] == '.')
+			continue;
+		if (l > 14 && sscanf(de->d_name + l - 13, "%4d-%2d.jsonl", &y, &m) == 2 &&
+		    de->d_name[l - 14] == '-' && m >= 1 && m <= 12) {
+			f.month = y * 100 + m;
+			f.source = strndup(de->d_name, l - 14);
+		}
+		if (f.month && f.month < from_month) {
+			free(f.source);
+			continue;
+		}
+		f.path = xasprintf("%s/%s", s->events, de->d_name);
+		*out = xrealloc(*out, (n + 1) * sizeof **out);
+		(*out)[n++] = f;
+	}
+	closedir(d);
+	qsort(*out, n, sizeof **out, cmp_file);
+	return n;
+}
+
+void
+store_files_free(store_file *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(f[i].path);
+		free(f[i].source);
+	}
+	free(f);
+}
+
+int
+store_each_event(const store_file *f, store_event_fn fn, void *arg, size_t *skipped)
+{
+	FILE *fp = fopen(f->path, "re");
+	jsonl r;
+	jv v;
+	int stop = 0;
+
+	if (!fp)
+		return -1;
+	jsonl_init(&r, fp, f->path);
+	r.tail = 1;
+	while (!stop && jsonl_next(&r, &v)) {
+		if (jv_get_kind(v) != JV_KIND_OBJECT) {
+			jv_free(v);
+			r.skipped++;
+			continue;
+		}
+		if (memmem(r.buf, r.len, "[USER_DATA_", 11))
+			v = event_unwrap(v);
+		stop = fn(v, arg);
+	}
+	if (skipped)
+		*skipped += r.skipped;
+	jsonl_done(&r);
+	fclose(fp);
+	return 0;
+}

@@ -1,0 +1,58 @@
+/* store: the deployment's .mallcop/ directory (mallcop.7, STORE) */
+#ifndef MALLCOP_STORE_H
+#define MALLCOP_STORE_H
+#include <stddef.h>
+#include <jv.h>
+
+typedef struct store {
+	char *root;	/* the deployment directory */
+	char *dir;	/* root/.mallcop */
+	char *events;	/* root/.mallcop/events */
+	int lockfd;
+} store;
+
+typedef struct store_file {
+	char *path;
+	char *source;	/* from SOURCE-YYYY-MM.jsonl; NULL when the name is not of that form */
+	int month;	/* YYYYMM, 0 when unknown */
+} store_file;
+
+/* the deployment directory: dir, else $MALLCOP_DIR, else "." */
+const char *store_root(const char *dir);
+/* open the store of a deployment; create .mallcop/ when writing */
+int store_open(store *s, const char *root, int write, char **err);
+void store_close(store *s);
+/*
+ * Take the writer's lock, waiting at most wait_ms. 0 when held, 1 when another run holds it
+ * (the message names its pid), -1 on error.
+ */
+int store_lock(store *s, long wait_ms, char **err);
+
+/* replace path with data: write a temporary file, fsync, rename, fsync the directory */
+int store_replace(const char *path, const void *data, size_t len, char **err);
+/* a whole file, NUL-terminated; NULL with errno set */
+char *store_slurp(const char *path, size_t *len);
+
+/*
+ * Appending events: add normalized events one by one (ids the store already holds are
+ * skipped), then commit, which fsyncs them. On an error nothing of the batch stays: every
+ * file is cut back to its size before the batch. The caller holds the lock.
+ */
+typedef struct store_writer store_writer;
+store_writer *store_writer_new(store *s);
+/* e is consumed; 1 added, 0 already stored, -1 error */
+int store_writer_add(store_writer *w, jv e, char **err);
+int store_writer_commit(store_writer *w, char **err);
+void store_writer_abort(store_writer *w);
+
+/* connector checkpoints: {name: {updated_at, value}} */
+jv store_checkpoints(store *s, char **err);
+int store_save_checkpoints(store *s, jv cps, char **err);
+
+/* event files, sorted by name; from_month limits to files that may hold later events */
+size_t store_event_files(store *s, int from_month, store_file **out);
+void store_files_free(store_file *f, size_t n);
+/* each event of a file in order; fn returns non-zero to stop. Legacy markers are removed. */
+typedef int (*store_event_fn)(jv ev, void *arg);
+int store_each_event(const store_file *f, store_event_fn fn, void *arg, size_t *skipped);
+#endif

@@ -1,0 +1,307 @@
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "util.h"
+#include "yamljv.h"
+
+typedef struct {
+	yaml_parser_t p;
+	jv anchors;
+	jv lines;
+	char *err;
+} ctx;
+
+static int
+fail(ctx *c, size_t line, const char *fmt, const char *arg)
+{
+	if (!c->err) {
+		char *m = xasprintf(fmt, arg);
+
+		c->err = xasprintf("%zu: %s", line, m);
+		free(m);
+	}
+	return -1;
+}
+
+static int
+next(ctx *c, yaml_event_t *e)
+{
+	if (!yaml_parser_parse(&c->p, e)) {
+		size_t line = c->p.problem_mark.line + 1;
+
+		return fail(c, line ? line : c->p.context_mark.line + 1, "%s",
+		    c->p.problem ? c->p.problem : "cannot parse YAML");
+	}
+	return 0;
+}
+
+/* a plain scalar's type, as YAML 1.2's core schema reads it */
+static jv
+scalar(const char *s, size_t n, int plain)
+{
+	char *end;
+	double d;
+
+	if (!plain)
+		return jv_string_sized(s, (int)n);
+	if (n == 0 || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+	    !strcmp(s, "NULL"))
+		return jv_null();
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+		return jv_true();
+	if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+		return jv_false();
+	if (strchr("+-.0123456789", s[0]) && strcspn(s, "xXnNiI_: ") == n) {
+		d = strtod(s, &end);
+		if (end == s + n && end != s)
+			return jv_number(d);
+	}
+	return jv_string_sized(s, (int)n);
+}
+
+static int value(ctx *c, yaml_event_t *e, const char *path, jv *out);
+
+static int
+collection(ctx *c, yaml_event_t *first, const char *path, jv *out)
+{
+	int map = first->type == YAML_MAPPING_START_EVENT;
+	yaml_event_type_t end = map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
+	jv v = map ? jv_object() : jv_array();
+	size_t i = 0;
+
+	for (;;) {
+		yaml_event_t e;
+		char *sub;
+		jv key = jv_null(), item;
+
+		if (next(c, &e))
+			goto bad;
+		if (e.type == end) {
+			yaml_event_delete(&e);
+			break;
+		}
+		if (map) {
+			size_t line = e.start_mark.line + 1;
+
+			if (e.type != YAML_SCALAR_EVENT) {
+				yaml_event_delete(&e);
+				fail(c, line, "%s", "a mapping key must be a plain string");
+				goto bad;
+			}
+			key = jv_string((char *)e.data.scalar.value);
+			sub = *path ? xasprintf("%s.%s", path, jv_string_value(key))
+				    : xstrdup(jv_string_value(key));
+			if (jv_get_kind(jv_object_get(jv_copy(v), jv_copy(key))) != JV_KIND_INVALID) {
+				fail(c, line, "duplicate key '%s'", sub);
+				free(sub);
+				jv_free(key);
+				yaml_event_delete(&e);
+				goto bad;
+			}
+			if (jv_is_valid(c->lines))
+				c->lines = jv_object_set(c->lines, jv_string(sub), jv_number(line));
+			yaml_event_delete(&e);
+			if (next(c, &e)) {
+				free(sub);
+				jv_free(key);
+				goto bad;
+			}
+		} else {
+			sub = xasprintf("%s[%zu]", path, i++);
+			if (jv_is_valid(c->lines))
+				c->lines = jv_object_set(c->lines, jv_string(sub),
+				    jv_number(e.start_mark.line + 1));
+		}
+		if (value(c, &e, sub, &item)) {
+			free(sub);
+			jv_free(key);
+			goto bad;
+		}
+		free(sub);
+		v = map ? jv_object_set(v, key, item) : jv_array_append(v, item);
+	}
+	*out = v;
+	return 0;
+bad:
+	jv_free(v);
+	return -1;
+}
+
+/* consumes e */
+static int
+value(ctx *c, yaml_event_t *e, const char *path, jv *out)
+{
+	const char *anchor = NULL;
+	int r = 0;
+
+	switch (e->type) {
+	case YAML_SCALAR_EVENT:
+		anchor = (const char *)e->data.scalar.anchor;
+		*out = scalar((const char *)e->data.scalar.value, e->data.scalar.length,
+		    e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !e->data.scalar.tag);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		anchor = (const char *)(e->type == YAML_MAPPING_START_EVENT ?
+		    e->data.mapping_start.anchor : e->data.sequence_start.anchor);
+		r = collection(c, e, path, out);
+		break;
+	case YAML_ALIAS_EVENT: {
+		jv a = jv_object_get(jv_copy(c->anchors),
+		    jv_string((const char *)e->data.alias.anchor));
+
+		if (!jv_is_valid(a)) {
+			jv_free(a);
+			r = fail(c, e->start_mark.line + 1, "unknown alias '*%s'",
+			    (const char *)e->data.alias.anchor);
+		} else {
+			*out = a;
+		}
+		break;
+	}
+	default:
+		r = fail(c, e->start_mark.line + 1, "%s", "unexpected YAML structure");
+	}
+	if (r == 0 && anchor)
+		c->anchors = jv_object_set(c->anchors, jv_string(anchor), jv_copy(*out));
+	yaml_event_delete(e);
+	return r;
+}
+
+jv
+yamljv_parse(const char *buf, size_t len, jv *lines, char **err)
+{
+	ctx c = {.anchors = jv_object(), .lines = lines ? jv_object() : jv_invalid()};
+	yaml_event_t e;
+	jv out = jv_null();
+	int ok = 0;
+
+	*err = NULL;
+	yaml_parser_initialize(&c.p);
+	yaml_parser_set_input_string(&c.p, (const unsigned char *)buf, len);
+	/* stream start, then document start or stream end (an empty file is null) */
+	if (next(&c, &e) == 0) {
+		yaml_event_delete(&e);
+		if (next(&c, &e) == 0) {
+			if (e.type == YAML_STREAM_END_EVENT) {
+				yaml_event_delete(&e);
+				ok = 1;
+			} else {
+				yaml_event_delete(&e);
+				if (next(&c, &e) == 0 && value(&c, &e, "", &out) == 0)
+					ok = 1;
+			}
+		}
+	}
+	yaml_parser_delete(&c.p);
+	jv_free(c.anchors);
+	if (!ok) {
+		jv_free(out);
+		jv_free(c.lines);
+		*err = c.err ? c.err : xstrdup("1: cannot parse YAML");
+		return jv_invalid();
+	}
+	if (lines)
+		*lines = c.lines;
+	else
+		jv_free(c.lines);
+	return out;
+}
+
+typedef struct {
+	char *s;
+	size_t n;
+} sink;
+
+static int
+write_sink(void *data, unsigned char *buf, size_t size)
+{
+	sink *k = data;
+
+	k->s = xrealloc(k->s, k->n + size + 1);
+	memcpy(k->s + k->n, buf, size);
+	k->n += size;
+	k->s[k->n] = 0;
+	return 1;
+}
+
+static void
+emit_scalar(yaml_emitter_t *em, const char *s, yaml_scalar_style_t style)
+{
+	yaml_event_t e;
+
+	yaml_scalar_event_initialize(&e, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
+	    style);
+	yaml_emitter_emit(em, &e);
+}
+
+static void
+emit(yaml_emitter_t *em, jv v)
+{
+	yaml_event_t e;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_OBJECT:
+		yaml_mapping_start_event_initialize(&e, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+		yaml_emitter_emit(em, &e);
+		jv_object_foreach(v, k, x) {
+			emit(em, k);
+			emit(em, x);
+		}
+		yaml_mapping_end_event_initialize(&e);
+		yaml_emitter_emit(em, &e);
+		break;
+	case JV_KIND_ARRAY:
+		yaml_sequence_start_event_initialize(&e, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+		yaml_emitter_emit(em, &e);
+		jv_array_foreach(v, i, x) {
+			(void)i;
+			emit(em, x);
+		}
+		yaml_sequence_end_event_initialize(&e);
+		yaml_emitter_emit(em, &e);
+		break;
+	case JV_KIND_STRING: {
+		const char *s = jv_string_value(v);
+		jv as = scalar(s, strlen(s), 1);
+
+		emit_scalar(em, s, jv_get_kind(as) == JV_KIND_STRING ? YAML_ANY_SCALAR_STYLE
+		    : YAML_SINGLE_QUOTED_SCALAR_STYLE);
+		jv_free(as);
+		break;
+	}
+	default: {
+		jv t = jv_dump_string(jv_copy(v), 0);
+
+		emit_scalar(em, jv_string_value(t), YAML_PLAIN_SCALAR_STYLE);
+		jv_free(t);
+	}
+	}
+	jv_free(v);
+}
+
+char *
+yamljv_emit(jv v)
+{
+	yaml_emitter_t em;
+	yaml_event_t e;
+	sink k = {xstrdup(""), 0};
+
+	yaml_emitter_initialize(&em);
+	yaml_emitter_set_output(&em, write_sink, &k);
+	yaml_emitter_set_unicode(&em, 1);
+	yaml_emitter_set_width(&em, -1);
+	yaml_stream_start_event_initialize(&e, YAML_UTF8_ENCODING);
+	yaml_emitter_emit(&em, &e);
+	yaml_document_start_event_initialize(&e, NULL, NULL, NULL, 1);
+	yaml_emitter_emit(&em, &e);
+	emit(&em, v);
+	yaml_document_end_event_initialize(&e, 1);
+	yaml_emitter_emit(&em, &e);
+	yaml_stream_end_event_initialize(&e);
+	yaml_emitter_emit(&em, &e);
+	yaml_emitter_delete(&em);
+	return k.s;
+}
