@@ -73,11 +73,16 @@ static off_t
 start_offset(run *r, const char *path, const struct stat *st)
 {
 	off_t off = -1;
+	jv files = jsonl_get(jv_copy(r->old), "files");
 
-	jv_object_foreach(jv_copy(jv_object_get(jv_copy(r->old), jv_string("files"))), k, v) {
-		jv dev = jv_object_get(jv_copy(v), jv_string("dev"));
-		jv ino = jv_object_get(jv_copy(v), jv_string("ino"));
-		jv o = jv_object_get(jv_copy(v), jv_string("off"));
+	if (jv_get_kind(files) != JV_KIND_OBJECT) {
+		jv_free(files);
+		files = jv_object();
+	}
+	jv_object_foreach(files, k, v) {
+		jv dev = jsonl_get(jv_copy(v), "dev");
+		jv ino = jsonl_get(jv_copy(v), "ino");
+		jv o = jsonl_get(jv_copy(v), "off");
 
 		if (off < 0 && jv_get_kind(o) == JV_KIND_NUMBER &&
 		    jv_get_kind(dev) == JV_KIND_NUMBER && jv_get_kind(ino) == JV_KIND_NUMBER &&
@@ -95,9 +100,9 @@ start_offset(run *r, const char *path, const struct stat *st)
 		}
 		jv_free(dev), jv_free(ino), jv_free(o), jv_free(k), jv_free(v);
 	}
+	jv_free(files);
 	if (off < 0) {
-		jv was = jv_object_get(jv_object_get(jv_copy(r->old), jv_string("files")),
-		    jv_string(path));
+		jv was = jsonl_get(jsonl_get(jv_copy(r->old), "files"), path);
 
 		if (jv_get_kind(was) == JV_KIND_OBJECT)
 			warnf("%s: replaced by a new file since the last run (rotated), reading "

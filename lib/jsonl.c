@@ -56,8 +56,13 @@ jsonl_next(jsonl *r, jv *out)
 		if (!r->quiet && r->skipped < WARN_MAX) {
 			jv msg = jv_invalid_get_msg(v);
 
-			warnf("%s:%zu: skipped malformed line: %s", r->name, r->lineno,
-			    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
+			/* jq's message ends by quoting the line: data, not for the log */
+			const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg)
+			    : "not JSON";
+			int n = (int)strcspn(m, "(\n");
+
+			warnf("%s:%zu: skipped malformed line: %.*s", r->name, r->lineno,
+			    n > 0 && m[n - 1] == ' ' ? n - 1 : n, m);
 			jv_free(msg);
 		} else {
 			jv_free(v);
@@ -84,4 +89,14 @@ jsonl_put(FILE *f, jv v)
 
 	jv_free(s);
 	return r;
+}
+
+jv
+jsonl_get(jv v, const char *key)
+{
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		return jv_invalid();
+	}
+	return jv_object_get(v, jv_string(key));
 }

@@ -25,4 +25,6 @@ void jsonl_done(jsonl *r);
 int jsonl_put(FILE *f, jv v);
 /* parse one JSON text of n bytes; an invalid jv with a message on error */
 jv jsonl_parse(const char *s, size_t n);
+/* v[key] (v consumed), or jv_invalid() when v is not an object or has no such key */
+jv jsonl_get(jv v, const char *key);
 #endif

@@ -65,7 +65,7 @@ proc_spawn(proc *p, char *const argv[], char *const envp[], int in, int out, int
 }
 
 void
-proc_wait(proc *ps, size_t n)
+proc_wait(proc **ps, size_t n)
 {
 	int64_t start = mono_ms();
 	struct timespec nap = {0, 20 * 1000 * 1000};
@@ -75,7 +75,7 @@ proc_wait(proc *ps, size_t n)
 		int64_t now = mono_ms();
 
 		for (size_t i = 0; i < n; i++) {
-			proc *p = &ps[i];
+			proc *p = ps[i];
 			pid_t w;
 
 			if (p->done)

@@ -18,7 +18,7 @@ typedef struct proc {
 int proc_spawn(proc *p, char *const argv[], char *const envp[], int in, int out, int errfd,
     char **err);
 /* wait for all; one that outlives its timeout_ms has its process group killed */
-void proc_wait(proc *ps, size_t n);
+void proc_wait(proc **ps, size_t n);
 /* 1 when it exited with status 0 */
 int proc_ok(const proc *p);
 /* "exited with status 3", "killed by signal 9", "timed out after 30s" */

@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <yaml.h>
 
@@ -267,8 +269,12 @@ emit(yaml_emitter_t *em, jv v)
 		const char *s = jv_string_value(v);
 		jv as = scalar(s, strlen(s), 1);
 
-		emit_scalar(em, s, jv_get_kind(as) == JV_KIND_STRING ? YAML_ANY_SCALAR_STYLE
-		    : YAML_SINGLE_QUOTED_SCALAR_STYLE);
+		/* YAML 1.1 readers take 2026-11-26 for a date and yes/no/on/off for booleans */
+		int quote = jv_get_kind(as) != JV_KIND_STRING || isdigit((unsigned char)*s) ||
+		    !strcasecmp(s, "yes") || !strcasecmp(s, "no") || !strcasecmp(s, "on") ||
+		    !strcasecmp(s, "off") || !strcasecmp(s, "y") || !strcasecmp(s, "n");
+
+		emit_scalar(em, s, quote ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
 		jv_free(as);
 		break;
 	}

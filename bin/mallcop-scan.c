@@ -1,0 +1,711 @@
+/* mallcop-scan: run the configured connectors and store their events */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "cli.h"
+#include "event.h"
+#include "human.h"
+#include "jsonl.h"
+#include "proc.h"
+#include "store.h"
+#include "ts.h"
+#include "util.h"
+#include "yamljv.h"
+
+static const char usage[] =
+    "usage: mallcop-scan [--dir DIR] [--jsonl | --human] [--wait[=SECONDS]]\n"
+    "                    [--timeout SECONDS] [CONNECTOR...]";
+
+enum { DEFAULT_TIMEOUT_S = 600, ERR_LINES = 5 };
+
+/* variables every connector gets: nothing secret, only what running a program needs */
+static const char *base_env[] = {
+	"PATH", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE",
+	"HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "MALLCOP_NOW", NULL,
+};
+
+typedef struct conn {
+	char *name;
+	char *prog;	/* the program to run, or NULL when it was not found */
+	char *error;	/* set when it cannot run or failed */
+	jv conf;	/* its configuration, ${VAR} resolved */
+	jv env;		/* names of the variables it gets */
+	char **argv, **envp;
+	int out, err;	/* spool files for its stdout and stderr */
+	long timeout_ms;
+	proc p;
+	/* results */
+	size_t added, dups, rejected, skipped;
+	jv reasons;
+	jv cursor;
+} conn;
+
+static int
+spool(const char *dir)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		char *t = xasprintf("%s/scan.XXXXXX", dir);
+
+		fd = mkstemp(t);
+		if (fd >= 0)
+			unlink(t);
+		free(t);
+	}
+	if (fd < 0)
+		die(EXIT_WORK, "cannot create a spool file in '%s':", dir);
+	return fd;
+}
+
+static int
+executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* mallcop-connector-TYPE on the exec path of mallcop(1), beside this program, then PATH */
+static char *
+find_builtin(const char *type)
+{
+	const char *lists[3] = {getenv("MALLCOP_EXEC_PATH"), NULL, getenv("PATH")};
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+	if (n > 0) {
+		self[n] = 0;
+		if ((slash = strrchr(self, '/'))) {
+			*slash = 0;
+			lists[1] = self;
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		char *copy, *save = NULL;
+
+		if (!lists[i])
+			continue;
+		copy = xstrdup(lists[i]);
+		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+			char *p = xasprintf("%s/mallcop-connector-%s", d, type);
+
+			if (executable(p)) {
+				free(copy);
+				return p;
+			}
+			free(p);
+		}
+		free(copy);
+	}
+	return NULL;
+}
+
+/* a deployment plugin: plugins/connectors/TYPE/ with manifest.yaml naming its exec */
+static char *
+find_plugin(const char *root, const char *type, jv *env, char **err)
+{
+	char *dir = xasprintf("%s/plugins/connectors/%s", root, type);
+	char *mpath = xasprintf("%s/manifest.yaml", dir), *text, *yerr, *prog = NULL;
+	size_t len;
+	jv m, ex, e;
+
+	if (!(text = store_slurp(mpath, &len))) {
+		if (errno != ENOENT)
+			*err = xasprintf("cannot read '%s': %s", mpath, strerror(errno));
+		free(dir);
+		free(mpath);
+		return NULL;
+	}
+	m = yamljv_parse(text, len, NULL, &yerr);
+	free(text);
+	if (!jv_is_valid(m) || jv_get_kind(m) != JV_KIND_OBJECT) {
+		*err = xasprintf("%s:%s", mpath, jv_is_valid(m) ? "1: not a mapping" : yerr);
+		jv_free(m);
+		free(yerr);
+		free(dir);
+		free(mpath);
+		return NULL;
+	}
+	ex = jv_object_get(jv_copy(m), jv_string("exec"));
+	prog = jv_get_kind(ex) == JV_KIND_STRING
+	    ? xasprintf("%s/%s", dir, jv_string_value(ex)) : xasprintf("%s/connector", dir);
+	if (!executable(prog)) {
+		*err = xasprintf("%s: the connector's program '%s' is missing or not executable; "
+		    "set 'exec:' to it", mpath, prog);
+		free(prog);
+		prog = NULL;
+	}
+	e = jv_object_get(m, jv_string("env"));
+	if (jv_get_kind(e) == JV_KIND_ARRAY)
+		*env = jv_array_concat(*env, e);
+	else
+		jv_free(e);
+	jv_free(ex);
+	free(dir);
+	free(mpath);
+	return prog;
+}
+
+static void
+set_error(conn *c, char *msg)
+{
+	if (!c->error)
+		c->error = msg;
+	else
+		free(msg);
+}
+
+static void
+add_env(char ***envp, size_t *n, const char *name, const char *val)
+{
+	for (size_t i = 0; i < *n; i++) {
+		size_t l = strlen(name);
+
+		if (!strncmp((*envp)[i], name, l) && (*envp)[i][l] == '=')
+			return;
+	}
+	*envp = xrealloc(*envp, (*n + 2) * sizeof **envp);
+	(*envp)[(*n)++] = xasprintf("%s=%s", name, val);
+	(*envp)[*n] = NULL;
+}
+
+/* everything to start one connector: program, arguments, environment */
+static void
+prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, long timeout)
+{
+	char *path = xasprintf("connectors.%s", c->name), *err = NULL;
+	jv raw = cfg_get(cf, path), type, v, cp;
+	size_t ne = 0, na = 0;
+	char t[TS_BUFSZ];
+
+	c->env = jv_array();
+	c->conf = jv_object();
+	c->timeout_ms = timeout * 1000;
+	if (jv_get_kind(raw) != JV_KIND_OBJECT && jv_get_kind(raw) != JV_KIND_NULL) {
+		char *where = cfg_where(cf, path);
+
+		set_error(c, xasprintf("%s: %s: expected a mapping of settings", where, path));
+		free(where);
+		jv_free(raw);
+		free(path);
+		return;
+	}
+	if (jv_get_kind(raw) == JV_KIND_NULL) {
+		jv_free(raw);
+		raw = jv_object();
+	}
+	jv_free(c->conf);
+	if (cfg_resolve(cf, raw, path, &c->conf, &c->env, &err)) {
+		c->conf = jv_object();
+		set_error(c, err);
+		free(path);
+		return;
+	}
+
+	v = jv_object_get(jv_copy(c->conf), jv_string("env"));
+	if (jv_get_kind(v) == JV_KIND_ARRAY)
+		c->env = jv_array_concat(c->env, v);
+	else if (jv_get_kind(v) == JV_KIND_STRING)
+		c->env = jv_array_append(c->env, v);
+	else
+		jv_free(v);
+	v = jv_object_get(jv_copy(c->conf), jv_string("timeout"));
+	if (jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) > 0)
+		c->timeout_ms = (long)(jv_number_value(v) * 1000);
+	else if (jv_get_kind(v) == JV_KIND_STRING) {
+		int64_t us;
+
+		if (ts_window(jv_string_value(v), &us) == 0)
+			c->timeout_ms = (long)(us / 1000);
+		else
+			set_error(c, xasprintf("%s.timeout: '%s' is not a duration like 90s or 10m",
+			    path, jv_string_value(v)));
+	}
+	jv_free(v);
+
+	type = jv_object_get(jv_copy(c->conf), jv_string("type"));
+	{
+		const char *ty = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type)
+		    : c->name;
+
+		if (!event_source_ok(ty))
+			set_error(c, xasprintf("%s.type: '%s' is not a connector name", path, ty));
+		else if (!(c->prog = find_plugin(root, ty, &c->env, &err)) && !err)
+			c->prog = find_builtin(ty);
+		if (err)
+			set_error(c, err);
+		else if (!c->prog)
+			set_error(c, xasprintf("no connector program 'mallcop-connector-%s' and no "
+			    "plugins/connectors/%s/; check 'type:' of connectors.%s", ty, ty, c->name));
+	}
+	jv_free(type);
+
+	c->argv = xcalloc(8, sizeof *c->argv);
+	c->argv[na++] = xstrdup(c->prog ? c->prog : "");
+	cp = jsonl_get(jsonl_get(jv_copy(checkpoints), c->name), "value");
+	v = jv_object_get(jv_copy(c->conf), jv_string("since"));
+	if (jv_get_kind(cp) == JV_KIND_STRING) {
+		c->argv[na++] = xstrdup("--cursor");
+		c->argv[na++] = xstrdup(jv_string_value(cp));
+	} else if (jv_get_kind(v) == JV_KIND_STRING) {
+		int64_t us, w;
+
+		if (ts_parse(jv_string_value(v), &us) == 0)
+			;
+		else if (ts_window(jv_string_value(v), &w) == 0)
+			us = now - w;
+		else
+			set_error(c, xasprintf("%s.since: '%s' is neither a time nor a window like "
+			    "7d", path, jv_string_value(v)));
+		c->argv[na++] = xstrdup("--since");
+		c->argv[na++] = xstrdup(ts_format(us, t));
+	}
+	jv_free(cp);
+	jv_free(v);
+	v = jv_object_get(jv_copy(c->conf), jv_string("args"));
+	if (jv_get_kind(v) == JV_KIND_ARRAY) {
+		int n = jv_array_length(jv_copy(v));
+
+		c->argv = xrealloc(c->argv, (na + (size_t)n + 1) * sizeof *c->argv);
+		jv_array_foreach(v, i, a) {
+			(void)i;
+			c->argv[na++] = jv_get_kind(a) == JV_KIND_STRING
+			    ? xstrdup(jv_string_value(a)) : xstrdup("");
+			jv_free(a);
+		}
+	}
+	jv_free(v);
+	c->argv[na] = NULL;
+
+	for (int i = 0; base_env[i]; i++)
+		if (getenv(base_env[i]))
+			add_env(&c->envp, &ne, base_env[i], getenv(base_env[i]));
+	jv_array_foreach(c->env, i, name) {
+		(void)i;
+		if (jv_get_kind(name) == JV_KIND_STRING && getenv(jv_string_value(name)))
+			add_env(&c->envp, &ne, jv_string_value(name),
+			    getenv(jv_string_value(name)));
+		jv_free(name);
+	}
+	{
+		jv conf = jv_dump_string(jv_copy(c->conf), 0);
+
+		add_env(&c->envp, &ne, "MALLCOP_CONNECTOR_NAME", c->name);
+		add_env(&c->envp, &ne, "MALLCOP_CONNECTOR_CONFIG", jv_string_value(conf));
+		add_env(&c->envp, &ne, "MALLCOP_DIR", root);
+		jv_free(conf);
+	}
+	free(path);
+}
+
+/* the last "cursor: VALUE" line of its stderr, and the last other lines for a message */
+static void
+read_stderr(conn *c, char **tail)
+{
+	FILE *f = fdopen(dup(c->err), "r");
+	char *line = NULL, *lines[ERR_LINES] = {0};
+	size_t cap = 0, n = 0;
+	ssize_t l;
+
+	*tail = NULL;
+	if (!f)
+		return;
+	rewind(f);
+	while ((l = getline(&line, &cap, f)) > 0) {
+		if (line[l - 1] == '\n')
+			line[--l] = 0;
+		if (!strncmp(line, "cursor:", 7)) {
+			char *v = line + 7;
+
+			while (*v == ' ' || *v == '\t')
+				v++;
+			jv_free(c->cursor);
+			c->cursor = jv_string(v);
+		} else if (l > 0) {
+			free(lines[n % ERR_LINES]);
+			lines[n++ % ERR_LINES] = strndup(line, 500);
+		}
+	}
+	for (size_t i = n > ERR_LINES ? n - ERR_LINES : 0; i < n; i++) {
+		char *s = lines[i % ERR_LINES];
+		char *t = *tail ? xasprintf("%s | %s", *tail, s) : xstrdup(s);
+
+		free(*tail);
+		*tail = t;
+	}
+	for (int i = 0; i < ERR_LINES; i++)
+		free(lines[i]);
+	free(line);
+	fclose(f);
+}
+
+/* take in what one connector printed; 0 when all of it is on disk */
+static int
+ingest(conn *c, store *st, int64_t now, int jsonl_out)
+{
+	FILE *f = fdopen(dup(c->out), "r");
+	store_writer *w = store_writer_new(st);
+	char *err = NULL;
+	jsonl in;
+	jv rec;
+
+	if (!f)
+		die(EXIT_WORK, "cannot read the output of '%s':", c->name);
+	rewind(f);
+	jsonl_init(&in, f, c->name);
+	in.quiet = 1;
+	while (jsonl_next(&in, &rec)) {
+		const char *why;
+		jv ev;
+		int r;
+
+		if (event_normalize(rec, c->name, now, &ev, &why)) {
+			jv n = jv_object_get(jv_copy(c->reasons), jv_string(why));
+
+			c->reasons = jv_object_set(c->reasons, jv_string(why),
+			    jv_number(jv_get_kind(n) == JV_KIND_NUMBER ? jv_number_value(n) + 1 : 1));
+			jv_free(n);
+			c->rejected++;
+			continue;
+		}
+		r = store_writer_add(w, jsonl_out ? jv_copy(ev) : ev, &err);
+		if (r == 1) {
+			c->added++;
+			if (jsonl_out)
+				jsonl_put(stdout, ev);
+		} else {
+			if (jsonl_out)
+				jv_free(ev);
+			if (r == 0)
+				c->dups++;
+			else
+				break;
+		}
+	}
+	c->skipped = in.skipped;
+	jsonl_done(&in);
+	fclose(f);
+	if (err) {
+		store_writer_abort(w);
+		c->added = 0;
+		set_error(c, err);
+		return -1;
+	}
+	if (store_writer_commit(w, &err)) {
+		c->added = 0;
+		set_error(c, err);
+		return -1;
+	}
+	return 0;
+}
+
+static jv
+summary(conn *c, jv checkpoints)
+{
+	jv s = jv_object();
+
+	s = jv_object_set(s, jv_string("status"), jv_string(c->error ? "error" : "ok"));
+	s = jv_object_set(s, jv_string("events_ingested"), jv_number((double)c->added));
+	if (c->error) {
+		s = jv_object_set(s, jv_string("error"), jv_string(c->error));
+	} else {
+		jv cp = jsonl_get(jsonl_get(jv_copy(checkpoints), c->name), "value");
+
+		s = jv_object_set(s, jv_string("checkpoint"),
+		    jv_get_kind(cp) == JV_KIND_STRING ? cp : (jv_free(cp), jv_null()));
+	}
+	s = jv_object_set(s, jv_string("duplicates"), jv_number((double)c->dups));
+	s = jv_object_set(s, jv_string("rejected"), jv_number((double)c->rejected));
+	if (c->rejected)
+		s = jv_object_set(s, jv_string("rejected_reasons"), jv_copy(c->reasons));
+	return jv_object_set(s, jv_string("skipped_lines"), jv_number((double)c->skipped));
+}
+
+/* .mallcop/manifest.json: the last scan of each connector, for mallcop-status */
+static void
+save_manifest(store *st, jv result, int64_t now, int64_t started)
+{
+	char *path = xasprintf("%s/manifest.json", st->dir), *text, *err = NULL, t[TS_BUFSZ];
+	jv old = jv_invalid(), conns;
+
+	if ((text = store_slurp(path, NULL))) {
+		old = jv_parse(text);
+		free(text);
+	}
+	conns = jv_is_valid(old) && jv_get_kind(old) == JV_KIND_OBJECT
+	    ? jv_object_get(jv_copy(old), jv_string("connectors")) : jv_object();
+	if (jv_get_kind(conns) != JV_KIND_OBJECT) {
+		jv_free(conns);
+		conns = jv_object();
+	}
+	ts_format(now, t);
+	jv_object_foreach(jv_object_get(jv_copy(result), jv_string("connectors")), k, v) {
+		jv prev = jv_object_get(jv_copy(conns), jv_copy(k));
+		jv last_ok = jv_get_kind(prev) == JV_KIND_OBJECT
+		    ? jv_object_get(prev, jv_string("last_success")) : (jv_free(prev), jv_null());
+		int ok = !strcmp(event_str(v, "status"), "ok");
+
+		if (jv_get_kind(last_ok) == JV_KIND_INVALID)
+			last_ok = jv_null();
+		v = jv_object_set(v, jv_string("last_run"), jv_string(t));
+		v = jv_object_set(v, jv_string("last_success"), ok ? jv_string(t) : last_ok);
+		if (ok)
+			jv_free(last_ok);
+		conns = jv_object_set(conns, k, v);
+	}
+	jv_free(old);
+	{
+		jv m = jv_object();
+		jv s;
+
+		m = jv_object_set(m, jv_string("schema_version"), jv_number(1));
+		m = jv_object_set(m, jv_string("last_run"), jv_string(t));
+		m = jv_object_set(m, jv_string("last_run_status"),
+		    jv_object_get(jv_copy(result), jv_string("status")));
+		m = jv_object_set(m, jv_string("duration_ms"),
+		    jv_number((double)((now - started) / 1000)));
+		m = jv_object_set(m, jv_string("connectors"), conns);
+		s = jv_dump_string(m, JV_PRINT_PRETTY);
+		if (store_replace(path, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)),
+		    &err)) {
+			warnf("%s", err);
+			free(err);
+		}
+		jv_free(s);
+	}
+	free(path);
+}
+
+static void
+print_human(jv result)
+{
+	printf("Scan %s: %d new events\n", event_str(result, "status"),
+	    (int)jv_number_value(jv_object_get(jv_copy(result), jv_string("total_events_ingested"))));
+	jv_object_foreach(jv_object_get(jv_copy(result), jv_string("connectors")), k, v) {
+		printf("  %-20s ", jv_string_value(k));
+		if (!strcmp(event_str(v, "status"), "ok")) {
+			printf("ok     %d new", (int)jv_number_value(jv_object_get(jv_copy(v),
+			    jv_string("events_ingested"))));
+		} else {
+			printf("FAILED ");
+			human_put(stdout, event_str(v, "error"));
+		}
+		{
+			int d = (int)jv_number_value(jv_object_get(jv_copy(v), jv_string("duplicates")));
+			int r = (int)jv_number_value(jv_object_get(jv_copy(v), jv_string("rejected")));
+
+			if (d)
+				printf(", %d already stored", d);
+			if (r)
+				printf(", %d rejected", r);
+		}
+		putchar('\n');
+		jv_free(k);
+		jv_free(v);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"dir", required_argument, NULL, 'd'},
+		{"jsonl", no_argument, NULL, 'j'},
+		{"human", no_argument, NULL, 'H'},
+		{"wait", optional_argument, NULL, 'w'},
+		{"timeout", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *dir = NULL;
+	int jsonl_out = 0, human = 0, c, failed = 0;
+	long wait_ms = 2000, timeout = DEFAULT_TIMEOUT_S;
+	char *err = NULL, real[PATH_MAX];
+	cfg cf;
+	store st;
+	jv checkpoints, names, result, conns = jv_object();
+	conn *cs;
+	size_t n = 0, total = 0;
+	int64_t now, started;
+
+	setargv0(argv[0]);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'j': jsonl_out = 1; break;
+		case 'H': human = 1; break;
+		case 'w': wait_ms = cli_wait_ms(optarg); break;
+		case 't':
+			timeout = strtol(optarg, NULL, 10);
+			if (timeout <= 0)
+				die(EXIT_USAGE, "--timeout '%s': expected seconds", optarg);
+			break;
+		case 'h':
+			puts(usage);
+			return 0;
+		default:
+			fprintf(stderr, "%s\n", usage);
+			return EXIT_USAGE;
+		}
+	}
+	human = cli_human(human) && !jsonl_out;
+	started = ts_now();
+	if (!realpath(store_root(dir), real))
+		cli_fail(EXIT_WORK, human, "cannot open deployment '%s': %s", store_root(dir),
+		    strerror(errno));
+	if (cfg_load(&cf, real, &err))
+		cli_fail(EXIT_WORK, human, "%s", err);
+	if (store_open(&st, real, 1, &err))
+		cli_fail(EXIT_WORK, human, "%s", err);
+	if ((c = store_lock(&st, wait_ms, &err)))
+		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, human, "%s", err);
+	checkpoints = store_checkpoints(&st, &err);
+	if (!jv_is_valid(checkpoints))
+		cli_fail(EXIT_WORK, human, "%s", err);
+	if (chdir(real))
+		cli_fail(EXIT_WORK, human, "cannot enter '%s': %s", real, strerror(errno));
+
+	names = cfg_get(&cf, "connectors");
+	if (jv_get_kind(names) != JV_KIND_OBJECT || jv_object_length(jv_copy(names)) == 0) {
+		char *where = cfg_where(&cf, "connectors");
+
+		cli_fail(EXIT_WORK, human, "%s: no connectors configured; add one under "
+		    "'connectors:' (see mallcop.yaml(5))", where);
+	}
+	cs = xcalloc((size_t)jv_object_length(jv_copy(names)), sizeof *cs);
+	jv_object_foreach(names, k, v) {
+		int want = optind == argc;
+
+		for (int i = optind; i < argc; i++)
+			want |= !strcmp(argv[i], jv_string_value(k));
+		if (want) {
+			cs[n].name = xstrdup(jv_string_value(k));
+			cs[n].reasons = jv_object();
+			cs[n].cursor = jv_invalid();
+			n++;
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	for (int i = optind; i < argc; i++) {
+		jv has = jv_object_get(jv_copy(names), jv_string(argv[i]));
+
+		if (!jv_is_valid(has))
+			cli_fail(EXIT_USAGE, human, "no connector '%s' in %s", argv[i], cf.path);
+		jv_free(has);
+	}
+	jv_free(names);
+
+	now = ts_now();
+	for (size_t i = 0; i < n; i++) {
+		prepare(&cs[i], &cf, real, checkpoints, now, timeout);
+		cs[i].out = spool(st.dir);
+		cs[i].err = spool(st.dir);
+		cs[i].p.timeout_ms = cs[i].timeout_ms;
+		if (cs[i].error) {
+			cs[i].p.done = 1;
+			continue;
+		}
+		if (proc_spawn(&cs[i].p, cs[i].argv, cs[i].envp, -1, cs[i].out, cs[i].err, &err))
+			set_error(&cs[i], err);
+	}
+	if (isatty(2))
+		fprintf(stderr, "%s: running %zu connectors\n", argv0, n);
+	{
+		proc **ps = xcalloc(n, sizeof *ps);
+
+		for (size_t i = 0; i < n; i++)
+			ps[i] = &cs[i].p;
+		proc_wait(ps, n);
+		free(ps);
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		conn *cn = &cs[i];
+		char *tail = NULL;
+
+		if (cn->prog && !cn->error) {
+			read_stderr(cn, &tail);
+			/* what arrived is kept even from a connector that failed afterwards */
+			ingest(cn, &st, now, jsonl_out);
+			if (!proc_ok(&cn->p)) {
+				char *how = proc_describe(&cn->p);
+
+				set_error(cn, xasprintf("connector '%s' %s%s%s", cn->name, how,
+				    tail ? ": " : "", tail ? tail : ""));
+				free(how);
+			} else if (!cn->error && jv_get_kind(cn->cursor) == JV_KIND_STRING) {
+				char t[TS_BUFSZ];
+				jv cp = jv_object();
+
+				cp = jv_object_set(cp, jv_string("updated_at"), jv_string(ts_format(now, t)));
+				cp = jv_object_set(cp, jv_string("value"), jv_copy(cn->cursor));
+				checkpoints = jv_object_set(checkpoints, jv_string(cn->name), cp);
+				/* the events are on disk: now the checkpoint may move */
+				if (store_save_checkpoints(&st, jv_copy(checkpoints), &err))
+					set_error(cn, err);
+			}
+			free(tail);
+		}
+		if (cn->error) {
+			failed = 1;
+			warnf("%s: %s", cn->name, cn->error);
+		}
+		total += cn->added;
+		conns = jv_object_set(conns, jv_string(cn->name), summary(cn, checkpoints));
+	}
+
+	result = jv_object_set(cli_result(), jv_string("status"),
+	    jv_string(failed ? "error" : "ok"));
+	result = jv_object_set(result, jv_string("connectors"), conns);
+	result = jv_object_set(result, jv_string("total_events_ingested"), jv_number((double)total));
+	save_manifest(&st, jv_copy(result), ts_now(), started);
+
+	for (size_t i = 0; i < n; i++) {
+		close(cs[i].out);
+		close(cs[i].err);
+		free(cs[i].name);
+		free(cs[i].prog);
+		free(cs[i].error);
+		for (char **a = cs[i].argv; a && *a; a++)
+			free(*a);
+		free(cs[i].argv);
+		for (char **e = cs[i].envp; e && *e; e++)
+			free(*e);
+		free(cs[i].envp);
+		jv_free(cs[i].conf);
+		jv_free(cs[i].env);
+		jv_free(cs[i].reasons);
+		jv_free(cs[i].cursor);
+	}
+	free(cs);
+	jv_free(checkpoints);
+	cfg_free(&cf);
+	store_close(&st);
+
+	if (jsonl_out) {
+		jv s = jv_dump_string(result, 0);
+
+		fprintf(stderr, "%s: %s\n", argv0, jv_string_value(s));
+		jv_free(s);
+		if (fshut(stdout, "stdout"))
+			return EXIT_WORK;
+	} else if (human) {
+		print_human(result);
+		jv_free(result);
+		if (fshut(stdout, "stdout"))
+			return EXIT_WORK;
+	} else if (cli_emit(result)) {
+		return EXIT_WORK;
+	}
+	return failed ? EXIT_WORK : 0;
+}
