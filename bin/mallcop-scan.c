@@ -432,7 +432,7 @@ summary(conn *c, jv checkpoints)
 
 /* .mallcop/manifest.json: the last scan of each connector, for mallcop-status */
 static void
-save_manifest(store *st, jv result, int64_t now, int64_t started)
+save_manifest(store *st, jv result, jv configured, int64_t now, int64_t started)
 {
 	char *path = xasprintf("%s/manifest.json", st->dir), *text, *err = NULL, t[TS_BUFSZ];
 	jv old = jv_invalid(), conns;
@@ -447,6 +447,14 @@ save_manifest(store *st, jv result, int64_t now, int64_t started)
 		jv_free(conns);
 		conns = jv_object();
 	}
+	/* connectors taken out of mallcop.yaml leave the record */
+	jv_object_foreach(jv_copy(conns), k, v) {
+		if (!jv_object_has(jv_copy(configured), jv_copy(k)))
+			conns = jv_object_delete(conns, jv_copy(k));
+		jv_free(k);
+		jv_free(v);
+	}
+	jv_free(configured);
 	ts_format(now, t);
 	jv_object_foreach(jv_object_get(jv_copy(result), jv_string("connectors")), k, v) {
 		jv prev = jv_object_get(jv_copy(conns), jv_copy(k));
@@ -474,7 +482,7 @@ save_manifest(store *st, jv result, int64_t now, int64_t started)
 		m = jv_object_set(m, jv_string("duration_ms"),
 		    jv_number((double)((now - started) / 1000)));
 		m = jv_object_set(m, jv_string("connectors"), conns);
-		s = jv_dump_string(m, JV_PRINT_PRETTY);
+		s = jv_dump_string(m, JV_PRINT_INDENT_FLAGS(2));
 		if (store_replace(path, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)),
 		    &err)) {
 			warnf("%s", err);
@@ -668,7 +676,7 @@ main(int argc, char **argv)
 	    jv_string(failed ? "error" : "ok"));
 	result = jv_object_set(result, jv_string("connectors"), conns);
 	result = jv_object_set(result, jv_string("total_events_ingested"), jv_number((double)total));
-	save_manifest(&st, jv_copy(result), ts_now(), started);
+	save_manifest(&st, jv_copy(result), cfg_get(&cf, "connectors"), ts_now(), started);
 
 	for (size_t i = 0; i < n; i++) {
 		close(cs[i].out);

@@ -595,31 +595,144 @@ store_files_free(store_file *f, size_t n)
 	free(f);
 }
 
+/* the time of a stored line from its text, when it is where our writer puts it */
+static int
+quick_time(const char *line, size_t n, int64_t *us)
+{
+	static const char key[] = "\"timestamp\":";
+	const char *p = memmem(line, n < 256 ? n : 256, key, sizeof key - 1), *q;
+	char buf[48];
+
+	if (!p)
+		return -1;
+	p += sizeof key - 1;
+	while (*p == ' ')
+		p++;
+	if (*p++ != '"' || !(q = memchr(p, '"', (size_t)(line + n - p))) ||
+	    (size_t)(q - p) >= sizeof buf)
+		return -1;
+	memcpy(buf, p, (size_t)(q - p));
+	buf[q - p] = 0;
+	return ts_parse(buf, us);
+}
+
 int
-store_each_event(const store_file *f, store_event_fn fn, void *arg, size_t *skipped)
+store_each_event(const store_file *f, int64_t since, store_event_fn fn, void *arg,
+    size_t *skipped)
 {
 	FILE *fp = fopen(f->path, "re");
-	jsonl r;
-	jv v;
+	char *line = NULL;
+	size_t cap = 0, bad = 0, lineno = 0;
+	ssize_t n;
 	int stop = 0;
 
 	if (!fp)
 		return -1;
-	jsonl_init(&r, fp, f->path);
-	r.tail = 1;
-	while (!stop && jsonl_next(&r, &v)) {
+	while (!stop && (n = getline(&line, &cap, fp)) > 0) {
+		int64_t us;
+		jv v;
+
+		lineno++;
+		if (line[n - 1] != '\n')	/* a write still in progress */
+			break;
+		if (n == 1)
+			continue;
+		if (since && quick_time(line, (size_t)n, &us) == 0 && us < since)
+			continue;
+		v = jsonl_parse(line, (size_t)n);
 		if (jv_get_kind(v) != JV_KIND_OBJECT) {
+			if (bad++ < 3)
+				warnf("%s:%zu: skipped malformed line", f->path, lineno);
 			jv_free(v);
-			r.skipped++;
 			continue;
 		}
-		if (memmem(r.buf, r.len, "[USER_DATA_", 11))
+		if (memmem(line, (size_t)n, "[USER_DATA_", 11))
 			v = event_unwrap(v);
 		stop = fn(v, arg);
 	}
 	if (skipped)
-		*skipped += r.skipped;
-	jsonl_done(&r);
+		*skipped += bad;
+	free(line);
 	fclose(fp);
 	return 0;
+}
+
+long
+store_count_lines(const store_file *f)
+{
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	static char buf[1 << 16];
+	long count = 0;
+	char first = '\n', prev = '\n', last = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	/* a line counts when it starts with '{' and ends with '}' before its newline */
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			char c = buf[i];
+
+			if (prev == '\n')
+				first = c;
+			if (c == '\n') {
+				if (first == '{' && last == '}')
+					count++;
+			} else if (c != ' ' && c != '\r' && c != '\t') {
+				last = c;
+			}
+			prev = c;
+		}
+	}
+	close(fd);
+	return n < 0 ? -1 : count;
+}
+
+jv
+store_findings(store *s, size_t *skipped)
+{
+	char *path = xasprintf("%s/findings.jsonl", s->dir);
+	FILE *fp = fopen(path, "re");
+	jv all = jv_array(), seen = jv_object(), v;
+	jsonl r;
+
+	if (fp) {
+		jsonl_init(&r, fp, path);
+		r.tail = 1;
+		while (jsonl_next(&r, &v)) {
+			if (jv_get_kind(v) != JV_KIND_OBJECT) {
+				jv_free(v);
+				r.skipped++;
+				continue;
+			}
+			if (memmem(r.buf, r.len, "[USER_DATA_", 11))
+				v = event_unwrap(v);
+			/* an earlier implementation could leave a finding twice: the last wins */
+			{
+				jv id = jsonl_get(jv_copy(v), "id"), at = jv_invalid();
+
+				if (jv_get_kind(id) == JV_KIND_STRING)
+					at = jv_object_get(jv_copy(seen), jv_copy(id));
+				if (jv_get_kind(at) == JV_KIND_NUMBER) {
+					all = jv_array_set(all, (int)jv_number_value(at), v);
+					jv_free(id);
+				} else {
+					if (jv_get_kind(id) == JV_KIND_STRING)
+						seen = jv_object_set(seen, id,
+						    jv_number(jv_array_length(jv_copy(all))));
+					else
+						jv_free(id);
+					all = jv_array_append(all, v);
+				}
+				jv_free(at);
+			}
+		}
+		if (skipped)
+			*skipped += r.skipped;
+		jsonl_done(&r);
+		fclose(fp);
+	}
+	jv_free(seen);
+	free(path);
+	return all;
 }

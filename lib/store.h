@@ -2,6 +2,7 @@
 #ifndef MALLCOP_STORE_H
 #define MALLCOP_STORE_H
 #include <stddef.h>
+#include <stdint.h>
 #include <jv.h>
 
 typedef struct store {
@@ -52,7 +53,15 @@ int store_save_checkpoints(store *s, jv cps, char **err);
 /* event files, sorted by name; from_month limits to files that may hold later events */
 size_t store_event_files(store *s, int from_month, store_file **out);
 void store_files_free(store_file *f, size_t n);
-/* each event of a file in order; fn returns non-zero to stop. Legacy markers are removed. */
+/*
+ * Each event of a file in order (fn owns ev and returns non-zero to stop), skipping without
+ * parsing them the events older than since (0: none). Legacy markers are removed.
+ */
 typedef int (*store_event_fn)(jv ev, void *arg);
-int store_each_event(const store_file *f, store_event_fn fn, void *arg, size_t *skipped);
+int store_each_event(const store_file *f, int64_t since, store_event_fn fn, void *arg,
+    size_t *skipped);
+/* stored records in a file (complete lines that hold an object), counted without parsing */
+long store_count_lines(const store_file *f);
+/* every finding in .mallcop/findings.jsonl, an array; malformed lines are counted */
+jv store_findings(store *s, size_t *skipped);
 #endif

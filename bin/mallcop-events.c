@@ -1,0 +1,234 @@
+/* mallcop-events: query the event store, newest first */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "event.h"
+#include "human.h"
+#include "jsonl.h"
+#include "store.h"
+#include "ts.h"
+#include "util.h"
+
+static const char usage[] =
+    "usage: mallcop-events [--dir DIR] [--finding ID] [--actor NAME] [--source NAME]\n"
+    "                      [--hours N] [--type TYPE] [--limit N] [--jsonl | --human]";
+
+typedef struct hit {
+	int64_t us;
+	jv ev;
+} hit;
+
+typedef struct query {
+	const char *actor, *source, *type;
+	int64_t since;
+	jv ids;		/* --finding: the finding's event ids, as an object used as a set */
+	hit *hits;
+	size_t n, cap;
+} query;
+
+static int
+match(jv ev, void *arg)
+{
+	query *q = arg;
+	int64_t us = 0;
+
+	if ((q->actor && strcmp(event_str(ev, "actor"), q->actor)) ||
+	    (q->source && strcmp(event_str(ev, "source"), q->source)) ||
+	    (q->type && strcmp(event_str(ev, "event_type"), q->type)) ||
+	    (event_time(ev, &us) && !jv_is_valid(q->ids)) || (q->since && us < q->since) ||
+	    (jv_is_valid(q->ids) && !jv_object_has(jv_copy(q->ids),
+	    jv_string(event_str(ev, "id"))))) {
+		jv_free(ev);
+		return 0;
+	}
+	if (q->n == q->cap)
+		q->hits = xrealloc(q->hits, (q->cap = q->cap ? q->cap * 2 : 256) * sizeof *q->hits);
+	q->hits[q->n].us = us;
+	q->hits[q->n++].ev = ev;
+	return 0;
+}
+
+static int
+newest_first(const void *a, const void *b)
+{
+	const hit *x = a, *y = b;
+
+	return x->us < y->us ? 1 : x->us > y->us ? -1 : 0;
+}
+
+/* the finding's event ids; exits 1 when there is no such finding */
+static jv
+finding_ids(store *st, const char *id, int human)
+{
+	jv all = store_findings(st, NULL), ids = jv_invalid();
+
+	jv_array_foreach(all, i, f) {
+		(void)i;
+		if (!jv_is_valid(ids) && !strcmp(event_str(f, "id"), id)) {
+			jv list = jsonl_get(jv_copy(f), "event_ids");
+
+			ids = jv_object();
+			if (jv_get_kind(list) == JV_KIND_ARRAY)
+				jv_array_foreach(list, k, e) {
+					(void)k;
+					if (jv_get_kind(e) == JV_KIND_STRING)
+						ids = jv_object_set(ids, e, jv_true());
+					else
+						jv_free(e);
+				}
+			jv_free(list);
+		}
+		jv_free(f);
+	}
+	jv_free(all);
+	if (!jv_is_valid(ids))
+		cli_fail(EXIT_WORK, 0, "finding not found: %s", id);
+	(void)human;
+	return ids;
+}
+
+static void
+print_human(query *q, const char *what)
+{
+	if (!q->n) {
+		printf("No events found %s.\n", what);
+		return;
+	}
+	printf("Events (%zu) %s, newest first:\n", q->n, what);
+	for (size_t i = 0; i < q->n; i++) {
+		jv e = q->hits[i].ev;
+		char t[TS_BUFSZ];
+		static const char *f[] = {"actor", "action", "target"};
+
+		printf("  %s  %-15s %-22s ", ts_format(q->hits[i].us, t), event_str(e, "source"),
+		    event_str(e, "event_type"));
+		for (int k = 0; k < 3; k++) {
+			human_put(stdout, event_str(e, f[k]));
+			putchar(k < 2 ? ' ' : '\n');
+		}
+	}
+}
+
+static long
+number(const char *flag, const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < 0 || v > INT_MAX / 3600) {
+		fprintf(stderr, "%s\n", usage);
+		die(EXIT_USAGE, "%s '%s': expected a whole number of at least 0", flag, s);
+	}
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"dir", required_argument, NULL, 'd'},
+		{"finding", required_argument, NULL, 'f'},
+		{"actor", required_argument, NULL, 'a'},
+		{"source", required_argument, NULL, 's'},
+		{"hours", required_argument, NULL, 'H'},
+		{"type", required_argument, NULL, 't'},
+		{"limit", required_argument, NULL, 'l'},
+		{"jsonl", no_argument, NULL, 'j'},
+		{"human", no_argument, NULL, 'u'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	query q = {.ids = jv_invalid()};
+	const char *dir = NULL, *finding = NULL;
+	long hours = 24, limit = -1;
+	int c, human = 0, jsonl_out = 0, rc = 0;
+	size_t nf, skipped = 0;
+	store_file *files;
+	store st;
+	char *err = NULL, *what;
+
+	setargv0(argv[0]);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'f': finding = optarg; break;
+		case 'a': q.actor = optarg; break;
+		case 's': q.source = optarg; break;
+		case 'H': hours = number("--hours", optarg); break;
+		case 't': q.type = optarg; break;
+		case 'l': limit = number("--limit", optarg); break;
+		case 'j': jsonl_out = 1; break;
+		case 'u': human = 1; break;
+		case 'h':
+			puts(usage);
+			return 0;
+		default:
+			fprintf(stderr, "%s\n", usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s\n", usage);
+		die(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+	}
+	human = cli_human(human) && !jsonl_out;
+	if (store_open(&st, store_root(dir), 0, &err))
+		cli_fail(EXIT_WORK, 0, "%s", err);
+
+	if (finding) {
+		q.ids = finding_ids(&st, finding, human);
+		what = xasprintf("of finding %s", finding);
+	} else {
+		q.since = ts_now() - (int64_t)hours * 3600 * TS_SECOND;
+		what = xasprintf("in the last %ld hours", hours);
+	}
+	/* a month file that ends before the window cannot hold a match: it is not opened */
+	nf = store_event_files(&st, q.since ? ts_month(q.since) : 0, &files);
+	for (size_t i = 0; i < nf; i++) {
+		if (q.source && files[i].source && strcmp(files[i].source, q.source))
+			continue;
+		if (store_each_event(&files[i], q.since, match, &q, &skipped))
+			warnf("cannot read '%s':", files[i].path);
+	}
+	store_files_free(files, nf);
+	qsort(q.hits, q.n, sizeof *q.hits, newest_first);
+	if (limit >= 0 && (size_t)limit < q.n) {
+		for (size_t i = (size_t)limit; i < q.n; i++)
+			jv_free(q.hits[i].ev);
+		q.n = (size_t)limit;
+	}
+
+	if (human) {
+		print_human(&q, what);
+		for (size_t i = 0; i < q.n; i++)
+			jv_free(q.hits[i].ev);
+		if (skipped)
+			printf("(%zu malformed lines skipped)\n", skipped);
+		rc = fshut(stdout, "stdout") ? EXIT_WORK : 0;
+	} else if (jsonl_out) {
+		for (size_t i = 0; i < q.n; i++)
+			jsonl_put(stdout, q.hits[i].ev);
+		rc = fshut(stdout, "stdout") ? EXIT_WORK : 0;
+	} else {
+		jv r = cli_result(), list = jv_array();
+
+		for (size_t i = 0; i < q.n; i++)
+			list = jv_array_append(list, q.hits[i].ev);
+		r = jv_object_set(r, jv_string("count"), jv_number((double)q.n));
+		r = jv_object_set(r, jv_string("events"), list);
+		r = jv_object_set(r, jv_string("skipped_lines"), jv_number((double)skipped));
+		rc = cli_emit(r);
+	}
+	free(q.hits);
+	free(what);
+	jv_free(q.ids);
+	store_close(&st);
+	return rc;
+}

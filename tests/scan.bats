@@ -1,0 +1,374 @@
+#!/usr/bin/env bats
+# mallcop scan: connectors run, events stored exactly once, failures contained
+
+load helper
+
+setup() {
+	deployment
+	mkdir -p "$D/in"
+	for i in 1 2 3; do event "e$i" github "2026-11-2${i}T10:00:00Z" alice; done > "$D/in/a.jsonl"
+	for i in 1 2; do event "m$i" m365 "2026-10-1${i}T10:00:00Z" erin login_failure; done > "$D/in/b.jsonl"
+}
+
+files_config() {
+	config <<-'EOF2'
+	connectors:
+	  files:
+	    type: file
+	    paths: [in/*.jsonl]
+	EOF2
+}
+
+# a custom connector in plugins/connectors/NAME: its program is the rest of stdin
+plugin() {
+	mkdir -p "$D/plugins/connectors/$1"
+	printf 'name: %s\nexec: run\n' "$1" > "$D/plugins/connectors/$1/manifest.yaml"
+	cat > "$D/plugins/connectors/$1/run"
+	chmod +x "$D/plugins/connectors/$1/run"
+}
+
+@test "scan stores every event once in monthly files and reports it" {
+	files_config
+	run mallcop scan
+	assert_success
+	echo "$output" | jq -e '.command == "scan" and .status == "ok" and .total_events_ingested == 5'
+	echo "$output" | jq -e '.connectors.files.status == "ok" and .connectors.files.events_ingested == 5'
+	echo "$output" | jq -e '.connectors.files.checkpoint | fromjson | .files | length == 2'
+	[ "$(wc -l < .mallcop/events/github-2026-11.jsonl)" -eq 3 ]
+	[ "$(wc -l < .mallcop/events/m365-2026-10.jsonl)" -eq 2 ]
+	jq -e 'select(.id == "e1") | .ingested_at | test("Z$")' .mallcop/events/github-2026-11.jsonl
+}
+
+@test "a second scan takes only what the files gained since the checkpoint" {
+	files_config
+	mallcop scan >/dev/null
+	run mallcop scan
+	assert_success
+	echo "$output" | jq -e '.total_events_ingested == 0 and .connectors.files.duplicates == 0'
+	event e4 github 2026-11-24T10:00:00Z bob >> in/a.jsonl
+	run mallcop scan
+	echo "$output" | jq -e '.total_events_ingested == 1'
+	run stored_ids
+	assert_output "$(printf 'e1\ne2\ne3\ne4\nm1\nm2')"
+}
+
+@test "events already stored are not stored again when a connector sends them twice" {
+	files_config
+	mallcop scan >/dev/null
+	rm .mallcop/checkpoints.yaml
+	run mallcop scan
+	assert_success
+	echo "$output" | jq -e '.total_events_ingested == 0 and .connectors.files.duplicates == 5'
+	[ "$(stored_ids | wc -l)" -eq 5 ]
+}
+
+@test "Go-shaped events are normalized and records missing fields are rejected with reasons" {
+	cat > in/c.jsonl <<-'EOF2'
+	{"id":"g-1","source":"aws","type":"console_login","actor":"bob","timestamp":"2026-11-21T12:00:00+02:00","org":"acme","payload":{"ip":"192.0.2.1","target":"console"}}
+	{"source":"github","actor":"x","event_type":"push"}
+	{"timestamp":"yesterday","source":"github","actor":"x","event_type":"push"}
+	{"timestamp":"2026-11-21T12:00:00Z","source":"github","actor":"x"}
+	{"timestamp":"2026-11-21T12:00:00Z","source":"../etc","actor":"x","event_type":"push"}
+	not json at all
+	EOF2
+	files_config
+	run mallcop scan
+	assert_success
+	echo "$output" | jq -e '.connectors.files.rejected == 4'
+	echo "$output" | jq -e '.connectors.files.rejected_reasons == {"missing timestamp":1,"timestamp is not an ISO 8601 time":1,"missing event_type":1,"source is not a valid name ([A-Za-z0-9._-], at most 63)":1}'
+	jq -e '.event_type == "console_login" and .timestamp == "2026-11-21T10:00:00Z" and .metadata.org == "acme" and .target == "console" and .raw.id == "g-1" and (.id | test("^evt_[0-9a-f]{20}$"))' .mallcop/events/aws-2026-11.jsonl
+	[ ! -e .mallcop/events/..-etc-2026-11.jsonl ]
+}
+
+@test "a malformed mallcop.yaml is an error naming the file and the line" {
+	printf 'connectors:\n  files:\n    type: file\n   paths: [x\n' > mallcop.yaml
+	run mallcop scan
+	assert_failure 1
+	assert_output --partial "mallcop.yaml:"
+	echo "$output" | grep '^{' | jq -e '.status == "error" and (.error | test("mallcop.yaml:[0-9]+"))'
+}
+
+@test "a missing mallcop.yaml says how to make one" {
+	run mallcop scan
+	assert_failure 1
+	assert_output --partial "mallcop init"
+}
+
+@test "an unset variable fails only its connector, naming the file, line, key and variable" {
+	unset NO_SUCH_TOKEN
+	config <<-'EOF2'
+	connectors:
+	  files:
+	    type: file
+	    paths: [in/*.jsonl]
+	  github:
+	    type: file
+	    token: ${NO_SUCH_TOKEN}
+	    paths: [in/a.jsonl]
+	EOF2
+	run mallcop scan
+	assert_failure 1
+	echo "$output" | grep '^{' | jq -e '.connectors.files.status == "ok" and .connectors.files.events_ingested == 5'
+	echo "$output" | grep '^{' | jq -e '.connectors.github.status == "error"'
+	echo "$output" | grep '^{' | jq -e '.connectors.github.error | test("mallcop.yaml:7: connectors.github.token: environment variable .NO_SUCH_TOKEN. is not set")'
+}
+
+@test "a connector that fails, prints garbage or hangs is named with its cause and the others' events are kept" {
+	plugin broken <<-'EOF2'
+	#!/bin/sh
+	echo "authentication failed: check BROKEN_TOKEN" >&2
+	exit 4
+	EOF2
+	plugin garbage <<-'EOF2'
+	#!/bin/sh
+	echo '<html>502 Bad Gateway</html>'
+	echo 'cursor: x'  >&2
+	EOF2
+	plugin hangs <<-'EOF2'
+	#!/bin/sh
+	sleep 30
+	EOF2
+	config <<-'EOF2'
+	connectors:
+	  files: {type: file, paths: [in/*.jsonl]}
+	  broken: {}
+	  garbage: {}
+	  hangs: {timeout: 1}
+	EOF2
+	SECONDS=0
+	run mallcop scan
+	assert_failure 1
+	[ "$SECONDS" -lt 15 ]
+	json=$(echo "$output" | grep '^{')
+	echo "$json" | jq -e '.connectors.files.events_ingested == 5 and .total_events_ingested == 5'
+	echo "$json" | jq -e '.connectors.broken.error | test("exited with status 4: authentication failed: check BROKEN_TOKEN")'
+	echo "$json" | jq -e '.connectors.garbage.status == "ok" and .connectors.garbage.skipped_lines == 1'
+	echo "$json" | jq -e '.connectors.hangs.error | test("timed out")'
+	[ "$(stored_ids | wc -l)" -eq 5 ]
+	! pgrep -f "plugins/connectors/hangs" >/dev/null
+}
+
+@test "a failed connector's checkpoint does not move" {
+	plugin flaky <<-'EOF2'
+	#!/bin/sh
+	echo '{"id":"f1","timestamp":"2026-11-20T00:00:00Z","source":"flaky","event_type":"x","actor":"a"}'
+	echo "cursor: $1$2-next" >&2
+	[ -e fail ] && exit 1
+	exit 0
+	EOF2
+	config <<-'EOF2'
+	connectors:
+	  flaky: {}
+	EOF2
+	mallcop scan >/dev/null
+	grep -q "value: '-next'" .mallcop/checkpoints.yaml || grep -q 'value: -next' .mallcop/checkpoints.yaml
+	touch fail
+	run mallcop scan
+	assert_failure 1
+	grep -q 'next' .mallcop/checkpoints.yaml
+	! grep -q -- '--cursor-next' .mallcop/checkpoints.yaml
+	rm fail
+	run mallcop scan
+	assert_success
+	grep -q -- '--cursor-next-next' .mallcop/checkpoints.yaml
+}
+
+@test "a connector gets only the variables its configuration names" {
+	plugin envdump <<-'EOF2'
+	#!/bin/sh
+	env | sort > env.out
+	EOF2
+	export SECRET_NOT_NAMED=hunter2 NAMED_VAR=ok REFERENCED_VAR=yes
+	config <<-'EOF2'
+	connectors:
+	  envdump:
+	    env: [NAMED_VAR]
+	    key: ${REFERENCED_VAR}
+	EOF2
+	run mallcop scan
+	assert_success
+	grep -q '^NAMED_VAR=ok$' env.out
+	grep -q '^REFERENCED_VAR=yes$' env.out
+	grep -q '^MALLCOP_CONNECTOR_NAME=envdump$' env.out
+	grep -q '^MALLCOP_CONNECTOR_CONFIG={.*"key":"yes"' env.out
+	! grep -q SECRET_NOT_NAMED env.out
+	! grep -q '^HOME=' env.out
+}
+
+@test "scan passes --since from 'since:' on the first run and --cursor afterwards" {
+	plugin args <<-'EOF2'
+	#!/bin/sh
+	echo "$*" >> args.out
+	echo "cursor: c1" >&2
+	EOF2
+	config <<-'EOF2'
+	connectors:
+	  args: {since: 7d, args: [--extra]}
+	EOF2
+	MALLCOP_NOW=2026-11-26T00:00:00Z mallcop scan >/dev/null
+	mallcop scan >/dev/null
+	run cat args.out
+	assert_line --index 0 "--since 2026-11-19T00:00:00Z --extra"
+	assert_line --index 1 "--cursor c1 --extra"
+}
+
+@test "--jsonl streams the new events and puts the summary on stderr" {
+	files_config
+	run --separate-stderr mallcop scan --jsonl
+	assert_success
+	[ "$(echo "$output" | jq -r .id | sort | tr '\n' ' ')" = "e1 e2 e3 m1 m2 " ]
+	echo "$stderr" | grep -q '"total_events_ingested":5'
+	run --separate-stderr mallcop scan --jsonl
+	assert_output ""
+}
+
+@test "--human summarizes per connector without raw control characters" {
+	plugin evil <<-'EOF2'
+	#!/bin/sh
+	printf 'bad \033[31mthing\n' >&2
+	exit 2
+	EOF2
+	config <<-'EOF2'
+	connectors:
+	  files: {type: file, paths: [in/*.jsonl]}
+	  evil: {}
+	EOF2
+	run --separate-stderr mallcop --human scan
+	assert_failure 1
+	assert_line --partial "files"
+	assert_line --partial "FAILED"
+	assert_output --partial '\e[31m'
+	! printf '%s' "$output" | grep -q $'\033'
+}
+
+@test "only the connectors named on the command line run" {
+	config <<-'EOF2'
+	connectors:
+	  one: {type: file, paths: [in/a.jsonl]}
+	  two: {type: file, paths: [in/b.jsonl]}
+	EOF2
+	run mallcop scan two
+	assert_success
+	echo "$output" | jq -e '.connectors | keys == ["two"]'
+	run mallcop scan three
+	assert_failure 2
+}
+
+@test "an unknown connector type says what to check" {
+	config <<-'EOF2'
+	connectors:
+	  mystery: {type: nosuch}
+	EOF2
+	run mallcop scan
+	assert_failure 1
+	assert_output --partial "mallcop-connector-nosuch"
+}
+
+@test "a second scan while one runs exits 75, or waits with --wait" {
+	files_config
+	mkdir -p .mallcop
+	flock .mallcop/lock sleep 4 &
+	sleep 0.5
+	run mallcop scan
+	assert_failure 75
+	assert_output --partial "in use by another mallcop run"
+	run mallcop scan --wait=10
+	assert_success
+	echo "$output" | jq -e '.total_events_ingested == 5'
+	wait
+}
+
+@test "two scans started together store every event exactly once" {
+	for i in $(seq 1 400); do event "c$i" github "2026-11-20T10:00:00Z" alice; done > in/a.jsonl
+	files_config
+	for round in 1 2 3; do
+		event "r$round" github 2026-11-21T00:00:00Z bob >> in/a.jsonl
+		mallcop scan --wait=30 > out1 &
+		mallcop scan --wait=30 > out2 &
+		wait
+		jq -e '.status == "ok"' out1 out2
+	done
+	[ "$(stored_ids | wc -l)" -eq 405 ]
+	[ -z "$(stored_ids | uniq -d)" ]
+}
+
+@test "a scan killed with SIGKILL at any moment, then run again, stores every event exactly once" {
+	plugin bulk <<-'EOF2'
+	#!/bin/sh
+	i=0
+	while [ $i -lt 20000 ]; do
+		echo "{\"id\":\"b$i\",\"timestamp\":\"2026-11-$((10 + i % 15))T10:00:00Z\",\"source\":\"bulk\",\"event_type\":\"x\",\"actor\":\"a\"}"
+		i=$((i + 1))
+	done
+	echo "cursor: done" >&2
+	EOF2
+	config <<-'EOF2'
+	connectors:
+	  bulk: {}
+	EOF2
+	for delay in 0.1 0.3 0.6 0.9 1.2 1.6; do
+		mallcop scan >/dev/null 2>&1 &
+		pid=$!
+		sleep "$delay"
+		pkill -KILL -f "bin/mallcop-scan" || true
+		wait $pid || true
+		rm -f .mallcop/checkpoints.yaml
+	done
+	# and a write torn in the middle of a line
+	printf '{"id":"b1","timest' >> .mallcop/events/bulk-2026-11.jsonl
+	run mallcop scan
+	assert_success
+	[ "$(stored_ids | wc -l)" -eq 20000 ]
+	[ -z "$(stored_ids | uniq -d)" ]
+	cat .mallcop/events/*.jsonl | jq -c . >/dev/null
+}
+
+# run a script in a private mount namespace (root only), or skip
+in_namespace() {
+	[ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null || skip "needs root and mount namespaces"
+	unshare -m sh -c "$1"
+}
+
+@test "a full disk is a clear error, exit 1, and leaves the store as it was" {
+	files_config
+	for i in $(seq 1 3000); do event "big$i" github "2026-11-20T10:00:00Z" "actor-with-a-long-name-$i"; done > in/a.jsonl
+	mkdir -p .mallcop/events
+	event old github 2026-11-01T00:00:00Z > .mallcop/events/github-2026-11.jsonl
+	in_namespace "
+		mount -t tmpfs -o size=64k tmpfs '$D/.mallcop/events' || exit 99
+		event() { :; }
+		printf '%s\n' '$(cat .mallcop/events/github-2026-11.jsonl)' > '$D/.mallcop/events/github-2026-11.jsonl'
+		before=\$(cat '$D'/.mallcop/events/* | sha256sum)
+		'$TOP/mallcop' scan > '$D/scan.out' 2> '$D/scan.err'; echo \$? > '$D/scan.rc'
+		after=\$(cat '$D'/.mallcop/events/* | sha256sum)
+		[ \"\$before\" = \"\$after\" ] && echo same > '$D/scan.same'
+		ls '$D/.mallcop/events' > '$D/scan.ls'
+	"
+	[ "$(cat scan.rc)" -eq 1 ]
+	grep -q 'No space left on device' scan.err
+	jq -e '.connectors.files.status == "error" and (.connectors.files.error | test("No space left"))' scan.out
+	[ -e scan.same ]
+	run cat scan.ls
+	assert_output "github-2026-11.jsonl"
+	! grep -q 'files:' .mallcop/checkpoints.yaml 2>/dev/null
+}
+
+@test "a read-only store is a clear error, exit 1, and nothing is written" {
+	files_config
+	mkdir -p .mallcop/events
+	in_namespace "
+		mount --bind '$D/.mallcop' '$D/.mallcop' && mount -o remount,bind,ro '$D/.mallcop' || exit 99
+		'$TOP/mallcop' scan > '$D/scan.out' 2> '$D/scan.err'; echo \$? > '$D/scan.rc'
+	"
+	[ "$(cat scan.rc)" -eq 1 ]
+	grep -q 'Read-only file system' scan.err
+	jq -e '.status == "error"' scan.out
+	[ -z "$(ls .mallcop/events)" ]
+}
+
+@test "every result parses with jq and stdout has nothing else" {
+	files_config
+	run --separate-stderr mallcop scan
+	[ "$(echo "$output" | wc -l)" -eq 1 ]
+	echo "$output" | jq -e . >/dev/null
+}
