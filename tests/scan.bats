@@ -36,7 +36,7 @@ plugin() {
 	echo "$output" | jq -e '.connectors.files.checkpoint | fromjson | .files | length == 2'
 	[ "$(wc -l < .mallcop/events/github-2026-11.jsonl)" -eq 3 ]
 	[ "$(wc -l < .mallcop/events/m365-2026-10.jsonl)" -eq 2 ]
-	jq -e 'select(.id == "e1") | .ingested_at | test("Z$")' .mallcop/events/github-2026-11.jsonl
+	jq -se 'map(select(.id == "e1"))[0].ingested_at | test("Z$")' .mallcop/events/github-2026-11.jsonl
 }
 
 @test "a second scan takes only what the files gained since the checkpoint" {
