@@ -434,6 +434,7 @@ summary(conn *c, jv checkpoints)
 static void
 save_manifest(store *st, jv result, jv configured, int64_t now, int64_t started)
 {
+	const char *status = strcmp(event_str(result, "status"), "ok") ? "error" : "ok";
 	char *path = xasprintf("%s/manifest.json", st->dir), *text, *err = NULL, t[TS_BUFSZ];
 	jv old = jv_invalid(), conns;
 
@@ -448,15 +449,23 @@ save_manifest(store *st, jv result, jv configured, int64_t now, int64_t started)
 		conns = jv_object();
 	}
 	/* connectors taken out of mallcop.yaml leave the record */
-	jv_object_foreach(jv_copy(conns), k, v) {
-		if (!jv_object_has(jv_copy(configured), jv_copy(k)))
-			conns = jv_object_delete(conns, jv_copy(k));
-		jv_free(k);
-		jv_free(v);
+	{
+		jv keys = jv_keys(jv_copy(conns));
+
+		jv_array_foreach(keys, i, k) {
+			(void)i;
+			if (jv_get_kind(configured) != JV_KIND_OBJECT ||
+			    !jv_object_has(jv_copy(configured), jv_copy(k)))
+				conns = jv_object_delete(conns, jv_copy(k));
+			jv_free(k);
+		}
+		jv_free(keys);
 	}
 	jv_free(configured);
 	ts_format(now, t);
-	jv_object_foreach(jv_object_get(jv_copy(result), jv_string("connectors")), k, v) {
+	jv ran = jsonl_get(result, "connectors");
+
+	jv_object_foreach(ran, k, v) {
 		jv prev = jv_object_get(jv_copy(conns), jv_copy(k));
 		jv last_ok = jv_get_kind(prev) == JV_KIND_OBJECT
 		    ? jv_object_get(prev, jv_string("last_success")) : (jv_free(prev), jv_null());
@@ -470,6 +479,7 @@ save_manifest(store *st, jv result, jv configured, int64_t now, int64_t started)
 			jv_free(last_ok);
 		conns = jv_object_set(conns, k, v);
 	}
+	jv_free(ran);
 	jv_free(old);
 	{
 		jv m = jv_object();
@@ -477,8 +487,7 @@ save_manifest(store *st, jv result, jv configured, int64_t now, int64_t started)
 
 		m = jv_object_set(m, jv_string("schema_version"), jv_number(1));
 		m = jv_object_set(m, jv_string("last_run"), jv_string(t));
-		m = jv_object_set(m, jv_string("last_run_status"),
-		    jv_object_get(jv_copy(result), jv_string("status")));
+		m = jv_object_set(m, jv_string("last_run_status"), jv_string(status));
 		m = jv_object_set(m, jv_string("duration_ms"),
 		    jv_number((double)((now - started) / 1000)));
 		m = jv_object_set(m, jv_string("connectors"), conns);
@@ -498,7 +507,9 @@ print_human(jv result)
 {
 	printf("Scan %s: %d new events\n", event_str(result, "status"),
 	    (int)jv_number_value(jv_object_get(jv_copy(result), jv_string("total_events_ingested"))));
-	jv_object_foreach(jv_object_get(jv_copy(result), jv_string("connectors")), k, v) {
+	jv conns = jsonl_get(jv_copy(result), "connectors");
+
+	jv_object_foreach(conns, k, v) {
 		printf("  %-20s ", jv_string_value(k));
 		if (!strcmp(event_str(v, "status"), "ok")) {
 			printf("ok     %d new", (int)jv_number_value(jv_object_get(jv_copy(v),
@@ -520,6 +531,7 @@ print_human(jv result)
 		jv_free(k);
 		jv_free(v);
 	}
+	jv_free(conns);
 }
 
 int

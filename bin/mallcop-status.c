@@ -85,8 +85,10 @@ last_scans(store *st, jv *last_run)
 static void
 print_counts(const char *title, jv counts)
 {
-	if (jv_object_length(jv_copy(counts)) == 0)
+	if (jv_object_length(jv_copy(counts)) == 0) {
+		jv_free(counts);
 		return;
+	}
 	printf("%s:\n", title);
 	jv_object_foreach(counts, k, v) {
 		printf("  ");
@@ -95,6 +97,7 @@ print_counts(const char *title, jv counts)
 		jv_free(k);
 		jv_free(v);
 	}
+	jv_free(counts);
 }
 
 static void
@@ -194,7 +197,7 @@ main(int argc, char **argv)
 		}
 	}
 	store_files_free(files, nf);
-	jv_object_foreach(jv_copy(b.counts), k, v) {
+	jv_object_foreach(b.counts, k, v) {
 		total += jv_number_value(v);
 		jv_free(k);
 		jv_free(v);
