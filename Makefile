@@ -22,10 +22,10 @@ LIBOBJ = $(LIBSRC:%.c=$(BUILD)/%.o)
 LIBA = $(BUILD)/lib/libmallcop.a
 PROGSRC = $(wildcard bin/mallcop-*.c)
 PROGS = $(PROGSRC:%.c=$(BUILD)/%)
-SCRIPTS = $(filter-out %.c %.o %.d,$(wildcard bin/mallcop-*))
+SCRIPTS = $(filter-out %.c %.o %.d $(PROGSRC:.c=),$(wildcard bin/mallcop-*))
 UNITSRC = $(wildcard tests/unit/test_*.c)
 UNITS = $(UNITSRC:%.c=$(BUILD)/%)
-MAN1 = $(wildcard man/man1/*.1)
+MANPAGES = $(wildcard man/man1/*.1 man/man5/*.5 man/man7/*.7)
 
 all: $(PROGS) $(UNITS)
 
@@ -75,9 +75,7 @@ install: all
 	chmod 755 $(DESTDIR)$(BINDIR)/mallcop
 	install -m 755 $(PROGS) $(SCRIPTS) $(DESTDIR)$(LIBEXECDIR)
 	cp -R share/mallcop/. $(DESTDIR)$(DATADIR)
-	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
-	install -m 644 man/man5/*.5 $(DESTDIR)$(MANDIR)/man5
-	install -m 644 man/man7/*.7 $(DESTDIR)$(MANDIR)/man7
+	for f in $(MANPAGES); do install -m 644 $$f $(DESTDIR)$(MANDIR)/$${f#man/}; done
 
 clean:
 	rm -rf build lib/*.o lib/libmallcop.a $(PROGS) $(UNITS)
