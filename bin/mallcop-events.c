@@ -103,14 +103,17 @@ print_human(query *q, const char *what)
 	for (size_t i = 0; i < q->n; i++) {
 		jv e = q->hits[i].ev;
 		char t[TS_BUFSZ];
-		static const char *f[] = {"actor", "action", "target"};
+		static const char *f[] = {"source", "event_type", "actor", "action", "target"};
 
-		printf("  %s  %-15s %-22s ", ts_format(q->hits[i].us, t), event_str(e, "source"),
-		    event_str(e, "event_type"));
-		for (int k = 0; k < 3; k++) {
-			human_put(stdout, event_str(e, f[k]));
-			putchar(k < 2 ? ' ' : '\n');
+		printf("  %s", ts_format(q->hits[i].us, t));
+		/* every field came from outside, even the ones a connector should have checked */
+		for (int k = 0; k < 5; k++) {
+			char *v = human_safe(event_str(e, f[k]));
+
+			printf(k < 2 ? "  %-15s" : "  %s", v);
+			free(v);
 		}
+		putchar('\n');
 	}
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
 #include "cli.h"
 #include "event.h"
 #include "human.h"
@@ -82,6 +83,39 @@ last_scans(store *st, jv *last_run)
 	return conns;
 }
 
+/*
+ * The connectors mallcop.yaml configures, with their last scan or "never"; without a readable
+ * mallcop.yaml, every connector the last scans name (and the reason in config_error).
+ */
+static jv
+configured(const char *root, jv scans, jv *r)
+{
+	char *err = NULL;
+	jv names, out = jv_object();
+	cfg c;
+
+	if (cfg_load(&c, root, &err)) {
+		*r = jv_object_set(*r, jv_string("config_error"), jv_string(err));
+		free(err);
+		cfg_free(&c);
+		jv_free(out);
+		return scans;
+	}
+	names = cfg_get(&c, "connectors");
+	if (jv_get_kind(names) == JV_KIND_OBJECT)
+		jv_object_foreach(names, k, v) {
+			jv s = jsonl_get(jv_copy(scans), jv_string_value(k));
+
+			out = jv_object_set(out, k, jv_is_valid(s) ? s : (jv_free(s),
+			    jv_object_set(jv_object(), jv_string("status"), jv_string("never"))));
+			jv_free(v);
+		}
+	jv_free(names);
+	jv_free(scans);
+	cfg_free(&c);
+	return out;
+}
+
 static void
 print_counts(const char *title, jv counts)
 {
@@ -120,10 +154,11 @@ print_human(jv r)
 
 		printf("  ");
 		human_put(stdout, jv_string_value(k));
-		printf(": %s", !strcmp(st, "ok") ? "ok" : "FAILED");
+		printf(": %s", !strcmp(st, "ok") ? "ok" : !strcmp(st, "never") ? "never scanned"
+		    : "FAILED");
 		if (jv_get_kind(when) == JV_KIND_STRING)
 			printf(" at %s", jv_string_value(when));
-		if (strcmp(st, "ok")) {
+		if (!strcmp(st, "error")) {
 			jv ok = jsonl_get(jv_copy(v), "last_success");
 
 			printf("\n    error: ");
@@ -218,7 +253,8 @@ main(int argc, char **argv)
 	r = jv_object_set(r, jv_string("events_by_source"), b.counts);
 	r = jv_object_set(r, jv_string("findings_by_status"), by_status);
 	r = jv_object_set(r, jv_string("findings_by_severity"), by_sev);
-	r = jv_object_set(r, jv_string("connectors"), last_scans(&st, &last));
+	r = jv_object_set(r, jv_string("connectors"), configured(st.root, last_scans(&st, &last),
+	    &r));
 	r = jv_object_set(r, jv_string("last_scan"), last);
 	r = jv_object_set(r, jv_string("skipped_lines"), jv_number((double)fskipped));
 	jv_free(findings);
