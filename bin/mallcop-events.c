@@ -27,6 +27,7 @@ typedef struct query {
 	const char *actor, *source, *type;
 	int64_t since;
 	jv ids;		/* --finding: the finding's event ids, as an object used as a set */
+	jv seen;	/* id -> index in hits: a store of the earlier implementation repeats ids */
 	hit *hits;
 	size_t n, cap;
 } query;
@@ -45,6 +46,21 @@ match(jv ev, void *arg)
 	    jv_string(event_str(ev, "id"))))) {
 		jv_free(ev);
 		return 0;
+	}
+	{
+		jv at = jv_object_get(jv_copy(q->seen), jv_string(event_str(ev, "id")));
+
+		if (jv_get_kind(at) == JV_KIND_NUMBER) {	/* the later line wins */
+			hit *h = &q->hits[(size_t)jv_number_value(at)];
+
+			jv_free(h->ev);
+			h->ev = ev;
+			h->us = us;
+			return 0;
+		}
+		jv_free(at);
+		q->seen = jv_object_set(q->seen, jv_string(event_str(ev, "id")),
+		    jv_number((double)q->n));
 	}
 	if (q->n == q->cap)
 		q->hits = xrealloc(q->hits, (q->cap = q->cap ? q->cap * 2 : 256) * sizeof *q->hits);
@@ -148,7 +164,7 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	query q = {.ids = jv_invalid()};
+	query q = {.ids = jv_invalid(), .seen = jv_object()};
 	const char *dir = NULL, *finding = NULL;
 	long hours = 24, limit = -1;
 	int c, human = 0, jsonl_out = 0, rc = 0;
@@ -232,6 +248,7 @@ main(int argc, char **argv)
 	free(q.hits);
 	free(what);
 	jv_free(q.ids);
+	jv_free(q.seen);
 	store_close(&st);
 	return rc;
 }
