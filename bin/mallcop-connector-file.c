@@ -24,6 +24,7 @@ typedef struct run {
 	jv old;			/* the cursor we were given: {"files": {path: {dev, ino, off}}} */
 	jv files;		/* the cursor we will print */
 	size_t events, rejected, skipped;
+	char *command_cursor;	/* the last "cursor:" the command printed */
 	int failed;
 } run;
 
@@ -187,21 +188,51 @@ read_pattern(run *r, const char *pat)
 static void
 read_command(run *r, const char *cmd)
 {
-	jv c = jv_object_get(jv_copy(r->old), jv_string("command"));
-	FILE *p;
-	int st;
+	jv c = jsonl_get(jv_copy(r->old), "command");
+	char errpath[] = "/tmp/mallcop-command.XXXXXX", *line = NULL, *wrapped;
+	int errfd = mkstemp(errpath), st;
+	size_t cap = 0;
+	FILE *p, *e;
 
 	if (jv_get_kind(c) == JV_KIND_STRING)
 		setenv("MALLCOP_CURSOR", jv_string_value(c), 1);
+	else
+		unsetenv("MALLCOP_CURSOR");
 	jv_free(c);
+	if (errfd < 0) {
+		warnf("cannot create a temporary file:");
+		r->failed = 1;
+		return;
+	}
+	/* its stderr is kept aside: its own "cursor:" line must not pass for ours */
+	wrapped = xasprintf("exec 2>'%s'; %s", errpath, cmd);
 	fflush(stdout);
-	if (!(p = popen(cmd, "re"))) {
+	p = popen(wrapped, "re");
+	free(wrapped);
+	if (!p) {
 		warnf("cannot run '%s':", cmd);
 		r->failed = 1;
+		close(errfd);
+		unlink(errpath);
 		return;
 	}
 	read_stream(r, p, "command");
 	st = pclose(p);
+	if ((e = fdopen(errfd, "r"))) {
+		ssize_t n;
+
+		while ((n = getline(&line, &cap, e)) > 0) {
+			if (!strncmp(line, "cursor:", 7)) {
+				line[strcspn(line, "\n")] = 0;
+				r->command_cursor = xstrdup(line + 7 + strspn(line + 7, " \t"));
+			} else {
+				fputs(line, stderr);
+			}
+		}
+		free(line);
+		fclose(e);
+	}
+	unlink(errpath);
 	if (st) {
 		warnf("command '%s' failed (%s %d)", cmd,
 		    WIFEXITED(st) ? "exit status" : "signal",
@@ -228,7 +259,6 @@ main(int argc, char **argv)
 	int c;
 
 	setargv0(argv[0]);
-	r.source = getenv("MALLCOP_CONNECTOR_NAME");
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -264,8 +294,10 @@ main(int argc, char **argv)
 	}
 	if (!r.source) {
 		jv s = jv_object_get(jv_copy(cfg), jv_string("source"));
+		const char *name = getenv("MALLCOP_CONNECTOR_NAME");
 
-		r.source = jv_get_kind(s) == JV_KIND_STRING ? xstrdup(jv_string_value(s)) : "file";
+		r.source = jv_get_kind(s) == JV_KIND_STRING ? xstrdup(jv_string_value(s))
+		    : name && *name ? name : "file";
 		jv_free(s);
 	}
 	if (!event_source_ok(r.source))
@@ -321,6 +353,8 @@ main(int argc, char **argv)
 		jv s;
 
 		(void)t;
+		if (r.command_cursor)
+			cur = jv_object_set(cur, jv_string("command"), jv_string(r.command_cursor));
 		s = jv_dump_string(cur, 0);
 		fprintf(stderr, "cursor: %s\n", jv_string_value(s));
 		jv_free(s);

@@ -103,8 +103,7 @@ finding_ids(store *st, const char *id, int human)
 	}
 	jv_free(all);
 	if (!jv_is_valid(ids))
-		cli_fail(EXIT_WORK, 0, "finding not found: %s", id);
-	(void)human;
+		cli_fail(EXIT_WORK, human, "finding not found: %s", id);
 	return ids;
 }
 
@@ -134,16 +133,16 @@ print_human(query *q, const char *what)
 }
 
 static long
-number(const char *flag, const char *s)
+number(const char *flag, const char *s, long max)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < 0 || v > INT_MAX / 3600) {
+	if (!*s || *end || errno || v < 0 || v > max) {
 		fprintf(stderr, "%s\n", usage);
-		die(EXIT_USAGE, "%s '%s': expected a whole number of at least 0", flag, s);
+		die(EXIT_USAGE, "%s '%s': expected a whole number from 0 to %ld", flag, s, max);
 	}
 	return v;
 }
@@ -180,9 +179,9 @@ main(int argc, char **argv)
 		case 'f': finding = optarg; break;
 		case 'a': q.actor = optarg; break;
 		case 's': q.source = optarg; break;
-		case 'H': hours = number("--hours", optarg); break;
+		case 'H': hours = number("--hours", optarg, 100L * 366 * 24); break;
 		case 't': q.type = optarg; break;
-		case 'l': limit = number("--limit", optarg); break;
+		case 'l': limit = number("--limit", optarg, LONG_MAX); break;
 		case 'j': jsonl_out = 1; break;
 		case 'u': human = 1; break;
 		case 'h':
@@ -199,7 +198,7 @@ main(int argc, char **argv)
 	}
 	human = cli_human(human) && !jsonl_out;
 	if (store_open(&st, store_root(dir), 0, &err))
-		cli_fail(EXIT_WORK, 0, "%s", err);
+		cli_fail(EXIT_WORK, human, "%s", err);
 
 	if (finding) {
 		q.ids = finding_ids(&st, finding, human);

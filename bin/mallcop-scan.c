@@ -155,6 +155,18 @@ find_plugin(const char *root, const char *type, jv *env, char **err)
 	return prog;
 }
 
+/* "mallcop.yaml:7: connectors.x.timeout: expected ..." */
+static char *
+bad_key(const cfg *cf, const char *path, const char *key, const char *want)
+{
+	char *full = xasprintf("%s.%s", path, key), *where = cfg_where(cf, full);
+	char *msg = xasprintf("%s: %s: expected %s", where, full, want);
+
+	free(full);
+	free(where);
+	return msg;
+}
+
 static void
 set_error(conn *c, char *msg)
 {
@@ -190,6 +202,13 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 	c->env = jv_array();
 	c->conf = jv_object();
 	c->timeout_ms = timeout * 1000;
+	if (!event_source_ok(c->name)) {
+		char *where = cfg_where(cf, path);
+
+		set_error(c, xasprintf("%s: '%s' cannot be a connector name: use letters, digits, "
+		    "'.', '_' and '-'", where, c->name));
+		free(where);
+	}
 	if (jv_get_kind(raw) != JV_KIND_OBJECT && jv_get_kind(raw) != JV_KIND_NULL) {
 		char *where = cfg_where(cf, path);
 
@@ -219,16 +238,18 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 	else
 		jv_free(v);
 	v = jv_object_get(jv_copy(c->conf), jv_string("timeout"));
-	if (jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) > 0)
-		c->timeout_ms = (long)(jv_number_value(v) * 1000);
-	else if (jv_get_kind(v) == JV_KIND_STRING) {
-		int64_t us;
+	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL) {
+		int64_t us = 0;
 
-		if (ts_window(jv_string_value(v), &us) == 0)
+		if (jv_get_kind(v) == JV_KIND_NUMBER)
+			us = (int64_t)(jv_number_value(v) * 1e6);
+		else if (jv_get_kind(v) != JV_KIND_STRING || ts_window(jv_string_value(v), &us))
+			us = 0;
+		if (us >= TS_SECOND && us <= 86400 * TS_SECOND)
 			c->timeout_ms = (long)(us / 1000);
 		else
-			set_error(c, xasprintf("%s.timeout: '%s' is not a duration like 90s or 10m",
-			    path, jv_string_value(v)));
+			set_error(c, bad_key(cf, path, "timeout", "a duration from 1s to 24h, "
+			    "like 90s or 10m"));
 	}
 	jv_free(v);
 
@@ -238,7 +259,8 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 		    : c->name;
 
 		if (!event_source_ok(ty))
-			set_error(c, xasprintf("%s.type: '%s' is not a connector name", path, ty));
+			set_error(c, bad_key(cf, path, "type", "a connector name "
+			    "([A-Za-z0-9._-])"));
 		else if (!(c->prog = find_plugin(root, ty, &c->env, &err)) && !err)
 			c->prog = find_builtin(ty);
 		if (err)
@@ -256,16 +278,16 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 	if (jv_get_kind(cp) == JV_KIND_STRING) {
 		c->argv[na++] = xstrdup("--cursor");
 		c->argv[na++] = xstrdup(jv_string_value(cp));
-	} else if (jv_get_kind(v) == JV_KIND_STRING) {
-		int64_t us, w;
+	} else if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL) {
+		int64_t us = now, w;
 
-		if (ts_parse(jv_string_value(v), &us) == 0)
+		if (jv_get_kind(v) == JV_KIND_STRING && ts_parse(jv_string_value(v), &us) == 0)
 			;
-		else if (ts_window(jv_string_value(v), &w) == 0)
+		else if (jv_get_kind(v) == JV_KIND_STRING && ts_window(jv_string_value(v), &w) == 0)
 			us = now - w;
 		else
-			set_error(c, xasprintf("%s.since: '%s' is neither a time nor a window like "
-			    "7d", path, jv_string_value(v)));
+			set_error(c, bad_key(cf, path, "since", "an ISO 8601 time or a window like "
+			    "7d"));
 		c->argv[na++] = xstrdup("--since");
 		c->argv[na++] = xstrdup(ts_format(us, t));
 	}
@@ -278,14 +300,32 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 		c->argv = xrealloc(c->argv, (na + (size_t)n + 1) * sizeof *c->argv);
 		jv_array_foreach(v, i, a) {
 			(void)i;
-			c->argv[na++] = jv_get_kind(a) == JV_KIND_STRING
-			    ? xstrdup(jv_string_value(a)) : xstrdup("");
+			if (jv_get_kind(a) == JV_KIND_STRING) {
+				c->argv[na++] = xstrdup(jv_string_value(a));
+			} else if (jv_get_kind(a) == JV_KIND_NUMBER) {
+				jv t = jv_dump_string(jv_copy(a), 0);
+
+				c->argv[na++] = xstrdup(jv_string_value(t));
+				jv_free(t);
+			} else {
+				set_error(c, bad_key(cf, path, "args", "a list of strings"));
+			}
 			jv_free(a);
 		}
+	} else if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL) {
+		set_error(c, bad_key(cf, path, "args", "a list of strings"));
 	}
 	jv_free(v);
 	c->argv[na] = NULL;
 
+	{
+		jv conf = jv_dump_string(jv_copy(c->conf), 0);
+
+		add_env(&c->envp, &ne, "MALLCOP_CONNECTOR_NAME", c->name);
+		add_env(&c->envp, &ne, "MALLCOP_CONNECTOR_CONFIG", jv_string_value(conf));
+		add_env(&c->envp, &ne, "MALLCOP_DIR", root);
+		jv_free(conf);
+	}
 	for (int i = 0; base_env[i]; i++)
 		if (getenv(base_env[i]))
 			add_env(&c->envp, &ne, base_env[i], getenv(base_env[i]));
@@ -295,14 +335,6 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 			add_env(&c->envp, &ne, jv_string_value(name),
 			    getenv(jv_string_value(name)));
 		jv_free(name);
-	}
-	{
-		jv conf = jv_dump_string(jv_copy(c->conf), 0);
-
-		add_env(&c->envp, &ne, "MALLCOP_CONNECTOR_NAME", c->name);
-		add_env(&c->envp, &ne, "MALLCOP_CONNECTOR_CONFIG", jv_string_value(conf));
-		add_env(&c->envp, &ne, "MALLCOP_DIR", root);
-		jv_free(conf);
 	}
 	free(path);
 }
@@ -354,6 +386,8 @@ ingest(conn *c, store *st, int64_t now, int jsonl_out)
 {
 	FILE *f = fdopen(dup(c->out), "r");
 	store_writer *w = store_writer_new(st);
+	/* --jsonl shows events once they are on disk, not before: they wait here */
+	FILE *echo = jsonl_out ? fdopen(spool(st->dir), "w+") : NULL;
 	char *err = NULL;
 	jsonl in;
 	jv rec;
@@ -380,8 +414,8 @@ ingest(conn *c, store *st, int64_t now, int jsonl_out)
 		r = store_writer_add(w, jsonl_out ? jv_copy(ev) : ev, &err);
 		if (r == 1) {
 			c->added++;
-			if (jsonl_out)
-				jsonl_put(stdout, ev);
+			if (echo)
+				jsonl_put(echo, ev);
 		} else {
 			if (jsonl_out)
 				jv_free(ev);
@@ -394,18 +428,24 @@ ingest(conn *c, store *st, int64_t now, int jsonl_out)
 	c->skipped = in.skipped;
 	jsonl_done(&in);
 	fclose(f);
-	if (err) {
+	if (err)
 		store_writer_abort(w);
+	else
+		store_writer_commit(w, &err);
+	if (err) {
 		c->added = 0;
 		set_error(c, err);
-		return -1;
+	} else if (echo) {
+		char buf[65536];
+		size_t n;
+
+		rewind(echo);
+		while ((n = fread(buf, 1, sizeof buf, echo)) > 0)
+			fwrite(buf, 1, n, stdout);
 	}
-	if (store_writer_commit(w, &err)) {
-		c->added = 0;
-		set_error(c, err);
-		return -1;
-	}
-	return 0;
+	if (echo)
+		fclose(echo);
+	return err ? -1 : 0;
 }
 
 static jv
@@ -547,7 +587,8 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL;
-	int jsonl_out = 0, human = 0, c, failed = 0;
+	int jsonl_out = 0, human = 0, textout, c, failed = 0;
+	long flag_timeout = 0;
 	long wait_ms = 2000, timeout = DEFAULT_TIMEOUT_S;
 	char *err = NULL, real[PATH_MAX];
 	cfg cf;
@@ -565,10 +606,16 @@ main(int argc, char **argv)
 		case 'H': human = 1; break;
 		case 'w': wait_ms = cli_wait_ms(optarg); break;
 		case 't':
-			timeout = strtol(optarg, NULL, 10);
-			if (timeout <= 0)
-				die(EXIT_USAGE, "--timeout '%s': expected seconds", optarg);
+		{
+			char *end;
+
+			flag_timeout = strtol(optarg, &end, 10);
+			if (*end || flag_timeout <= 0 || flag_timeout > 86400) {
+				fprintf(stderr, "%s\n", usage);
+				die(EXIT_USAGE, "--timeout '%s': expected a number of seconds", optarg);
+			}
 			break;
+		}
 		case 'h':
 			puts(usage);
 			return 0;
@@ -578,27 +625,28 @@ main(int argc, char **argv)
 		}
 	}
 	human = cli_human(human) && !jsonl_out;
+	textout = human || jsonl_out;	/* no JSON result on stdout */
 	started = ts_now();
 	if (!realpath(store_root(dir), real))
-		cli_fail(EXIT_WORK, human, "cannot open deployment '%s': %s", store_root(dir),
+		cli_fail(EXIT_WORK, textout, "cannot open deployment '%s': %s", store_root(dir),
 		    strerror(errno));
 	if (cfg_load(&cf, real, &err))
-		cli_fail(EXIT_WORK, human, "%s", err);
+		cli_fail(EXIT_WORK, textout, "%s", err);
 	if (store_open(&st, real, 1, &err))
-		cli_fail(EXIT_WORK, human, "%s", err);
+		cli_fail(EXIT_WORK, textout, "%s", err);
 	if ((c = store_lock(&st, wait_ms, &err)))
-		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, human, "%s", err);
+		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, textout, "%s", err);
 	checkpoints = store_checkpoints(&st, &err);
 	if (!jv_is_valid(checkpoints))
-		cli_fail(EXIT_WORK, human, "%s", err);
+		cli_fail(EXIT_WORK, textout, "%s", err);
 	if (chdir(real))
-		cli_fail(EXIT_WORK, human, "cannot enter '%s': %s", real, strerror(errno));
+		cli_fail(EXIT_WORK, textout, "cannot enter '%s': %s", real, strerror(errno));
 
 	names = cfg_get(&cf, "connectors");
 	if (jv_get_kind(names) != JV_KIND_OBJECT || jv_object_length(jv_copy(names)) == 0) {
 		char *where = cfg_where(&cf, "connectors");
 
-		cli_fail(EXIT_WORK, human, "%s: no connectors configured; add one under "
+		cli_fail(EXIT_WORK, textout, "%s: no connectors configured; add one under "
 		    "'connectors:' (see mallcop.yaml(5))", where);
 	}
 	cs = xcalloc((size_t)jv_object_length(jv_copy(names)), sizeof *cs);
@@ -620,7 +668,7 @@ main(int argc, char **argv)
 		jv has = jv_object_get(jv_copy(names), jv_string(argv[i]));
 
 		if (!jv_is_valid(has))
-			cli_fail(EXIT_USAGE, human, "no connector '%s' in %s", argv[i], cf.path);
+			cli_fail(EXIT_USAGE, textout, "no connector '%s' in %s", argv[i], cf.path);
 		jv_free(has);
 	}
 	jv_free(names);
@@ -628,6 +676,8 @@ main(int argc, char **argv)
 	now = ts_now();
 	for (size_t i = 0; i < n; i++) {
 		prepare(&cs[i], &cf, real, checkpoints, now, timeout);
+		if (flag_timeout)	/* the command line wins over mallcop.yaml */
+			cs[i].timeout_ms = flag_timeout * 1000;
 		cs[i].out = spool(st.dir);
 		cs[i].err = spool(st.dir);
 		cs[i].p.timeout_ms = cs[i].timeout_ms;

@@ -253,8 +253,11 @@ main(int argc, char **argv)
 	r = jv_object_set(r, jv_string("events_by_source"), b.counts);
 	r = jv_object_set(r, jv_string("findings_by_status"), by_status);
 	r = jv_object_set(r, jv_string("findings_by_severity"), by_sev);
-	r = jv_object_set(r, jv_string("connectors"), configured(st.root, last_scans(&st, &last),
-	    &r));
+	{
+		jv conns = configured(st.root, last_scans(&st, &last), &r);
+
+		r = jv_object_set(r, jv_string("connectors"), conns);
+	}
 	r = jv_object_set(r, jv_string("last_scan"), last);
 	r = jv_object_set(r, jv_string("skipped_lines"), jv_number((double)fskipped));
 	jv_free(findings);

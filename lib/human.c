@@ -58,7 +58,9 @@ human_put(FILE *f, const char *s)
 			fprintf(f, "\\x%02x", *p++);
 			continue;
 		}
-		if (!unsafe(c)) {
+		if (c == '\\') {	/* so that "\\n" in data cannot pass for an escaped newline */
+			fputs("\\\\", f);
+		} else if (!unsafe(c)) {
 			fwrite(p, 1, n, f);
 		} else if (c == '\n') {
 			fputs("\\n", f);

@@ -5,7 +5,8 @@
 
 /*
  * Write s with every control character, escape sequence introducer, bidirectional override
- * and invalid UTF-8 byte shown escaped ("\e", "\n", "\x9b", "\u202e"), never raw.
+ * and invalid UTF-8 byte shown escaped ("\e", "\n", "\x9b", "\u202e"), never raw; a backslash
+ * is doubled so that an escape cannot be forged.
  */
 void human_put(FILE *f, const char *s);
 /* the same, into a malloc'd string */

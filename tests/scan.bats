@@ -310,7 +310,7 @@ plugin() {
 		mallcop scan >/dev/null 2>&1 &
 		pid=$!
 		sleep "$delay"
-		pkill -KILL -f "bin/mallcop-scan" || true
+		kill -KILL "$pid" 2>/dev/null || true	# mallcop execs mallcop-scan: the same pid
 		wait $pid || true
 		rm -f .mallcop/checkpoints.yaml
 	done
@@ -371,4 +371,51 @@ in_namespace() {
 	run --separate-stderr mallcop scan
 	[ "$(echo "$output" | wc -l)" -eq 1 ]
 	echo "$output" | jq -e . >/dev/null
+}
+
+@test "bad values for type, since, timeout and args name the file, the line and the key" {
+	config <<-'EOF2'
+	connectors:
+	  a: {type: file, paths: [in/a.jsonl], since: last tuesday}
+	  b: {type: file, paths: [in/a.jsonl], timeout: forever}
+	  c: {type: "../x"}
+	  d: {type: file, paths: [in/a.jsonl], args: [{x: 1}]}
+	EOF2
+	run --separate-stderr mallcop scan
+	assert_failure 1
+	echo "$output" | jq -e '.connectors.a.error | test("mallcop.yaml:2: connectors.a.since: expected")'
+	echo "$output" | jq -e '.connectors.b.error | test("mallcop.yaml:3: connectors.b.timeout: expected")'
+	echo "$output" | jq -e '.connectors.c.error | test("mallcop.yaml:4: connectors.c.type: expected")'
+	echo "$output" | jq -e '.connectors.d.error | test("mallcop.yaml:5: connectors.d.args: expected a list of strings")'
+}
+
+@test "--timeout on the command line wins over mallcop.yaml and must be seconds" {
+	plugin slow <<-'EOF2'
+	#!/bin/sh
+	sleep 20
+	EOF2
+	config <<-'EOF2'
+	connectors:
+	  slow: {timeout: 10m}
+	EOF2
+	SECONDS=0
+	run --separate-stderr mallcop scan --timeout 1
+	assert_failure 1
+	[ "$SECONDS" -lt 10 ]
+	echo "$output" | jq -e '.connectors.slow.error | test("timed out after 1s")'
+	run mallcop scan --timeout 5m
+	assert_failure 2
+}
+
+@test "with --jsonl a failure to store prints no events and no JSON result on stdout" {
+	files_config
+	run --separate-stderr mallcop scan --jsonl --wait=x
+	assert_failure 2
+	mkdir -p .mallcop
+	flock .mallcop/lock sleep 4 &
+	sleep 0.5
+	run --separate-stderr mallcop scan --jsonl
+	assert_failure 75
+	assert_output ""
+	wait
 }
