@@ -224,6 +224,7 @@ read_command(run *r, const char *cmd)
 		while ((n = getline(&line, &cap, e)) > 0) {
 			if (!strncmp(line, "cursor:", 7)) {
 				line[strcspn(line, "\n")] = 0;
+				free(r->command_cursor);
 				r->command_cursor = xstrdup(line + 7 + strspn(line + 7, " \t"));
 			} else {
 				fputs(line, stderr);
@@ -252,9 +253,9 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	run r = {.source = NULL, .old = jv_object(), .files = jv_object()};
+	run r = {.source = NULL, .old = jv_null(), .files = jv_null()};
 	const char *command = NULL, *cfgtext = getenv("MALLCOP_CONNECTOR_CONFIG");
-	jv cfg = jv_object(), paths = jv_array();
+	jv cfg = jv_null(), paths, cfg_source, cfg_command;
 	char t[TS_BUFSZ];
 	int c;
 
@@ -264,9 +265,11 @@ main(int argc, char **argv)
 		case 'c':
 			jv_free(r.old);
 			r.old = jv_parse(optarg);
-			if (jv_get_kind(r.old) != JV_KIND_OBJECT)
+			if (jv_get_kind(r.old) != JV_KIND_OBJECT) {
+				jv_free(r.old);
 				die(EXIT_USAGE, "--cursor '%s' is not a cursor this connector wrote",
 				    optarg);
+			}
 			break;
 		case 's':
 			if (ts_parse(optarg, &r.since))
@@ -286,29 +289,26 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (cfgtext && *cfgtext) {
-		jv_free(cfg);
-		cfg = jv_parse(cfgtext);
-		if (jv_get_kind(cfg) != JV_KIND_OBJECT)
-			die(EXIT_USAGE, "MALLCOP_CONNECTOR_CONFIG is not a JSON object");
-	}
+	if (jv_get_kind(r.old) == JV_KIND_NULL)
+		r.old = jv_object();
+	r.files = jv_object();
+	paths = jv_array();
+	cfg = cfgtext && *cfgtext ? jv_parse(cfgtext) : jv_object();
+	if (jv_get_kind(cfg) != JV_KIND_OBJECT)
+		die(EXIT_USAGE, "MALLCOP_CONNECTOR_CONFIG is not a JSON object");
+	/* strings from the configuration live as long as cfg does */
+	cfg_source = jsonl_get(jv_copy(cfg), "source");
+	cfg_command = jsonl_get(jv_copy(cfg), "command");
 	if (!r.source) {
-		jv s = jv_object_get(jv_copy(cfg), jv_string("source"));
 		const char *name = getenv("MALLCOP_CONNECTOR_NAME");
 
-		r.source = jv_get_kind(s) == JV_KIND_STRING ? xstrdup(jv_string_value(s))
+		r.source = jv_get_kind(cfg_source) == JV_KIND_STRING ? jv_string_value(cfg_source)
 		    : name && *name ? name : "file";
-		jv_free(s);
 	}
 	if (!event_source_ok(r.source))
 		die(EXIT_USAGE, "source '%s' is not a valid name", r.source);
-	if (!command) {
-		jv cmd = jv_object_get(jv_copy(cfg), jv_string("command"));
-
-		if (jv_get_kind(cmd) == JV_KIND_STRING)
-			command = xstrdup(jv_string_value(cmd));
-		jv_free(cmd);
-	}
+	if (!command && jv_get_kind(cfg_command) == JV_KIND_STRING)
+		command = jv_string_value(cfg_command);
 	for (int i = optind; i < argc; i++)
 		paths = jv_array_append(paths, jv_string(argv[i]));
 	if (optind == argc) {
@@ -343,12 +343,14 @@ main(int argc, char **argv)
 	if (command)
 		read_command(&r, command);
 	if (fshut(stdout, "stdout"))
-		return EXIT_WORK;
-	fprintf(stderr, "%s: %zu events, %zu not convertible, %zu malformed lines skipped\n",
-	    argv0, r.events, r.rejected, r.skipped);
-	if (r.failed)
-		return EXIT_WORK;
-	{
+		r.failed = 1;
+	else
+		fprintf(stderr, "%s: %zu events, %zu not convertible, %zu malformed lines skipped\n",
+		    argv0, r.events, r.rejected, r.skipped);
+	/* no cursor after a failure: the next run starts from the last good one */
+	if (r.failed) {
+		jv_free(r.files);
+	} else {
 		jv cur = jv_object_set(jv_object(), jv_string("files"), r.files);
 		jv s;
 
@@ -361,6 +363,9 @@ main(int argc, char **argv)
 	}
 	jv_free(paths);
 	jv_free(cfg);
+	jv_free(cfg_source);
+	jv_free(cfg_command);
 	jv_free(r.old);
-	return 0;
+	free(r.command_cursor);
+	return r.failed ? EXIT_WORK : 0;
 }

@@ -163,7 +163,7 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	query q = {.ids = jv_invalid(), .seen = jv_object()};
+	query q = {.ids = jv_invalid(), .seen = jv_null()};
 	const char *dir = NULL, *finding = NULL;
 	long hours = 24, limit = -1;
 	int c, human = 0, jsonl_out = 0, rc = 0;
@@ -200,6 +200,7 @@ main(int argc, char **argv)
 	if (store_open(&st, store_root(dir), 0, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
 
+	q.seen = jv_object();
 	if (finding) {
 		q.ids = finding_ids(&st, finding, human);
 		what = xasprintf("of finding %s", finding);
@@ -216,7 +217,8 @@ main(int argc, char **argv)
 			warnf("cannot read '%s':", files[i].path);
 	}
 	store_files_free(files, nf);
-	qsort(q.hits, q.n, sizeof *q.hits, newest_first);
+	if (q.n)
+		qsort(q.hits, q.n, sizeof *q.hits, newest_first);
 	if (limit >= 0 && (size_t)limit < q.n) {
 		for (size_t i = (size_t)limit; i < q.n; i++)
 			jv_free(q.hits[i].ev);

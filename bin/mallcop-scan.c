@@ -29,7 +29,9 @@ enum { DEFAULT_TIMEOUT_S = 600, ERR_LINES = 5 };
 /* variables every connector gets: nothing secret, only what running a program needs */
 static const char *base_env[] = {
 	"PATH", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE",
-	"HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "MALLCOP_NOW", NULL,
+	"HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "MALLCOP_NOW",
+	/* for sanitizer builds of connectors */
+	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", NULL,
 };
 
 typedef struct conn {

@@ -188,8 +188,8 @@ main(int argc, char **argv)
 	};
 	const char *dir = NULL;
 	int c, human = 0;
-	bysource b = {jv_object()};
-	jv by_status = jv_object(), by_sev = jv_object(), findings, r, last;
+	bysource b;
+	jv by_status, by_sev, findings, r, last;
 	size_t nf, fskipped = 0;
 	double total = 0;
 	store_file *files;
@@ -217,6 +217,9 @@ main(int argc, char **argv)
 	if (store_open(&st, store_root(dir), 0, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
 
+	b.counts = jv_object();
+	by_status = jv_object();
+	by_sev = jv_object();
 	/* the monthly file names say the source: records are counted, not parsed */
 	nf = store_event_files(&st, 0, &files);
 	for (size_t i = 0; i < nf; i++) {

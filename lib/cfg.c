@@ -209,9 +209,9 @@ cfg_int(const cfg *c, const char *path, long dflt, long lo, long hi, long *out, 
 		jv_free(v);
 		return 0;
 	}
-	d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1e300;
+	d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : (double)lo - 1;
 	jv_free(v);
-	if (d != (long)d || d < lo || d > hi) {
+	if (d < lo || d > hi || d != (double)(long)d) {
 		char *where = cfg_where(c, path);
 
 		*err = xasprintf("%s: %s: expected a whole number from %ld to %ld", where, path,

@@ -114,10 +114,18 @@ go_shape(jv rec)
 	else
 		jv_free(org);
 	jv_free(payload);
-	e = jv_object_set(e, jv_string("timestamp"),
-	    jv_object_get(jv_copy(rec), jv_string("timestamp")));
-	e = jv_object_set(e, jv_string("source"), jv_object_get(jv_copy(rec), jv_string("source")));
-	e = jv_object_set(e, jv_string("event_type"), jv_object_get(jv_copy(rec), jv_string("type")));
+	/* a member the record lacks stays absent, so that validation names it */
+	static const char *same[][2] = {{"timestamp", "timestamp"}, {"source", "source"},
+	    {"event_type", "type"}};
+
+	for (int i = 0; i < 3; i++) {
+		jv x = jv_object_get(jv_copy(rec), jv_string(same[i][1]));
+
+		if (jv_is_valid(x))
+			e = jv_object_set(e, jv_string(same[i][0]), x);
+		else
+			jv_free(x);
+	}
 	e = jv_object_set(e, jv_string("actor"), text(rec, "actor", ""));
 	e = jv_object_set(e, jv_string("action"),
 	    jv_is_valid(action) ? action : text(rec, "type", ""));

@@ -39,19 +39,27 @@ int
 store_open(store *s, const char *root, int write, char **err)
 {
 	struct stat st;
+	int r;
 
 	memset(s, 0, sizeof *s);
 	s->lockfd = -1;
 	s->root = xstrdup(root);
 	s->dir = xasprintf("%s/.mallcop", root);
 	s->events = xasprintf("%s/events", s->dir);
-	if (stat(root, &st) || !S_ISDIR(st.st_mode)) {
-		*err = xasprintf("cannot open deployment '%s': %s", root,
-		    errno ? strerror(errno) : "not a directory");
+	r = stat(root, &st);
+	if (r == 0 && !S_ISDIR(st.st_mode)) {
+		r = -1;
+		errno = ENOTDIR;
+	}
+	if (r) {
+		*err = xasprintf("cannot open deployment '%s': %s", root, strerror(errno));
+		store_close(s);
 		return -1;
 	}
-	if (write && (mkdir_p(s->dir, err) || mkdir_p(s->events, err)))
+	if (write && (mkdir_p(s->dir, err) || mkdir_p(s->events, err))) {
+		store_close(s);
 		return -1;
+	}
 	return 0;
 }
 
@@ -581,7 +589,8 @@ store_event_files(store *s, int from_month, store_file **out)
 		(*out)[n++] = f;
 	}
 	closedir(d);
-	qsort(*out, n, sizeof **out, cmp_file);
+	if (n)
+		qsort(*out, n, sizeof **out, cmp_file);
 	return n;
 }
 

@@ -70,9 +70,9 @@ ts_parse(const char *s, int64_t *us)
 			sign = *p++ == '-' ? -1 : 1;
 			if (digits(&p, 2, &oh))
 				return -1;
-			if (*p == ':')
-				p++;
-			if (*p && digits(&p, 2, &om))
+			if (*p == ':' && (p++, digits(&p, 2, &om)))
+				return -1;
+			else if (*p && digits(&p, 2, &om))
 				return -1;
 		}
 	}

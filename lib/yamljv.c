@@ -95,7 +95,7 @@ collection(ctx *c, yaml_event_t *first, const char *path, jv *out)
 			key = jv_string((char *)e.data.scalar.value);
 			sub = *path ? xasprintf("%s.%s", path, jv_string_value(key))
 				    : xstrdup(jv_string_value(key));
-			if (jv_get_kind(jv_object_get(jv_copy(v), jv_copy(key))) != JV_KIND_INVALID) {
+			if (jv_object_has(jv_copy(v), jv_copy(key))) {
 				fail(c, line, "duplicate key '%s'", sub);
 				free(sub);
 				jv_free(key);
@@ -272,7 +272,9 @@ emit(yaml_emitter_t *em, jv v)
 		/* YAML 1.1 readers take 2026-11-26 for a date and yes/no/on/off for booleans */
 		int quote = jv_get_kind(as) != JV_KIND_STRING || isdigit((unsigned char)*s) ||
 		    !strcasecmp(s, "yes") || !strcasecmp(s, "no") || !strcasecmp(s, "on") ||
-		    !strcasecmp(s, "off") || !strcasecmp(s, "y") || !strcasecmp(s, "n");
+		    !strcasecmp(s, "off") || !strcasecmp(s, "y") || !strcasecmp(s, "n") ||
+		    !strcasecmp(s, ".inf") || !strcasecmp(s, "-.inf") || !strcasecmp(s, "+.inf") ||
+		    !strcasecmp(s, ".nan");
 
 		emit_scalar(em, s, quote ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
 		jv_free(as);

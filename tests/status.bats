@@ -1,0 +1,169 @@
+#!/usr/bin/env bats
+# mallcop status: what the store holds and how the last scan of each connector went
+
+load helper
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	deployment
+	FIX="$BATS_TEST_DIRNAME/fixtures/status"
+}
+
+# a store written by hand: 4 github events over two months, 2 m365, 2 in a file not named by month
+store() {
+	mkdir -p .mallcop/events
+	{
+		event g1 github 2026-11-21T10:00:00Z alice
+		echo
+		event g2 github 2026-11-22T10:00:00Z bob
+		echo 'not json'
+		event g3 github 2026-11-23T10:00:00Z carol
+		printf '{"id":"torn","timestamp":"2026-11-23T11:00:00Z"'
+	} > .mallcop/events/github-2026-11.jsonl
+	event g0 github 2026-10-01T10:00:00Z alice > .mallcop/events/github-2026-10.jsonl
+	{
+		event m1 m365 2026-11-21T10:00:00Z erin login
+		printf '{"id": "evt_6ca13d52ca70", "timestamp": "2026-11-22T10:00:00+00:00", "source": "m365"}\n'
+	} > .mallcop/events/m365-2026-11.jsonl
+	{
+		event v1 vercel 2026-11-21T10:00:00Z dan deploy
+		event v2 vercel 2026-11-22T10:00:00Z dan deploy
+	} > .mallcop/events/imported.jsonl
+}
+
+# two scans: at T1 both connectors work, at T2 'bad' exits 3 with an escape sequence on stderr
+two_scans() {
+	config <<-EOF
+	connectors:
+	  good:
+	    type: file
+	    paths: [$FIX/events.jsonl]
+	  bad:
+	    type: file
+	    command: 'true'
+	EOF
+	MALLCOP_NOW=2026-11-25T09:00:00Z run mallcop scan
+	assert_success
+	config <<-EOF
+	connectors:
+	  good:
+	    type: file
+	    paths: [$FIX/events.jsonl]
+	  bad:
+	    type: file
+	    command: 'printf "token \\033[31mexpired\\n" >&2; exit 3'
+	EOF
+	MALLCOP_NOW=2026-11-26T12:00:00Z run mallcop scan
+	assert_failure 1
+}
+
+@test "events are counted by source and in total: complete object lines only" {
+	store
+	run --separate-stderr mallcop status
+	assert_success
+	printf '%s\n' "$output" | jq -e '.command == "status" and .status == "ok"'
+	printf '%s\n' "$output" | jq -e '.events_by_source == {"github":4,"m365":2,"vercel":2}'
+	printf '%s\n' "$output" | jq -e '.total_events == 8'
+}
+
+@test "findings are counted by status and severity; the last record of a finding counts" {
+	mkdir -p .mallcop
+	cp "$FIX/findings.jsonl" .mallcop/findings.jsonl
+	run --separate-stderr mallcop status
+	assert_success
+	printf '%s\n' "$output" | jq -e '.total_findings == 4'
+	printf '%s\n' "$output" | jq -e '.findings_by_status == {"squelched":1,"open":1,"resolved":1,"acked":1}'
+	printf '%s\n' "$output" | jq -e '.findings_by_severity == {"warn":2,"critical":1,"info":1}'
+	printf '%s\n' "$output" | jq -e '.skipped_lines == 1'
+}
+
+@test "after a scan where one connector fails: each connector's last scan, the error, the last success" {
+	two_scans
+	run --separate-stderr mallcop status
+	assert_success
+	printf '%s\n' "$output" | jq -e '.last_scan == "2026-11-26T12:00:00Z"'
+	printf '%s\n' "$output" | jq -e '.total_events == 4 and .events_by_source == {"github":3,"m365":1}'
+	printf '%s\n' "$output" | jq -e '.connectors.good | .status == "ok" and .last_run == "2026-11-26T12:00:00Z" and .last_success == "2026-11-26T12:00:00Z" and .events_ingested == 0 and (has("error") | not)'
+	printf '%s\n' "$output" | jq -e '.connectors.bad | .status == "error" and .last_run == "2026-11-26T12:00:00Z" and .last_success == "2026-11-25T09:00:00Z"'
+	printf '%s\n' "$output" | jq -e '.connectors.bad.error | startswith("connector '"'bad'"' exited with status 1") and contains("token \u001b[31mexpired") and contains("(exit status 3)")'
+	printf '%s\n' "$output" | jq -e '.connectors | keys_unsorted == ["good","bad"]'
+}
+
+@test "--human: totals, counts, the last scan and each connector, errors escaped" {
+	two_scans
+	cp "$FIX/findings.jsonl" .mallcop/findings.jsonl
+	run --separate-stderr mallcop status --human
+	assert_success
+	assert_line --index 0 "Events: 4"
+	assert_line --index 1 "Findings: 4"
+	assert_line --index 2 "Events by source:"
+	assert_line --index 3 "  github: 3"
+	assert_line --index 4 "  m365: 1"
+	assert_line --index 5 "Findings by status:"
+	[ "$(printf '%s\n' "${lines[@]:6:4}" | sort | tr '\n' ' ')" = "  acked: 1   open: 1   resolved: 1   squelched: 1 " ]
+	assert_line --index 10 "Last scan: 2026-11-26T12:00:00Z"
+	assert_line --index 11 "  good: ok at 2026-11-26T12:00:00Z"
+	assert_line --index 12 "  bad: FAILED at 2026-11-26T12:00:00Z"
+	[[ "${lines[13]}" == "    error: connector 'bad' exited with status 1: token \\e[31mexpired"* ]]
+	assert_line --index 14 "    last success: 2026-11-25T09:00:00Z"
+	[ "${#lines[@]}" -eq 15 ]
+	! printf '%s' "$output" | grep -q $'\x1b'
+	# the dispatcher's --human does the same
+	run --separate-stderr mallcop --human status
+	assert_line --index 0 "Events: 4"
+}
+
+@test "an empty deployment, without .mallcop or mallcop.yaml, is reported as empty" {
+	run --separate-stderr mallcop status
+	assert_success
+	printf '%s\n' "$output" | jq -e '.status == "ok" and .total_events == 0 and .total_findings == 0 and .events_by_source == {} and .findings_by_status == {} and .findings_by_severity == {} and .connectors == {} and .last_scan == null and .skipped_lines == 0'
+	[ ! -e .mallcop ]
+	run --separate-stderr mallcop status --human
+	assert_success
+	assert_line --index 0 "Events: 0"
+	assert_line --index 1 "Findings: 0"
+	assert_line "Last scan: never (run 'mallcop scan')"
+	cd "$BATS_TEST_TMPDIR"
+	run --separate-stderr mallcop status --dir "$D"
+	assert_success
+	printf '%s\n' "$output" | jq -e '.total_events == 0'
+}
+
+@test "a configured connector that never ran is listed as never scanned" {
+	config <<-'EOF'
+	connectors:
+	  github: {type: file, paths: [none.jsonl]}
+	EOF
+	run --separate-stderr mallcop status
+	assert_success
+	printf '%s\n' "$output" | jq -e '.connectors.github.status == "never" and .last_scan == null'
+	run --separate-stderr mallcop status --human
+	assert_line "  github: never scanned"
+}
+
+@test "the manifest of the earlier implementation is read" {
+	mkdir -p .mallcop
+	cp "$FIX/legacy-manifest.json" .mallcop/manifest.json
+	run --separate-stderr mallcop status
+	assert_success
+	printf '%s\n' "$output" | jq -e '.last_scan == "2026-03-10T12:00:01.532211+00:00"'
+	printf '%s\n' "$output" | jq -e '.connectors.azure.status == "ok"'
+	printf '%s\n' "$output" | jq -e '.connectors.github | .status == "error" and .error == "401 Unauthorized: token expired"'
+	run --separate-stderr mallcop status --human
+	assert_line "  github: FAILED at 2026-03-10T12:00:01.532211+00:00"
+	assert_line "    error: 401 Unauthorized: token expired"
+}
+
+@test "a bad option or an operand exits 2 with the usage" {
+	run --separate-stderr mallcop status --bogus
+	assert_failure 2
+	[[ "$stderr" == *"usage: mallcop-status"* ]]
+	assert_output ""
+	run --separate-stderr mallcop status extra
+	assert_failure 2
+	[[ "$stderr" == *"usage: mallcop-status"* ]]
+	run --separate-stderr mallcop status --dir "$BATS_TEST_TMPDIR/none"
+	assert_failure 1
+	printf '%s\n' "$output" | jq -e '.status == "error" and (.error | contains("none"))'
+}

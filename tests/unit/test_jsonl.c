@@ -1,0 +1,220 @@
+/* jsonl: reading lines (long, malformed, blank, torn) and writing them */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonl.h"
+#include "t.h"
+
+/* a temporary file holding text, positioned at its start */
+static FILE *
+file_with(const char *text, size_t n)
+{
+	FILE *f = tmpfile();
+
+	if (!f || fwrite(text, 1, n, f) != n) {
+		printf("Bail out! cannot write a temporary file\n");
+		exit(1);
+	}
+	rewind(f);
+	return f;
+}
+
+/* the integer v[key], -1 when it is not there; v is consumed */
+static int
+num(jv v, const char *key)
+{
+	jv x = jsonl_get(v, key);
+	int n = jv_get_kind(x) == JV_KIND_NUMBER ? (int)jv_number_value(x) : -1;
+
+	jv_free(x);
+	return n;
+}
+
+static void
+test_long_line(void)
+{
+	size_t big = 1 << 20;
+	char *text = malloc(big + 32);
+	FILE *f;
+	jsonl r;
+	jv v;
+	size_t n;
+
+	n = (size_t)sprintf(text, "{\"k\":\"");
+	memset(text + n, 'a', big);
+	n += big;
+	n += (size_t)sprintf(text + n, "\"}\n{\"n\":2}\n");
+	f = file_with(text, n);
+	jsonl_init(&r, f, "big");
+	ok(jsonl_next(&r, &v) == 1, "a line of 1 MB is read");
+	{
+		jv k = jsonl_get(v, "k");
+
+		ok(jv_get_kind(k) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(k)) == (int)big,
+		    "its string has all 1048576 bytes");
+		jv_free(k);
+	}
+	ok(jsonl_next(&r, &v) == 1 && num(v, "n") == 2, "the line after it is read too");
+	ok(jsonl_next(&r, &v) == 0, "then the end");
+	ok(r.skipped == 0 && r.lineno == 2, "nothing skipped, two lines");
+	ok(r.bytes == n, "bytes is the whole file");
+	jsonl_done(&r);
+	fclose(f);
+	free(text);
+}
+
+static void
+test_malformed(void)
+{
+	static const char text[] = "{\"n\":1}\nnot json\n{\"n\":2\n{\"n\":3}{\"n\":4}\n{\"n\":5}\n";
+	FILE *f = file_with(text, sizeof text - 1);
+	jsonl r;
+	jv v;
+
+	jsonl_init(&r, f, "bad");
+	ok(jsonl_next(&r, &v) == 1 && num(v, "n") == 1, "the line before the bad ones");
+	ok(jsonl_next(&r, &v) == 1 && num(v, "n") == 5, "three malformed lines are passed over");
+	ok(r.lineno == 5, "the line number counts the skipped lines");
+	ok(jsonl_next(&r, &v) == 0, "then the end");
+	ok(r.skipped == 3, "the malformed lines are counted: %zu", r.skipped);
+	jsonl_done(&r);
+	fclose(f);
+
+	/* quiet: counted all the same */
+	f = file_with("x\ny\nz\nw\nv\n{}\n", 13);
+	jsonl_init(&r, f, "quiet");
+	r.quiet = 1;
+	ok(jsonl_next(&r, &v) == 1 && jv_get_kind(v) == JV_KIND_OBJECT, "quiet: the object");
+	jv_free(v);
+	ok(r.skipped == 5, "quiet: five lines counted");
+	jsonl_done(&r);
+	fclose(f);
+}
+
+static void
+test_blank(void)
+{
+	static const char text[] = "\n  \n\t\r\n{\"n\":1}\r\n\n[1,2]\n42\n";
+	FILE *f = file_with(text, sizeof text - 1);
+	jsonl r;
+	jv v;
+
+	jsonl_init(&r, f, "blank");
+	ok(jsonl_next(&r, &v) == 1 && num(v, "n") == 1, "blank lines and a CRLF line");
+	ok(jsonl_next(&r, &v) == 1 && jv_get_kind(v) == JV_KIND_ARRAY, "an array is a value");
+	jv_free(v);
+	ok(jsonl_next(&r, &v) == 1 && jv_get_kind(v) == JV_KIND_NUMBER, "so is a number");
+	jv_free(v);
+	ok(jsonl_next(&r, &v) == 0, "then the end");
+	ok(r.skipped == 0, "blank lines are not counted as malformed");
+	jsonl_done(&r);
+	fclose(f);
+}
+
+static void
+test_tail(void)
+{
+	static const char text[] = "{\"n\":1}\n{\"n\":2}";
+	FILE *f = file_with(text, sizeof text - 1);
+	jsonl r;
+	jv v;
+
+	jsonl_init(&r, f, "tail");
+	r.tail = 1;
+	ok(jsonl_next(&r, &v) == 1 && num(v, "n") == 1, "tail: the complete line");
+	ok(jsonl_next(&r, &v) == 0, "tail: a last line without newline is left");
+	ok(r.bytes == 8, "tail: bytes stops after the last newline (%zu)", r.bytes);
+	ok(r.skipped == 0, "tail: the partial line is not malformed");
+	jsonl_done(&r);
+
+	rewind(f);
+	jsonl_init(&r, f, "notail");
+	ok(jsonl_next(&r, &v) == 1 && num(v, "n") == 1, "no tail: the first line");
+	ok(jsonl_next(&r, &v) == 1 && num(v, "n") == 2, "no tail: the last line is read");
+	ok(r.bytes == sizeof text - 1, "no tail: bytes is the whole file");
+	jsonl_done(&r);
+	fclose(f);
+
+	f = file_with("{\"n\":1}\n{\"n\":", strlen("{\"n\":1}\n{\"n\":"));
+	jsonl_init(&r, f, "torn");
+	ok(jsonl_next(&r, &v) == 1 && num(v, "n") == 1 && jsonl_next(&r, &v) == 0,
+	    "no tail: a torn last line is not a value");
+	ok(r.skipped == 1, "no tail: it is counted as malformed");
+	jsonl_done(&r);
+	fclose(f);
+}
+
+static void
+test_put(void)
+{
+	FILE *f = tmpfile(), *ro;
+	char buf[256];
+	size_t n;
+	jv v = jv_parse("{\"a\": [1, 2], \"b\": \"x\\ny\"}");
+
+	ok(jsonl_put(f, v) == 0, "jsonl_put succeeds");
+	ok(jsonl_put(f, jv_string("é")) == 0, "a second value");
+	rewind(f);
+	n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = 0;
+	is_str(buf, "{\"a\":[1,2],\"b\":\"x\\ny\"}\n\"é\"\n", "compact, one value per line");
+	fclose(f);
+
+	ro = fopen("/dev/null", "r");
+	ok(ro && jsonl_put(ro, jv_parse("{\"a\":1}")) == -1, "a write error is -1");
+	if (ro)
+		fclose(ro);
+}
+
+static void
+test_get(void)
+{
+	jv v;
+
+	v = jsonl_get(jv_parse("[1,2]"), "a");
+	ok(jv_get_kind(v) == JV_KIND_INVALID, "jsonl_get on an array is invalid");
+	jv_free(v);
+	v = jsonl_get(jv_string("a"), "a");
+	ok(jv_get_kind(v) == JV_KIND_INVALID, "jsonl_get on a string is invalid");
+	jv_free(v);
+	v = jsonl_get(jv_null(), "a");
+	ok(jv_get_kind(v) == JV_KIND_INVALID, "jsonl_get on null is invalid");
+	jv_free(v);
+	v = jsonl_get(jv_invalid(), "a");
+	ok(jv_get_kind(v) == JV_KIND_INVALID, "jsonl_get on invalid is invalid");
+	jv_free(v);
+	v = jsonl_get(jv_parse("{\"b\":1}"), "a");
+	ok(jv_get_kind(v) == JV_KIND_INVALID, "a key that is not there is invalid");
+	jv_free(v);
+	ok(num(jv_parse("{\"a\":7}"), "a") == 7, "a key that is there");
+	v = jsonl_get(jv_parse("{\"a\":null}"), "a");
+	ok(jv_get_kind(v) == JV_KIND_NULL, "a null member is null, not invalid");
+	jv_free(v);
+}
+
+static void
+test_parse(void)
+{
+	jv v = jsonl_parse("{\"a\":1}xyz", 7);
+
+	ok(jv_get_kind(v) == JV_KIND_OBJECT, "jsonl_parse reads only n bytes");
+	jv_free(v);
+	v = jsonl_parse("{\"a\":", 5);
+	ok(!jv_is_valid(v), "an incomplete text is invalid");
+	jv_free(v);
+}
+
+int
+main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* TAP lines survive a sanitizer exit */
+	test_long_line();
+	test_malformed();
+	test_blank();
+	test_tail();
+	test_put();
+	test_get();
+	test_parse();
+	return t_done();
+}
