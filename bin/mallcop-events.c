@@ -18,9 +18,10 @@ static const char usage[] =
     "usage: mallcop-events [--dir DIR] [--finding ID] [--actor NAME] [--source NAME]\n"
     "                      [--hours N] [--type TYPE] [--limit N] [--jsonl | --human]";
 
+/* a match is kept as its JSON text: a tenth of the memory of the parsed value */
 typedef struct hit {
 	int64_t us;
-	jv ev;
+	char *text;
 } hit;
 
 typedef struct query {
@@ -32,8 +33,24 @@ typedef struct query {
 	size_t n, cap;
 } query;
 
+/* the text of a match (ev consumed) */
+static char *
+keep(jv ev, const char *text)
+{
+	char *s;
+
+	if (text) {
+		jv_free(ev);
+		return xstrdup(text);
+	}
+	ev = jv_dump_string(ev, 0);
+	s = xstrdup(jv_string_value(ev));
+	jv_free(ev);
+	return s;
+}
+
 static int
-match(jv ev, void *arg)
+match(jv ev, const char *text, void *arg)
 {
 	query *q = arg;
 	int64_t us = 0;
@@ -53,8 +70,8 @@ match(jv ev, void *arg)
 		if (jv_get_kind(at) == JV_KIND_NUMBER) {	/* the later line wins */
 			hit *h = &q->hits[(size_t)jv_number_value(at)];
 
-			jv_free(h->ev);
-			h->ev = ev;
+			free(h->text);
+			h->text = keep(ev, text);
 			h->us = us;
 			return 0;
 		}
@@ -65,7 +82,7 @@ match(jv ev, void *arg)
 	if (q->n == q->cap)
 		q->hits = xrealloc(q->hits, (q->cap = q->cap ? q->cap * 2 : 256) * sizeof *q->hits);
 	q->hits[q->n].us = us;
-	q->hits[q->n++].ev = ev;
+	q->hits[q->n++].text = keep(ev, text);
 	return 0;
 }
 
@@ -116,7 +133,7 @@ print_human(query *q, const char *what)
 	}
 	printf("Events (%zu) %s, newest first:\n", q->n, what);
 	for (size_t i = 0; i < q->n; i++) {
-		jv e = q->hits[i].ev;
+		jv e = jv_parse(q->hits[i].text);
 		char t[TS_BUFSZ];
 		static const char *f[] = {"source", "event_type", "actor", "action", "target"};
 
@@ -129,6 +146,7 @@ print_human(query *q, const char *what)
 			free(v);
 		}
 		putchar('\n');
+		jv_free(e);
 	}
 }
 
@@ -221,31 +239,28 @@ main(int argc, char **argv)
 		qsort(q.hits, q.n, sizeof *q.hits, newest_first);
 	if (limit >= 0 && (size_t)limit < q.n) {
 		for (size_t i = (size_t)limit; i < q.n; i++)
-			jv_free(q.hits[i].ev);
+			free(q.hits[i].text);
 		q.n = (size_t)limit;
 	}
 
 	if (human) {
 		print_human(&q, what);
-		for (size_t i = 0; i < q.n; i++)
-			jv_free(q.hits[i].ev);
 		if (skipped)
 			printf("(%zu malformed lines skipped)\n", skipped);
-		rc = fshut(stdout, "stdout") ? EXIT_WORK : 0;
 	} else if (jsonl_out) {
 		for (size_t i = 0; i < q.n; i++)
-			jsonl_put(stdout, q.hits[i].ev);
-		rc = fshut(stdout, "stdout") ? EXIT_WORK : 0;
+			printf("%s\n", q.hits[i].text);
 	} else {
-		jv r = cli_result(), list = jv_array();
-
+		/* the result object, written around the stored text of each event */
+		printf("{\"command\":\"%s\",\"status\":\"ok\",\"count\":%zu,\"events\":[",
+		    cli_command(), q.n);
 		for (size_t i = 0; i < q.n; i++)
-			list = jv_array_append(list, q.hits[i].ev);
-		r = jv_object_set(r, jv_string("count"), jv_number((double)q.n));
-		r = jv_object_set(r, jv_string("events"), list);
-		r = jv_object_set(r, jv_string("skipped_lines"), jv_number((double)skipped));
-		rc = cli_emit(r);
+			printf("%s%s", i ? "," : "", q.hits[i].text);
+		printf("],\"skipped_lines\":%zu}\n", skipped);
 	}
+	rc = fshut(stdout, "stdout") ? EXIT_WORK : 0;
+	for (size_t i = 0; i < q.n; i++)
+		free(q.hits[i].text);
 	free(q.hits);
 	free(what);
 	jv_free(q.ids);

@@ -29,8 +29,9 @@ typedef struct bysource {
 } bysource;
 
 static int
-count_event(jv ev, void *arg)
+count_event(jv ev, const char *text, void *arg)
 {
+	(void)text;
 	bysource *b = arg;
 
 	b->counts = bump(b->counts, event_str(ev, "source"), 1);

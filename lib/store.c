@@ -655,9 +655,11 @@ store_each_event(const store_file *f, int64_t since, store_event_fn fn, void *ar
 			jv_free(v);
 			continue;
 		}
+		line[n - 1] = 0;
 		if (memmem(line, (size_t)n, "[USER_DATA_", 11))
-			v = event_unwrap(v);
-		stop = fn(v, arg);
+			stop = fn(event_unwrap(v), NULL, arg);
+		else
+			stop = fn(v, line, arg);
 	}
 	if (skipped)
 		*skipped += bad;

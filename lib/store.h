@@ -55,9 +55,10 @@ size_t store_event_files(store *s, int from_month, store_file **out);
 void store_files_free(store_file *f, size_t n);
 /*
  * Each event of a file in order (fn owns ev and returns non-zero to stop), skipping without
- * parsing them the events older than since (0: none). Legacy markers are removed.
+ * parsing them the events older than since (0: none). Legacy markers are removed. text is the
+ * stored line without its newline, or NULL when ev is not what it says (markers removed).
  */
-typedef int (*store_event_fn)(jv ev, void *arg);
+typedef int (*store_event_fn)(jv ev, const char *text, void *arg);
 int store_each_event(const store_file *f, int64_t since, store_event_fn fn, void *arg,
     size_t *skipped);
 /* stored records in a file (complete lines that hold an object), counted without parsing */

@@ -359,9 +359,11 @@ typedef struct seen {
 } seen;
 
 static int
-collect(jv e, void *arg)
+collect(jv e, const char *text, void *arg)
 {
 	seen *c = arg;
+
+	(void)text;
 	jv id = jv_object_get(jv_copy(e), jv_string("id"));
 	jv actor = jv_object_get(e, jv_string("actor"));
 
