@@ -266,9 +266,11 @@ main(int argc, char **argv)
 			jv_free(r.old);
 			r.old = jv_parse(optarg);
 			if (jv_get_kind(r.old) != JV_KIND_OBJECT) {
+				/* say, a checkpoint of the earlier implementation: reading again is safe */
+				warnf("--cursor is not a cursor this connector wrote: reading every "
+				    "file from the start (mallcop-scan skips events it already has)");
 				jv_free(r.old);
-				die(EXIT_USAGE, "--cursor '%s' is not a cursor this connector wrote",
-				    optarg);
+				r.old = jv_null();
 			}
 			break;
 		case 's':

@@ -235,6 +235,15 @@ ids() {
 	[ "$(last_cursor)" = '{"files":{}}' ]
 }
 
+@test "a cursor it did not write (an old checkpoint) means reading from the start, with a warning" {
+	for c in 'not json' '[1,2]' '2026-03-05T16:00:00+00:00'; do
+		run --separate-stderr cf --cursor "$c" in/a.jsonl
+		assert_success
+		[ "$(printf '%s\n' "$output" | wc -l)" -eq "$(wc -l < in/a.jsonl)" ]
+		[[ "$stderr" == *"not a cursor this connector wrote"* ]]
+	done
+}
+
 @test "usage errors exit 2 with a message on stderr" {
 	run --separate-stderr cf
 	assert_failure 2
@@ -242,11 +251,6 @@ ids() {
 	run --separate-stderr cf --bogus in/a.jsonl
 	assert_failure 2
 	[[ "$stderr" == *usage:* ]]
-	run --separate-stderr cf --cursor 'not json' in/a.jsonl
-	assert_failure 2
-	[[ "$stderr" == *"--cursor 'not json'"* ]]
-	run --separate-stderr cf --cursor '[1,2]' in/a.jsonl
-	assert_failure 2
 	run --separate-stderr cf --since yesterday in/a.jsonl
 	assert_failure 2
 	[[ "$stderr" == *"--since 'yesterday' is not an ISO 8601 time"* ]]
