@@ -676,6 +676,7 @@ main(int argc, char **argv)
 	jv_free(names);
 
 	now = ts_now();
+	proc_forward_signals();
 	for (size_t i = 0; i < n; i++) {
 		prepare(&cs[i], &cf, real, checkpoints, now, timeout);
 		if (flag_timeout)	/* the command line wins over mallcop.yaml */

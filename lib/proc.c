@@ -11,6 +11,42 @@
 #include "proc.h"
 #include "util.h"
 
+enum { MAXKIDS = 256 };
+static volatile sig_atomic_t kids[MAXKIDS];	/* process groups of running children */
+
+static void
+remember(pid_t pid, int on)
+{
+	for (int i = 0; i < MAXKIDS; i++)
+		if (on ? kids[i] == 0 : kids[i] == pid) {
+			kids[i] = on ? pid : 0;
+			return;
+		}
+}
+
+static void
+on_signal(int sig)
+{
+	for (int i = 0; i < MAXKIDS; i++)
+		if (kids[i] > 0)
+			kill(-kids[i], SIGTERM);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void
+proc_forward_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 static int64_t
 mono_ms(void)
 {
@@ -61,6 +97,7 @@ proc_spawn(proc *p, char *const argv[], char *const envp[], int in, int out, int
 		p->status = 127 << 8;
 		return -1;
 	}
+	remember(p->pid, 1);
 	return 0;
 }
 
@@ -83,6 +120,7 @@ proc_wait(proc **ps, size_t n)
 			w = waitpid(p->pid, &p->status, WNOHANG);
 			if (w == p->pid || (w < 0 && errno == ECHILD)) {
 				p->done = 1;
+				remember(p->pid, 0);
 				/* what it left running in its group goes with it */
 				kill(-p->pid, SIGKILL);
 				continue;

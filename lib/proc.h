@@ -19,6 +19,11 @@ int proc_spawn(proc *p, char *const argv[], char *const envp[], int in, int out,
     char **err);
 /* wait for all; one that outlives its timeout_ms has its process group killed */
 void proc_wait(proc **ps, size_t n);
+/*
+ * From now on SIGINT, SIGTERM and SIGHUP stop the children still running (their whole process
+ * groups) before this program dies of the signal: no connector outlives a killed scan.
+ */
+void proc_forward_signals(void);
 /* 1 when it exited with status 0 */
 int proc_ok(const proc *p);
 /* "exited with status 3", "killed by signal 9", "timed out after 30s" */

@@ -419,3 +419,24 @@ in_namespace() {
 	assert_output ""
 	wait
 }
+
+@test "a scan stopped with SIGTERM stops its connectors too" {
+	plugin sleepy <<-'EOF2'
+	#!/bin/sh
+	echo $$ > sleepy.pid
+	sleep 60
+	EOF2
+	config <<-'EOF2'
+	connectors:
+	  sleepy: {}
+	EOF2
+	mallcop scan >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 50); do [ -s sleepy.pid ] && break; sleep 0.1; done
+	kill -TERM "$pid"
+	wait "$pid" || true
+	sleep 0.5
+	# gone, or a zombie left for init to reap
+	p=$(cat sleepy.pid)
+	[ ! -e "/proc/$p/stat" ] || [ "$(cut -d' ' -f3 "/proc/$p/stat")" = Z ]
+}
