@@ -14,11 +14,11 @@
 #include "event.h"
 #include "human.h"
 #include "jsonl.h"
+#include "plugin.h"
 #include "proc.h"
 #include "store.h"
 #include "ts.h"
 #include "util.h"
-#include "yamljv.h"
 
 static const char usage[] =
     "usage: mallcop-scan [--dir DIR] [--jsonl | --human] [--wait[=SECONDS]]\n"
@@ -66,95 +66,6 @@ spool(const char *dir)
 	if (fd < 0)
 		die(EXIT_WORK, "cannot create a spool file in '%s':", dir);
 	return fd;
-}
-
-static int
-executable(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
-
-/* mallcop-connector-TYPE on the exec path of mallcop(1), beside this program, then PATH */
-static char *
-find_builtin(const char *type)
-{
-	const char *lists[3] = {getenv("MALLCOP_EXEC_PATH"), NULL, getenv("PATH")};
-	char self[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-
-	if (n > 0) {
-		self[n] = 0;
-		if ((slash = strrchr(self, '/'))) {
-			*slash = 0;
-			lists[1] = self;
-		}
-	}
-	for (int i = 0; i < 3; i++) {
-		char *copy, *save = NULL;
-
-		if (!lists[i])
-			continue;
-		copy = xstrdup(lists[i]);
-		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-			char *p = xasprintf("%s/mallcop-connector-%s", d, type);
-
-			if (executable(p)) {
-				free(copy);
-				return p;
-			}
-			free(p);
-		}
-		free(copy);
-	}
-	return NULL;
-}
-
-/* a deployment plugin: plugins/connectors/TYPE/ with manifest.yaml naming its exec */
-static char *
-find_plugin(const char *root, const char *type, jv *env, char **err)
-{
-	char *dir = xasprintf("%s/plugins/connectors/%s", root, type);
-	char *mpath = xasprintf("%s/manifest.yaml", dir), *text, *yerr, *prog = NULL;
-	size_t len;
-	jv m, ex, e;
-
-	if (!(text = store_slurp(mpath, &len))) {
-		if (errno != ENOENT)
-			*err = xasprintf("cannot read '%s': %s", mpath, strerror(errno));
-		free(dir);
-		free(mpath);
-		return NULL;
-	}
-	m = yamljv_parse(text, len, NULL, &yerr);
-	free(text);
-	if (!jv_is_valid(m) || jv_get_kind(m) != JV_KIND_OBJECT) {
-		*err = xasprintf("%s:%s", mpath, jv_is_valid(m) ? "1: not a mapping" : yerr);
-		jv_free(m);
-		free(yerr);
-		free(dir);
-		free(mpath);
-		return NULL;
-	}
-	ex = jv_object_get(jv_copy(m), jv_string("exec"));
-	prog = jv_get_kind(ex) == JV_KIND_STRING
-	    ? xasprintf("%s/%s", dir, jv_string_value(ex)) : xasprintf("%s/connector", dir);
-	if (!executable(prog)) {
-		*err = xasprintf("%s: the connector's program '%s' is missing or not executable; "
-		    "set 'exec:' to it", mpath, prog);
-		free(prog);
-		prog = NULL;
-	}
-	e = jv_object_get(m, jv_string("env"));
-	if (jv_get_kind(e) == JV_KIND_ARRAY)
-		*env = jv_array_concat(*env, e);
-	else
-		jv_free(e);
-	jv_free(ex);
-	free(dir);
-	free(mpath);
-	return prog;
 }
 
 /* "mallcop.yaml:7: connectors.x.timeout: expected ..." */
@@ -263,8 +174,12 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 		if (!event_source_ok(ty))
 			set_error(c, bad_key(cf, path, "type", "a connector name "
 			    "([A-Za-z0-9._-])"));
-		else if (!(c->prog = find_plugin(root, ty, &c->env, &err)) && !err)
-			c->prog = find_builtin(ty);
+		else if (!(c->prog = plugin_find(root, "connectors", ty, &c->env, &err)) && !err) {
+			char *name = xasprintf("connector-%s", ty);
+
+			c->prog = plugin_builtin(name);
+			free(name);
+		}
 		if (err)
 			set_error(c, err);
 		else if (!c->prog)

@@ -1,0 +1,99 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "plugin.h"
+#include "store.h"
+#include "util.h"
+#include "yamljv.h"
+
+static int
+executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+char *
+plugin_builtin(const char *name)
+{
+	const char *lists[3] = {getenv("MALLCOP_EXEC_PATH"), NULL, getenv("PATH")};
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+	if (n > 0) {
+		self[n] = 0;
+		if ((slash = strrchr(self, '/'))) {
+			*slash = 0;
+			lists[1] = self;
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		char *copy, *save = NULL;
+
+		if (!lists[i])
+			continue;
+		copy = xstrdup(lists[i]);
+		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+			char *p = xasprintf("%s/mallcop-%s", d, name);
+
+			if (executable(p)) {
+				free(copy);
+				return p;
+			}
+			free(p);
+		}
+		free(copy);
+	}
+	return NULL;
+}
+
+char *
+plugin_find(const char *root, const char *kind, const char *name, jv *env, char **err)
+{
+	char *dir = xasprintf("%s/plugins/%s/%s", root, kind, name);
+	char *mpath = xasprintf("%s/manifest.yaml", dir), *text, *yerr = NULL, *prog = NULL;
+	size_t len;
+	jv m, ex, e;
+
+	*err = NULL;
+	if (!(text = store_slurp(mpath, &len))) {
+		if (errno != ENOENT)
+			*err = xasprintf("cannot read '%s': %s", mpath, strerror(errno));
+		goto out;
+	}
+	m = yamljv_parse(text, len, NULL, &yerr);
+	free(text);
+	if (jv_get_kind(m) != JV_KIND_OBJECT) {
+		*err = xasprintf("%s:%s", mpath, yerr ? yerr : "1: the manifest must be a mapping");
+		jv_free(m);
+		goto out;
+	}
+	ex = jv_object_get(jv_copy(m), jv_string("exec"));
+	if (jv_get_kind(ex) == JV_KIND_STRING)
+		prog = xasprintf("%s/%s", dir, jv_string_value(ex));
+	else
+		prog = xasprintf("%s/%.*s", dir, (int)strlen(kind) - 1, kind);
+	jv_free(ex);
+	if (!executable(prog)) {
+		*err = xasprintf("%s: the plugin's program '%s' is missing or not executable; "
+		    "set 'exec:' to it", mpath, prog);
+		free(prog);
+		prog = NULL;
+	}
+	e = jv_object_get(m, jv_string("env"));
+	if (jv_get_kind(e) == JV_KIND_ARRAY)
+		*env = jv_array_concat(*env, e);
+	else
+		jv_free(e);
+out:
+	free(yerr);
+	free(dir);
+	free(mpath);
+	return prog;
+}

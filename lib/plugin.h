@@ -1,0 +1,17 @@
+/* plugin: finding the programs mallcop runs: built-in ones and the deployment's plugins */
+#ifndef MALLCOP_PLUGIN_H
+#define MALLCOP_PLUGIN_H
+#include <jv.h>
+
+/*
+ * mallcop-NAME ("connector-file") on $MALLCOP_EXEC_PATH, beside the running program, then
+ * on $PATH: the path, malloc'd, or NULL.
+ */
+char *plugin_builtin(const char *name);
+/*
+ * The program of ROOT/plugins/KIND/NAME/ ("connectors", "github"): its manifest.yaml names it
+ * with exec: (default KIND without its final "s"). The manifest's env: list is appended to
+ * *env. NULL and *err NULL when there is no such plugin; NULL and *err set when it is broken.
+ */
+char *plugin_find(const char *root, const char *kind, const char *name, jv *env, char **err);
+#endif
