@@ -1,0 +1,58 @@
+/* baseline: what normal looks like, learned from events (mallcop.7, BASELINE) */
+#ifndef MALLCOP_BASELINE_H
+#define MALLCOP_BASELINE_H
+#include <stdint.h>
+#include <jv.h>
+
+/*
+ * The file is the earlier implementation's baseline.json, with additions it ignores:
+ *   frequency_tables  {"SRC:TYPE:ACTOR": n, "SRC:TYPE:ACTOR:WEEKDAY:HOURBUCKET": n,
+ *                      "SRC:TYPE:ACTOR:ACTION:TARGETPREFIX": n, "SRC:TYPE": n}, over the window
+ *   known_entities    {actors, sources, actor_roles: {actor: [roles]}, recipients, ips,
+ *                      user_agents: sorted lists}
+ *   relationships     {"ACTOR:TARGET": {count, first_seen, last_seen}}
+ *   maxima            {"amount_max:SRC": n}
+ *   daily             {"YYYY-MM-DD": {frequency key: n}}: the window, day by day, so that it
+ *                      can slide without reading old events again
+ *   first_seen        {source: ISO time of its first event}: learning mode
+ *   events            how many events it learned from
+ */
+typedef struct baseline {
+	jv b;
+	int window_days;
+} baseline;
+
+enum { BASELINE_HOUR_BUCKET = 4, BASELINE_LEARNING_DAYS = 14 };
+
+/* read a baseline file; a missing file is an empty baseline */
+int baseline_load(baseline *b, const char *path, int window_days, char **err);
+int baseline_save(const baseline *b, const char *path, char **err);
+void baseline_free(baseline *b);
+void baseline_init(baseline *b, int window_days);
+
+/* fold one event in (its fields given, ev borrowed) */
+void baseline_learn(baseline *b, jv ev, const char *source, const char *type,
+    const char *actor, const char *action, const char *target, int64_t us);
+/* drop the days that left the window ending at now */
+void baseline_slide(baseline *b, int64_t now);
+
+/* queries */
+int baseline_empty(const baseline *b);	/* no frequency at all: nothing learned yet */
+double baseline_freq(const baseline *b, const char *key);
+/* the count of a frequency key on one day (YYYY-MM-DD of us) */
+double baseline_day(const baseline *b, const char *key, int64_t us);
+/* the number of days in the window that hold any count */
+int baseline_days(const baseline *b);
+/* value in known_entities.LIST ("actors", "sources", "recipients", "ips", "user_agents") */
+int baseline_known(const baseline *b, const char *list, const char *value);
+int baseline_role_known(const baseline *b, const char *actor, const char *role);
+/* relationships["ACTOR:TARGET"].count, 0 when none; total over the actor's targets */
+double baseline_relation(const baseline *b, const char *actor, const char *target);
+double baseline_actor_targets(const baseline *b, const char *actor, int *ntargets);
+double baseline_max(const baseline *b, const char *key);	/* maxima[key], or -1 */
+/* time-profile key of an event: "SRC:TYPE:ACTOR:WEEKDAY:BUCKET" (malloc'd) */
+char *baseline_time_key(const char *source, const char *type, const char *actor, int64_t us);
+/* learning: first event time of a source (0 when never seen) */
+int64_t baseline_first_seen(const baseline *b, const char *source);
+int baseline_learning(const baseline *b, const char *source, int64_t us);
+#endif

@@ -1,0 +1,53 @@
+/* detect: the detectors, and the pass that runs them over events (mallcop-detect.1) */
+#ifndef MALLCOP_DETECT_H
+#define MALLCOP_DETECT_H
+#include <stdint.h>
+#include <jv.h>
+
+#include "baseline.h"
+
+/* one event as detectors see it: fields looked up once; every pointer lives as long as ev */
+typedef struct det_event {
+	jv ev;
+	const char *id, *source, *type, *actor, *action, *target, *severity;
+	jv meta;	/* the metadata object ({} when the event has none) */
+	int64_t us;	/* its time */
+} det_event;
+
+typedef struct det_ctx det_ctx;
+
+/* the baseline as it stood before the event being looked at */
+const baseline *det_baseline(det_ctx *c);
+int64_t det_now(det_ctx *c);
+/* the deployment directory, NULL in filter mode (mallcop-detect -) */
+const char *det_root(det_ctx *c);
+
+/*
+ * Raise a finding. fingerprint names the behaviour within the detector ("alice:Owner"): a
+ * finding with the same detector and fingerprint that is still open takes these events instead
+ * of a new finding being made. event_ids (an array of strings) and meta (an object) are consumed.
+ * severity: "info", "warn" or "critical".
+ */
+void det_finding(det_ctx *c, const char *detector, const char *severity, const char *fingerprint,
+    jv event_ids, jv meta, const char *title_fmt, ...) __attribute__((format(printf, 7, 8)));
+/* the same for one event: event_ids = [e->id] */
+void det_event_finding(det_ctx *c, const det_event *e, const char *detector,
+    const char *severity, const char *fingerprint, jv meta, const char *title_fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+/* a metadata string of the event ("" when absent); numbers and booleans are printed */
+const char *det_meta_str(const det_event *e, const char *key);
+
+typedef struct det_ops {
+	const char *name;	/* "priv-escalation" */
+	const char *what;	/* one line: what it catches */
+	/* conf is detectors.NAME of mallcop.yaml ({} when absent), consumed; returns the state */
+	void *(*start)(det_ctx *c, jv conf, char **err);
+	void (*event)(det_ctx *c, void *state, const det_event *e);
+	void (*finish)(det_ctx *c, void *state);	/* may be NULL */
+	void (*stop)(void *state);			/* may be NULL */
+} det_ops;
+
+/* the built-in detectors, NULL-terminated, in the order they run */
+extern const det_ops *const det_builtin[];
+#endif
