@@ -18,7 +18,7 @@
  *   events            how many events it learned from
  */
 typedef struct baseline {
-	jv b;
+	struct baseline_parts *p;
 	int window_days;
 } baseline;
 
@@ -52,6 +52,13 @@ double baseline_actor_targets(const baseline *b, const char *actor, int *ntarget
 double baseline_max(const baseline *b, const char *key);	/* maxima[key], or -1 */
 /* time-profile key of an event: "SRC:TYPE:ACTOR:WEEKDAY:BUCKET" (malloc'd) */
 char *baseline_time_key(const char *source, const char *type, const char *actor, int64_t us);
+/*
+ * A detector's own memory across runs (detector_state.NAME), for what it must remember beyond
+ * one pass, such as the recent failures of a burst still going on. get: a copy, null when none;
+ * set: v consumed. Keep it small.
+ */
+jv baseline_state(const baseline *b, const char *detector);
+void baseline_set_state(baseline *b, const char *detector, jv v);
 /* learning: first event time of a source (0 when never seen) */
 int64_t baseline_first_seen(const baseline *b, const char *source);
 int baseline_learning(const baseline *b, const char *source, int64_t us);
