@@ -1,6 +1,7 @@
 /* detect: the detectors, and the pass that runs them over events (mallcop-detect.1) */
 #ifndef MALLCOP_DETECT_H
 #define MALLCOP_DETECT_H
+#include <stddef.h>
 #include <stdint.h>
 #include <jv.h>
 
@@ -48,6 +49,29 @@ typedef struct det_ops {
 	void (*stop)(void *state);			/* may be NULL */
 } det_ops;
 
-/* the built-in detectors, NULL-terminated, in the order they run */
+/* the built-in detectors in the order they run: det_nbuiltin of them, NULL where not built */
 extern const det_ops *const det_builtin[];
+extern const size_t det_nbuiltin;
+
+/*
+ * A pass, for mallcop-detect: open it with the baseline (learned into as events go by), the
+ * detectors: section of mallcop.yaml, and the findings already stored (their open ones absorb
+ * new occurrences); feed it events in time order; close it to get the findings it made or
+ * changed. learning: apply learning mode (not in filter mode).
+ */
+det_ctx *det_open(baseline *b, const char *root, jv conf, jv findings, int learning, char **err);
+/* add detectors of another kind (declarative rules, custom programs) to a pass before feeding */
+int det_add(det_ctx *c, const det_ops *ops, void *state);
+void det_feed(det_ctx *c, jv ev);
+/* emit findings from outside the detectors (custom detector programs): one record, consumed */
+int det_take(det_ctx *c, jv finding, const char *detector, char **why);
+/*
+ * Finish: *all is every finding, stored ones included, with the changes (consumed by the
+ * caller); *made and *changed count new ones and open ones that took new events; *summary is
+ * {detector: {severity: n}} over the findings this pass made or changed.
+ */
+void det_close(det_ctx *c, jv *all, jv *changed_list, size_t *made, size_t *changed,
+    jv *summary);
+/* event_ids kept in a finding at most; metadata.event_count has them all */
+enum { DET_MAX_EVENT_IDS = 200 };
 #endif
