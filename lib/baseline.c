@@ -625,3 +625,22 @@ baseline_set_state(baseline *b, const char *detector, jv v)
 {
 	P(b)->p[B_STATE] = jv_object_set(P(b)->p[B_STATE], jv_string(detector), v);
 }
+
+jv
+baseline_sources(const baseline *b)
+{
+	return jv_keys(jv_copy(P(b)->p[B_SOURCES]));
+}
+
+jv
+baseline_stats(const baseline *b)
+{
+	jv s = jv_object();
+
+	s = jv_object_set(s, jv_string("known_actor_count"),
+	    jv_number(jv_object_length(jv_copy(P(b)->p[B_ACTORS]))));
+	s = jv_object_set(s, jv_string("frequency_table_entries"),
+	    jv_number(jv_object_length(jv_copy(P(b)->p[B_FREQ]))));
+	s = jv_object_set(s, jv_string("known_sources"), baseline_sources(b));
+	return jv_object_set(s, jv_string("events"), jv_number(P(b)->events));
+}

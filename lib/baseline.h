@@ -59,6 +59,10 @@ char *baseline_time_key(const char *source, const char *type, const char *actor,
  */
 jv baseline_state(const baseline *b, const char *detector);
 void baseline_set_state(baseline *b, const char *detector, jv v);
+/* {known_actor_count, frequency_table_entries, known_sources, events} */
+jv baseline_stats(const baseline *b);
+/* the sources seen, sorted */
+jv baseline_sources(const baseline *b);
 /* learning: first event time of a source (0 when never seen) */
 int64_t baseline_first_seen(const baseline *b, const char *source);
 int baseline_learning(const baseline *b, const char *source, int64_t us);

@@ -44,6 +44,7 @@ struct det_ctx {
 	size_t stored;	/* how many of all were stored before */
 	const det_event *cur;
 	int cur_learning;
+	int retro;
 };
 
 static const char *
@@ -263,6 +264,8 @@ record(det_ctx *c, const char *detector, const char *severity, const char *fp, j
 	jv at = jv_object_get(jv_copy(c->byfp), jv_string(k));
 	char t[TS_BUFSZ];
 
+	if (c->retro)
+		meta = jv_object_set(meta, jv_string("retrospective"), jv_true());
 	if (c->cur && c->cur_learning && strcmp(severity, "info")) {
 		severity = "info";	/* a source still learning what is normal */
 		meta = jv_object_set(meta, jv_string("learning"), jv_true());
@@ -371,16 +374,32 @@ det_feed(det_ctx *c, jv ev)
 	if (event_time(ev, &e.us))
 		e.us = c->now;
 	c->cur = &e;
-	c->cur_learning = c->learning && baseline_learning(c->b, e.source, e.us);
-	/* a source's first event starts its learning period */
-	if (c->learning && !baseline_first_seen(c->b, e.source))
-		c->cur_learning = 1;
+	c->cur_learning = c->learning && !c->retro && baseline_learning(c->b, e.source, e.us);
 	for (size_t i = 0; i < c->ndets; i++)
 		c->dets[i].ops->event(c, c->dets[i].state, &e);
 	c->cur = NULL;
-	baseline_learn(c->b, ev, e.source, e.type, e.actor, e.action, e.target, e.us);
+	if (!c->retro)
+		baseline_learn(c->b, ev, e.source, e.type, e.actor, e.action, e.target, e.us);
 	jv_free(e.meta);
 	jv_free(ev);
+}
+
+void
+det_retrospective(det_ctx *c, int on)
+{
+	c->retro = on;
+}
+
+jv
+det_memory(det_ctx *c, const char *name)
+{
+	return baseline_state(c->b, name);
+}
+
+void
+det_remember(det_ctx *c, const char *name, jv v)
+{
+	baseline_set_state(c->b, name, v);
 }
 
 int

@@ -36,6 +36,14 @@ void det_event_finding(det_ctx *c, const det_event *e, const char *detector,
     const char *severity, const char *fingerprint, jv meta, const char *title_fmt, ...)
     __attribute__((format(printf, 7, 8)));
 
+/*
+ * A detector's memory across runs, kept in the baseline (detector_state.NAME): a copy, null
+ * when none; det_remember consumes v. For what one pass cannot see whole, such as a burst
+ * that began before the last run ended. Keep it small and prune it.
+ */
+jv det_memory(det_ctx *c, const char *name);
+void det_remember(det_ctx *c, const char *name, jv v);
+
 /* a metadata string of the event ("" when absent); numbers and booleans are printed */
 const char *det_meta_str(const det_event *e, const char *key);
 
@@ -63,6 +71,12 @@ det_ctx *det_open(baseline *b, const char *root, jv conf, jv findings, int learn
 /* add detectors of another kind (declarative rules, custom programs) to a pass before feeding */
 int det_add(det_ctx *c, const det_ops *ops, void *state);
 void det_feed(det_ctx *c, jv ev);
+/*
+ * While on, events fed are looked at again without being learned, learning mode does not
+ * apply, and findings are marked metadata.retrospective: the second look at a source's
+ * learning period once it is over.
+ */
+void det_retrospective(det_ctx *c, int on);
 /* emit findings from outside the detectors (custom detector programs): one record, consumed */
 int det_take(det_ctx *c, jv finding, const char *detector, char **why);
 /*

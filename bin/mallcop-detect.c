@@ -1,0 +1,638 @@
+/* mallcop-detect: run the detectors over the events not yet examined */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "baseline.h"
+#include "cfg.h"
+#include "cli.h"
+#include "detect.h"
+#include "event.h"
+#include "human.h"
+#include "jsonl.h"
+#include "plugin.h"
+#include "proc.h"
+#include "rules.h"
+#include "store.h"
+#include "ts.h"
+#include "util.h"
+
+static const char usage[] =
+    "usage: mallcop-detect [--dir DIR] [--jsonl | --human] [--wait[=SECONDS]]\n"
+    "       mallcop-detect - [--baseline FILE] [--config FILE]";
+
+enum { PLUGIN_TIMEOUT_S = 60 };
+
+/* one source's event files, read in order from where the last pass stopped */
+typedef struct stream {
+	store_file *files;	/* borrowed */
+	size_t nfiles, at;
+	FILE *fp;
+	char *line;
+	size_t cap;
+	off_t off;		/* in the current file, after the pending event */
+	jv pending;
+	int64_t us;
+} stream;
+
+typedef struct pass {
+	det_ctx *c;
+	jv positions;		/* file name -> offset */
+	size_t events, skipped;
+	FILE *spool;		/* the new events, for custom detectors */
+	int64_t from, to;	/* retrospective: only events in [from, to] of one source */
+	const char *only;
+} pass;
+
+static const char *
+base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static off_t
+position(pass *p, const char *path)
+{
+	jv v = jsonl_get(jv_copy(p->positions), base(path));
+	off_t off = jv_get_kind(v) == JV_KIND_NUMBER ? (off_t)jv_number_value(v) : 0;
+
+	jv_free(v);
+	return off;
+}
+
+/* the next event of a stream into pending; 0 at its end */
+static int
+advance(pass *p, stream *s)
+{
+	for (;;) {
+		ssize_t n;
+		jv v;
+
+		if (!s->fp) {
+			struct stat st;
+
+			if (s->at >= s->nfiles)
+				return 0;
+			s->fp = fopen(s->files[s->at].path, "re");
+			if (!s->fp) {
+				warnf("cannot read '%s':", s->files[s->at].path);
+				s->at++;
+				continue;
+			}
+			s->off = p->from ? 0 : position(p, s->files[s->at].path);
+			if (fstat(fileno(s->fp), &st) == 0 && st.st_size < s->off)
+				s->off = 0;	/* replaced or cut since: read again */
+			fseeko(s->fp, s->off, SEEK_SET);
+		}
+		n = getline(&s->line, &s->cap, s->fp);
+		if (n <= 0 || s->line[n - 1] != '\n') {	/* the end, or a write in progress */
+			fclose(s->fp);
+			s->fp = NULL;
+			s->at++;
+			continue;
+		}
+		s->off += n;
+		if (n == 1)
+			continue;
+		v = jsonl_parse(s->line, (size_t)n);
+		if (jv_get_kind(v) != JV_KIND_OBJECT || event_time(v, &s->us)) {
+			jv_free(v);
+			p->skipped++;
+			continue;
+		}
+		if (memmem(s->line, (size_t)n, "[USER_DATA_", 11))
+			v = event_unwrap(v);
+		if (p->only && (strcmp(event_str(v, "source"), p->only) || s->us < p->from ||
+		    s->us > p->to)) {
+			jv_free(v);
+			continue;
+		}
+		s->pending = v;
+		return 1;
+	}
+}
+
+/* every new event, in time order across sources, through the detectors */
+static void
+run_pass(pass *p, store_file *files, size_t nf)
+{
+	stream *ss = xcalloc(nf ? nf : 1, sizeof *ss);
+	size_t ns = 0;
+
+	for (size_t i = 0; i < nf;) {
+		size_t j = i + 1;
+
+		while (j < nf && files[i].source && files[j].source &&
+		    !strcmp(files[i].source, files[j].source))
+			j++;
+		memset(&ss[ns], 0, sizeof ss[ns]);
+		ss[ns].files = files + i;
+		ss[ns].nfiles = j - i;
+		ss[ns].pending = jv_invalid();
+		if (advance(p, &ss[ns]))
+			ns++;
+		else
+			free(ss[ns].line);
+		i = j;
+	}
+	while (ns) {
+		size_t k = 0;
+
+		for (size_t i = 1; i < ns; i++)
+			if (ss[i].us < ss[k].us)
+				k = i;
+		if (p->spool)
+			jsonl_put(p->spool, jv_copy(ss[k].pending));
+		p->events++;
+		det_feed(p->c, ss[k].pending);
+		ss[k].pending = jv_invalid();
+		if (!p->from)
+			p->positions = jv_object_set(p->positions,
+			    jv_string(base(ss[k].files[ss[k].at].path)), jv_number((double)ss[k].off));
+		if (!advance(p, &ss[k])) {
+			free(ss[k].line);
+			ss[k] = ss[--ns];
+		}
+	}
+	free(ss);
+}
+
+/* custom detectors: plugins/detectors/NAME/, events on stdin, findings on stdout */
+static jv
+run_plugins(det_ctx *c, const char *root, const char *spool_path, const char *baseline_path,
+    jv conf)
+{
+	char *dir = xasprintf("%s/plugins/detectors", root);
+	jv errors = jv_object();
+	store_file *names = NULL;
+	size_t n = 0;
+	FILE *ls;
+	char *cmd = xasprintf("ls -1 '%s' 2>/dev/null", dir), *line = NULL;
+	size_t cap = 0;
+
+	/* the plugin directories, sorted */
+	if ((ls = popen(cmd, "re"))) {
+		ssize_t l;
+
+		while ((l = getline(&line, &cap, ls)) > 0) {
+			line[strcspn(line, "\n")] = 0;
+			if (!*line || *line == '.' || *line == '_')
+				continue;
+			names = xrealloc(names, (n + 1) * sizeof *names);
+			names[n].path = xstrdup(line);
+			names[n].source = NULL;
+			n++;
+		}
+		pclose(ls);
+	}
+	free(line);
+	free(cmd);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = names[i].path;
+		jv env = jv_array(), dc = jsonl_get(jv_copy(conf), name);
+		char *err = NULL, *prog = plugin_find(root, "detectors", name, &env, &err);
+		char *envp[8] = {0};
+		int in, out, k = 0;
+		proc pr = {0};
+
+		if (jv_get_kind(jsonl_get(jv_copy(dc), "enabled")) == JV_KIND_FALSE || !prog) {
+			if (err)
+				errors = jv_object_set(errors, jv_string(name), jv_string(err));
+			free(err);
+			free(prog);
+			jv_free(env);
+			jv_free(dc);
+			continue;
+		}
+		envp[k++] = xasprintf("PATH=%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+		envp[k++] = xasprintf("MALLCOP_BASELINE=%s", baseline_path);
+		envp[k++] = xasprintf("MALLCOP_DIR=%s", root);
+		if (getenv("MALLCOP_NOW"))
+			envp[k++] = xasprintf("MALLCOP_NOW=%s", getenv("MALLCOP_NOW"));
+		in = open(spool_path, O_RDONLY | O_CLOEXEC);
+		out = open(root, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (out < 0) {
+			char t[] = "/tmp/mallcop-detect.XXXXXX";
+
+			out = mkstemp(t);
+			unlink(t);
+		}
+		{
+			jv t = jsonl_get(jv_copy(dc), "timeout");
+
+			pr.timeout_ms = (jv_get_kind(t) == JV_KIND_NUMBER && jv_number_value(t) > 0
+			    ? (long)jv_number_value(t) : PLUGIN_TIMEOUT_S) * 1000;
+			jv_free(t);
+		}
+		{
+			char *argv[] = {prog, NULL};
+			proc *pp = &pr;
+
+			if (proc_spawn(&pr, argv, envp, in, out, -1, &err) == 0)
+				proc_wait(&pp, 1);
+		}
+		if (!err && !proc_ok(&pr)) {
+			char *how = proc_describe(&pr);
+
+			err = xasprintf("detector '%s' %s; its findings were dropped", name, how);
+			free(how);
+		}
+		if (!err) {
+			FILE *f = fdopen(dup(out), "r");
+			jsonl r;
+			jv v;
+			size_t bad = 0;
+
+			rewind(f);
+			jsonl_init(&r, f, name);
+			r.quiet = 1;
+			while (jsonl_next(&r, &v)) {
+				char *why;
+
+				if (det_take(c, v, name, &why))
+					bad++;
+			}
+			bad += r.skipped;
+			jsonl_done(&r);
+			fclose(f);
+			if (bad)
+				err = xasprintf("detector '%s' printed %zu lines that are not findings "
+				    "(JSON objects with title and severity)", name, bad);
+		}
+		if (err) {
+			errors = jv_object_set(errors, jv_string(name), jv_string(err));
+			free(err);
+		}
+		if (in >= 0)
+			close(in);
+		close(out);
+		for (int j = 0; j < k; j++)
+			free(envp[j]);
+		free(prog);
+		jv_free(env);
+		jv_free(dc);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i].path);
+	free(names);
+	free(dir);
+	jv_free(conf);
+	return errors;
+}
+
+static void
+print_human(jv changed, size_t made, size_t updated, jv learning)
+{
+	static const char *order[] = {"critical", "warn", "info"};
+
+	printf("Detect: %zu new findings, %zu updated\n", made, updated);
+	if (jv_array_length(jv_copy(learning))) {
+		printf("Learning (findings are info until 14 days of history): ");
+		jv_array_foreach(learning, i, s) {
+			printf("%s", i ? ", " : "");
+			human_put(stdout, jv_string_value(s));
+			jv_free(s);
+		}
+		putchar('\n');
+	}
+	for (int o = 0; o < 3; o++)
+		jv_array_foreach(changed, i, f) {
+			(void)i;
+			if (!strcmp(event_str(f, "severity"), order[o])) {
+				printf("  %-8s %-24s ", order[o], event_str(f, "detector"));
+				human_put(stdout, event_str(f, "title"));
+				printf("  [%s]\n", event_str(f, "id"));
+			}
+			jv_free(f);
+		}
+	jv_free(learning);
+	jv_free(changed);
+}
+
+/* the filter: events on stdin, findings on stdout, nothing stored */
+static int
+filter(const char *baseline_path, const char *config_path)
+{
+	baseline b;
+	char *err = NULL;
+	jv conf = jv_object(), all, changed, summary;
+	size_t made, updated;
+	det_ctx *c;
+	jsonl in;
+	jv ev;
+
+	if (baseline_path && baseline_load(&b, baseline_path, 30, &err))
+		die(EXIT_WORK, "%s", err);
+	if (!baseline_path)
+		baseline_init(&b, 30);
+	if (config_path) {
+		char *dir = xstrdup(config_path), *slash = strrchr(dir, '/');
+		cfg cf;
+
+		if (slash)
+			*slash = 0;
+		else
+			strcpy(dir, ".");
+		if (cfg_load(&cf, dir, &err))
+			die(EXIT_WORK, "%s", err);
+		jv_free(conf);
+		conf = cfg_get(&cf, "detectors");
+		if (!jv_is_valid(conf))
+			conf = jv_object();
+		cfg_free(&cf);
+		free(dir);
+	}
+	if (!(c = det_open(&b, NULL, conf, jv_array(), 0, &err)))
+		die(EXIT_WORK, "%s", err);
+	jsonl_init(&in, stdin, "stdin");
+	while (jsonl_next(&in, &ev)) {
+		jv n;
+		const char *why;
+
+		/* what a connector would print is as good as a stored event */
+		if (event_normalize(ev, "stdin", ts_now(), &n, &why)) {
+			warnf("stdin:%zu: not an event: %s", in.lineno, why);
+			continue;
+		}
+		det_feed(c, n);
+	}
+	jsonl_done(&in);
+	det_close(c, &all, &changed, &made, &updated, &summary);
+	jv_array_foreach(changed, i, f) {
+		(void)i;
+		jsonl_put(stdout, f);
+	}
+	jv_free(changed);
+	jv_free(all);
+	jv_free(summary);
+	baseline_free(&b);
+	return fshut(stdout, "stdout") ? EXIT_WORK : 0;
+}
+
+static int
+save_findings(store *st, jv all, char **err)
+{
+	char *path = xasprintf("%s/findings.jsonl", st->dir), *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	int r;
+
+	jv_array_foreach(all, i, f) {
+		(void)i;
+		if (jv_get_kind(f) == JV_KIND_OBJECT)
+			jsonl_put(m, f);
+		else
+			jv_free(f);
+	}
+	fclose(m);
+	r = store_replace(path, buf, len, err);
+	free(buf);
+	free(path);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"dir", required_argument, NULL, 'd'},
+		{"jsonl", no_argument, NULL, 'j'},
+		{"human", no_argument, NULL, 'u'},
+		{"wait", optional_argument, NULL, 'w'},
+		{"baseline", required_argument, NULL, 'b'},
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *dir = NULL, *baseline_path = NULL, *config_path = NULL;
+	int c, human = 0, jsonl_out = 0, textout, rc = 0;
+	long wait_ms = 2000, window;
+	char *err = NULL, *bpath, *spool_path = NULL;
+	char real[PATH_MAX];
+	cfg cf;
+	store st;
+	baseline b;
+	det_ctx *dc;
+	pass p = {0};
+	store_file *files;
+	size_t nf, made, updated, skipped = 0;
+	jv conf, findings, all, changed, summary, state, errors, learning, r;
+	int64_t now;
+
+	setargv0(argv[0]);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'j': jsonl_out = 1; break;
+		case 'u': human = 1; break;
+		case 'w': wait_ms = cli_wait_ms(optarg); break;
+		case 'b': baseline_path = optarg; break;
+		case 'c': config_path = optarg; break;
+		case 'h':
+			puts(usage);
+			return 0;
+		default:
+			fprintf(stderr, "%s\n", usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc && !strcmp(argv[optind], "-") && optind + 1 == argc)
+		return filter(baseline_path, config_path);
+	if (optind < argc || baseline_path || config_path) {
+		fprintf(stderr, "%s\n", usage);
+		die(EXIT_USAGE, "--baseline and --config go with '-' (the filter mode)");
+	}
+	human = cli_human(human) && !jsonl_out;
+	textout = human || jsonl_out;
+
+	if (!realpath(store_root(dir), real))
+		cli_fail(EXIT_WORK, textout, "cannot open deployment '%s': %s", store_root(dir),
+		    strerror(errno));
+	if (cfg_load(&cf, real, &err))
+		cli_fail(EXIT_WORK, textout, "%s", err);
+	if (cfg_int(&cf, "baseline.window_days", 30, 1, 3650, &window, &err))
+		cli_fail(EXIT_WORK, textout, "%s", err);
+	conf = cfg_get(&cf, "detectors");
+	if (!jv_is_valid(conf) || jv_get_kind(conf) == JV_KIND_NULL) {
+		jv_free(conf);
+		conf = jv_object();
+	} else if (jv_get_kind(conf) != JV_KIND_OBJECT) {
+		char *where = cfg_where(&cf, "detectors");
+
+		cli_fail(EXIT_WORK, textout, "%s: detectors: expected a mapping of detector names",
+		    where);
+	}
+	if (store_open(&st, real, 1, &err))
+		cli_fail(EXIT_WORK, textout, "%s", err);
+	if ((c = store_lock(&st, wait_ms, &err)))
+		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, textout, "%s", err);
+	bpath = xasprintf("%s/baseline.json", st.dir);
+	if (baseline_load(&b, bpath, (int)window, &err))
+		cli_fail(EXIT_WORK, textout, "%s", err);
+	findings = store_findings(&st, &skipped);
+	if (!(dc = det_open(&b, real, jv_copy(conf), findings, 1, &err)))
+		cli_fail(EXIT_WORK, textout, "%s: %s", cf.path, err);
+	if (rules_load(dc, real, &err))
+		cli_fail(EXIT_WORK, textout, "%s", err);
+
+	/* where the last pass stopped, kept in the baseline: both are written in one rename */
+	state = baseline_state(&b, "mallcop-detect");
+	if (jv_get_kind(state) != JV_KIND_OBJECT) {
+		jv_free(state);
+		state = jv_object();
+	}
+	p.c = dc;
+	p.positions = jsonl_get(jv_copy(state), "positions");
+	if (jv_get_kind(p.positions) != JV_KIND_OBJECT) {
+		jv_free(p.positions);
+		p.positions = jv_object();
+	}
+	{
+		struct stat sb;
+		char *pd = xasprintf("%s/plugins/detectors", real);
+
+		if (stat(pd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			int fd;
+
+			spool_path = xasprintf("%s/detect-events.tmp", st.dir);
+			fd = open(spool_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			p.spool = fd >= 0 ? fdopen(fd, "w") : NULL;
+		}
+		free(pd);
+	}
+	nf = store_event_files(&st, 0, &files);
+	run_pass(&p, files, nf);
+
+	errors = jv_object();
+	if (p.spool) {
+		fclose(p.spool);
+		jv_free(errors);
+		errors = run_plugins(dc, real, spool_path, bpath, jv_copy(conf));
+		unlink(spool_path);
+	}
+
+	/*
+	 * A source whose learning period ended: its first fourteen days are looked at once more,
+	 * against the baseline those days built, at full severity.
+	 */
+	{
+		jv done = jsonl_get(jv_copy(state), "retrospective_done"), srcs;
+
+		if (jv_get_kind(done) != JV_KIND_OBJECT) {
+			jv_free(done);
+			done = jv_object();
+		}
+		srcs = baseline_sources(&b);
+		now = ts_now();
+		jv_array_foreach(srcs, i, s) {
+			int64_t first = baseline_first_seen(&b, jv_string_value(s));
+
+			(void)i;
+			if (first && !baseline_learning(&b, jv_string_value(s), now) &&
+			    !jv_object_has(jv_copy(done), jv_copy(s))) {
+				pass rp = {.c = dc, .positions = jv_object(), .from = first,
+				    .to = first + (int64_t)BASELINE_LEARNING_DAYS * 86400 * TS_SECOND,
+				    .only = jv_string_value(s)};
+
+				det_retrospective(dc, 1);
+				run_pass(&rp, files, nf);
+				det_retrospective(dc, 0);
+				jv_free(rp.positions);
+				done = jv_object_set(done, jv_copy(s), jv_true());
+			}
+			jv_free(s);
+		}
+		jv_free(srcs);
+		state = jv_object_set(state, jv_string("retrospective_done"), done);
+	}
+	store_files_free(files, nf);
+
+	det_close(dc, &all, &changed, &made, &updated, &summary);
+	baseline_slide(&b, ts_now());
+	state = jv_object_set(state, jv_string("positions"), p.positions);
+	baseline_set_state(&b, "mallcop-detect", state);
+	learning = jv_array();
+	{
+		jv srcs = baseline_sources(&b);
+
+		jv_array_foreach(srcs, i, s) {
+			(void)i;
+			if (baseline_learning(&b, jv_string_value(s), ts_now()))
+				learning = jv_array_append(learning, s);
+			else
+				jv_free(s);
+		}
+		jv_free(srcs);
+	}
+	/* findings first: a crash before the baseline is written means the events are looked at
+	 * again, and their findings merge into the ones just written */
+	if ((made || updated) && save_findings(&st, all, &err))
+		cli_fail(EXIT_WORK, textout, "%s", err);
+	if (!(made || updated))
+		jv_free(all);
+	if (baseline_save(&b, bpath, &err))
+		cli_fail(EXIT_WORK, textout, "%s", err);
+
+	r = cli_result();
+	if (jv_object_length(jv_copy(errors)))
+		r = jv_object_set(r, jv_string("status"), jv_string("error"));
+	r = jv_object_set(r, jv_string("findings_count"), jv_number((double)(made + updated)));
+	r = jv_object_set(r, jv_string("new_findings"), jv_number((double)made));
+	r = jv_object_set(r, jv_string("updated_findings"), jv_number((double)updated));
+	r = jv_object_set(r, jv_string("summary"), summary);
+	r = jv_object_set(r, jv_string("learning_connectors"), jv_copy(learning));
+	{
+		jv stats = baseline_stats(&b);
+
+		stats = jv_object_delete(stats, jv_string("events"));
+		r = jv_object_set(r, jv_string("baseline"), stats);
+	}
+	r = jv_object_set(r, jv_string("events_examined"), jv_number((double)p.events));
+	r = jv_object_set(r, jv_string("skipped_lines"), jv_number((double)(p.skipped + skipped)));
+	if (jv_object_length(jv_copy(errors)))
+		r = jv_object_set(r, jv_string("detector_errors"), jv_copy(errors));
+	jv_object_foreach(errors, k, v) {
+		warnf("%s", jv_string_value(v));
+		jv_free(k);
+		jv_free(v);
+	}
+	rc = jv_object_length(jv_copy(errors)) ? EXIT_WORK : 0;
+	jv_free(errors);
+
+	if (jsonl_out) {
+		jv_array_foreach(changed, i, f) {
+			(void)i;
+			jsonl_put(stdout, f);
+		}
+		jv_free(changed);
+		jv_free(learning);
+		jv_free(r);
+		if (fshut(stdout, "stdout"))
+			rc = EXIT_WORK;
+	} else if (human) {
+		print_human(changed, made, updated, learning);
+		jv_free(r);
+		if (fshut(stdout, "stdout"))
+			rc = EXIT_WORK;
+	} else {
+		jv_free(changed);
+		jv_free(learning);
+		if (cli_emit(r))
+			rc = EXIT_WORK;
+	}
+	free(spool_path);
+	free(bpath);
+	jv_free(conf);
+	baseline_free(&b);
+	cfg_free(&cf);
+	store_close(&st);
+	return rc;
+}
