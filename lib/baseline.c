@@ -644,3 +644,117 @@ baseline_stats(const baseline *b)
 	s = jv_object_set(s, jv_string("known_sources"), baseline_sources(b));
 	return jv_object_set(s, jv_string("events"), jv_number(P(b)->events));
 }
+
+jv
+baseline_actor(const baseline *b, const char *actor)
+{
+	parts *p = P(b);
+	size_t l = strlen(actor);
+	jv freq = jv_object(), hours = jv_object(), targets = jv_object(), r = jv_object();
+	jv roles = jv_object_get(jv_copy(p->p[B_ROLES]), jv_string(actor));
+	jv first = jv_null(), last = jv_null();
+	double events = 0;
+
+	/* keys are SRC:TYPE:ACTOR[:...]: the actor is the third part */
+	jv_object_foreach(p->p[B_FREQ], k, n) {
+		const char *s = jv_string_value(k), *a = strchr(s, ':');
+
+		a = a ? strchr(a + 1, ':') : NULL;
+		if (a && !strncmp(a + 1, actor, l) && (a[1 + l] == ':' || !a[1 + l])) {
+			const char *rest = a + 1 + l;
+			int wd, hb;
+
+			if (!*rest)
+				events += jv_number_value(n);
+			else if (sscanf(rest, ":%d:%d", &wd, &hb) == 2 && !strchr(rest + 1, '/')) {
+				char key[16];
+				jv have;
+
+				snprintf(key, sizeof key, "%d:%d", wd, hb);
+				have = jv_object_get(jv_copy(hours), jv_string(key));
+				hours = jv_object_set(hours, jv_string(key), jv_number(jv_number_value(n) +
+				    (jv_get_kind(have) == JV_KIND_NUMBER ? jv_number_value(have) : 0)));
+				jv_free(have);
+			}
+			freq = jv_object_set(freq, k, n);
+		} else {
+			jv_free(k);
+			jv_free(n);
+		}
+	}
+	jv_object_foreach(p->p[B_REL], k, v) {
+		const char *s = jv_string_value(k);
+
+		if (!strncmp(s, actor, l) && s[l] == ':') {
+			jv f = jv_object_get(jv_copy(v), jv_string("first_seen"));
+			jv la = jv_object_get(jv_copy(v), jv_string("last_seen"));
+
+			if (jv_get_kind(f) == JV_KIND_STRING && (jv_get_kind(first) != JV_KIND_STRING ||
+			    strcmp(jv_string_value(f), jv_string_value(first)) < 0)) {
+				jv_free(first);
+				first = jv_copy(f);
+			}
+			if (jv_get_kind(la) == JV_KIND_STRING && (jv_get_kind(last) != JV_KIND_STRING ||
+			    strcmp(jv_string_value(la), jv_string_value(last)) > 0)) {
+				jv_free(last);
+				last = jv_copy(la);
+			}
+			jv_free(f);
+			jv_free(la);
+			targets = jv_object_set(targets, jv_string(s + l + 1), v);
+		} else {
+			jv_free(v);
+		}
+		jv_free(k);
+	}
+	r = jv_object_set(r, jv_string("actor"), jv_string(actor));
+	r = jv_object_set(r, jv_string("known"),
+	    jv_bool(jv_object_has(jv_copy(p->p[B_ACTORS]), jv_string(actor))));
+	r = jv_object_set(r, jv_string("events"), jv_number(events));
+	r = jv_object_set(r, jv_string("first_seen"), first);
+	r = jv_object_set(r, jv_string("last_seen"), last);
+	r = jv_object_set(r, jv_string("frequencies"), freq);
+	r = jv_object_set(r, jv_string("hours"), hours);
+	r = jv_object_set(r, jv_string("targets"), targets);
+	r = jv_object_set(r, jv_string("roles"),
+	    jv_get_kind(roles) == JV_KIND_OBJECT ? jv_keys(roles) : (jv_free(roles), jv_array()));
+	return r;
+}
+
+jv
+baseline_entity(const baseline *b, const char *entity)
+{
+	static const struct { int part; const char *as; } lists[] = {
+		{B_ACTORS, "actor"}, {B_SOURCES, "source"}, {B_RECIPIENTS, "recipient"},
+		{B_IPS, "ip"}, {B_UAS, "user_agent"},
+	};
+	parts *p = P(b);
+	jv as = jv_array(), r;
+	size_t l = strlen(entity);
+	int target = 0, role = 0;
+
+	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
+		if (jv_object_has(jv_copy(p->p[lists[i].part]), jv_string(entity)))
+			as = jv_array_append(as, jv_string(lists[i].as));
+	jv_object_foreach(p->p[B_REL], k, v) {
+		const char *s = jv_string_value(k);
+		size_t n = strlen(s);
+
+		if (!target && n > l && !strcmp(s + n - l, entity) && s[n - l - 1] == ':')
+			target = 1;
+		jv_free(k);
+		jv_free(v);
+	}
+	jv_object_foreach(p->p[B_ROLES], k, set) {
+		role |= jv_object_has(jv_copy(set), jv_string(entity));
+		jv_free(k);
+		jv_free(set);
+	}
+	if (target)
+		as = jv_array_append(as, jv_string("target"));
+	if (role)
+		as = jv_array_append(as, jv_string("role"));
+	r = jv_object_set(jv_object(), jv_string("entity"), jv_string(entity));
+	r = jv_object_set(r, jv_string("known"), jv_bool(jv_array_length(jv_copy(as)) > 0));
+	return jv_object_set(r, jv_string("as"), as);
+}

@@ -61,6 +61,13 @@ jv baseline_state(const baseline *b, const char *detector);
 void baseline_set_state(baseline *b, const char *detector, jv v);
 /* {known_actor_count, frequency_table_entries, known_sources, events} */
 jv baseline_stats(const baseline *b);
+/*
+ * An actor's profile: {actor, known, events, first_seen, last_seen, frequencies: {key: n},
+ * hours: {"WEEKDAY:BUCKET": n}, targets: {target: {count, first_seen, last_seen}}, roles}
+ */
+jv baseline_actor(const baseline *b, const char *actor);
+/* {entity, known, as: [where it is known: "actor", "source", "target", "ip", ...]} */
+jv baseline_entity(const baseline *b, const char *entity);
 /* the sources seen, sorted */
 jv baseline_sources(const baseline *b);
 /* learning: first event time of a source (0 when never seen) */
