@@ -329,6 +329,8 @@ filter(const char *baseline_path, const char *config_path)
 	jsonl in;
 	jv ev;
 
+	if (baseline_path && access(baseline_path, R_OK))
+		die(EXIT_WORK, "cannot read baseline '%s':", baseline_path);
 	if (baseline_path && baseline_load(&b, baseline_path, 30, &err))
 		die(EXIT_WORK, "%s", err);
 	if (!baseline_path)
@@ -415,7 +417,7 @@ main(int argc, char **argv)
 	const char *dir = NULL, *baseline_path = NULL, *config_path = NULL;
 	int c, human = 0, jsonl_out = 0, textout, rc = 0;
 	long wait_ms = 2000, window;
-	char *err = NULL, *bpath, *spool_path = NULL;
+	char *err = NULL, *bpath, *spool_path = NULL, *before = NULL;
 	char real[PATH_MAX];
 	cfg cf;
 	store st;
@@ -508,6 +510,12 @@ main(int argc, char **argv)
 		}
 		free(pd);
 	}
+	/* custom detectors see the baseline as it was before these events */
+	if (p.spool) {
+		before = xasprintf("%s/detect-baseline.tmp", st.dir);
+		if (baseline_save(&b, before, &err))
+			cli_fail(EXIT_WORK, textout, "%s", err);
+	}
 	nf = store_event_files(&st, 0, &files);
 	run_pass(&p, files, nf);
 
@@ -515,8 +523,9 @@ main(int argc, char **argv)
 	if (p.spool) {
 		fclose(p.spool);
 		jv_free(errors);
-		errors = run_plugins(dc, real, spool_path, bpath, jv_copy(conf));
+		errors = run_plugins(dc, real, spool_path, before, jv_copy(conf));
 		unlink(spool_path);
+		unlink(before);
 	}
 
 	/*
@@ -629,6 +638,7 @@ main(int argc, char **argv)
 			rc = EXIT_WORK;
 	}
 	free(spool_path);
+	free(before);
 	free(bpath);
 	jv_free(conf);
 	baseline_free(&b);
