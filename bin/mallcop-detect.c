@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -379,6 +380,110 @@ filter(const char *baseline_path, const char *config_path)
 	return fshut(stdout, "stdout") ? EXIT_WORK : 0;
 }
 
+/* the newest change among the deployment's own files (not the store, not .git) */
+static void
+newest(const char *dir, int depth, int64_t *max)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct stat sb;
+		char *path;
+
+		if (de->d_name[0] == '.' && (!de->d_name[1] || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, ".git") || !strcmp(de->d_name, ".mallcop")))
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		if (lstat(path, &sb) == 0) {
+			int64_t t = (int64_t)sb.st_mtim.tv_sec * TS_SECOND + sb.st_mtim.tv_nsec / 1000;
+
+			if (t > *max)
+				*max = t;
+			if (S_ISDIR(sb.st_mode) && depth < 16)
+				newest(path, depth + 1, max);
+		}
+		free(path);
+	}
+	closedir(d);
+}
+
+/*
+ * The note of the last pass (.mallcop/detect.json): where it stopped, what it printed, how new
+ * the deployment's files were. When no event file grew, no file of the deployment changed and
+ * no custom detector waits, a pass would find nothing: the note answers without loading the
+ * baseline. The note is written after the baseline, so it never claims more than it holds.
+ */
+static int
+nothing_new(store *st, const char *root, jv *result)
+{
+	char *path = xasprintf("%s/detect.json", st->dir), *text = store_slurp(path, NULL);
+	jv note = text ? jv_parse(text) : jv_invalid(), pos, mt;
+	store_file *files;
+	size_t nf;
+	int same = 1;
+	int64_t tree = 0;
+	struct stat sb;
+	char *pd = xasprintf("%s/plugins/detectors", root);
+
+	free(text);
+	free(path);
+	if (jv_get_kind(note) != JV_KIND_OBJECT || stat(pd, &sb) == 0) {
+		free(pd);
+		jv_free(note);
+		return 0;
+	}
+	free(pd);
+	pos = jsonl_get(jv_copy(note), "positions");
+	nf = store_event_files(st, 0, &files);
+	for (size_t i = 0; i < nf && same; i++) {
+		jv at = jsonl_get(jv_copy(pos), base(files[i].path));
+
+		same = stat(files[i].path, &sb) == 0 && jv_get_kind(at) == JV_KIND_NUMBER &&
+		    (off_t)jv_number_value(at) == sb.st_size;
+		jv_free(at);
+	}
+	store_files_free(files, nf);
+	newest(root, 0, &tree);
+	mt = jsonl_get(jv_copy(note), "tree");
+	same = same && jv_get_kind(mt) == JV_KIND_NUMBER && (int64_t)jv_number_value(mt) == tree;
+	if (same) {
+		/* a source still learning may leave it by the clock alone: that needs a pass */
+		*result = jsonl_get(jv_copy(note), "result");
+		same = jv_get_kind(*result) == JV_KIND_OBJECT &&
+		    jv_array_length(jsonl_get(jv_copy(*result), "learning_connectors")) == 0;
+		if (!same)
+			jv_free(*result);
+	}
+	jv_free(mt);
+	jv_free(pos);
+	jv_free(note);
+	return same;
+}
+
+static void
+save_note(store *st, const char *root, jv positions, jv result)
+{
+	char *path = xasprintf("%s/detect.json", st->dir), *err = NULL;
+	int64_t tree = 0;
+	jv note = jv_object(), text;
+
+	newest(root, 0, &tree);
+	note = jv_object_set(note, jv_string("positions"), positions);
+	note = jv_object_set(note, jv_string("tree"), jv_number((double)tree));
+	note = jv_object_set(note, jv_string("result"), result);
+	text = jv_dump_string(note, 0);
+	if (store_replace(path, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text)),
+	    &err)) {
+		warnf("%s", err);
+		free(err);
+	}
+	jv_free(text);
+	free(path);
+}
+
 static int
 save_findings(store *st, jv all, char **err)
 {
@@ -476,6 +581,26 @@ main(int argc, char **argv)
 		cli_fail(EXIT_WORK, textout, "%s", err);
 	if ((c = store_lock(&st, wait_ms, &err)))
 		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, textout, "%s", err);
+	{
+		jv quick;
+
+		if (nothing_new(&st, real, &quick)) {
+			quick = jv_object_set(quick, jv_string("findings_count"), jv_number(0));
+			quick = jv_object_set(quick, jv_string("new_findings"), jv_number(0));
+			quick = jv_object_set(quick, jv_string("updated_findings"), jv_number(0));
+			quick = jv_object_set(quick, jv_string("summary"), jv_object());
+			quick = jv_object_set(quick, jv_string("events_examined"), jv_number(0));
+			jv_free(conf);
+			cfg_free(&cf);
+			store_close(&st);
+			if (jsonl_out)
+				jv_free(quick);
+			else if (human)
+				print_human(jv_array(), 0, 0, jsonl_get(quick, "learning_connectors"));
+			return jsonl_out || human ? (fshut(stdout, "stdout") ? EXIT_WORK : 0)
+			    : cli_emit(quick);
+		}
+	}
 	bpath = xasprintf("%s/baseline.json", st.dir);
 	if (baseline_load(&b, bpath, (int)window, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
@@ -551,9 +676,19 @@ main(int argc, char **argv)
 				    .to = first + (int64_t)BASELINE_LEARNING_DAYS * 86400 * TS_SECOND,
 				    .only = jv_string_value(s)};
 
+				/* only that source's files of the months of its learning period */
+				store_file *sel = xcalloc(nf ? nf : 1, sizeof *sel);
+				size_t ns = 0;
+
+				for (size_t f = 0; f < nf; f++)
+					if (!files[f].source || (!strcmp(files[f].source,
+					    jv_string_value(s)) && files[f].month >= ts_month(rp.from) &&
+					    files[f].month <= ts_month(rp.to)))
+						sel[ns++] = files[f];
 				det_retrospective(dc, 1);
-				run_pass(&rp, files, nf);
+				run_pass(&rp, sel, ns);
 				det_retrospective(dc, 0);
+				free(sel);
 				jv_free(rp.positions);
 				done = jv_object_set(done, jv_copy(s), jv_true());
 			}
@@ -566,7 +701,7 @@ main(int argc, char **argv)
 
 	det_close(dc, &all, &changed, &made, &updated, &summary);
 	baseline_slide(&b, ts_now());
-	state = jv_object_set(state, jv_string("positions"), p.positions);
+	state = jv_object_set(state, jv_string("positions"), jv_copy(p.positions));
 	baseline_set_state(&b, "mallcop-detect", state);
 	learning = jv_array();
 	{
@@ -615,6 +750,10 @@ main(int argc, char **argv)
 	}
 	rc = jv_object_length(jv_copy(errors)) ? EXIT_WORK : 0;
 	jv_free(errors);
+	if (!rc)
+		save_note(&st, real, p.positions, jv_copy(r));
+	else
+		jv_free(p.positions);
 
 	if (jsonl_out) {
 		jv_array_foreach(changed, i, f) {
