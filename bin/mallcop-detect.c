@@ -292,7 +292,8 @@ run_plugins(det_ctx *c, const char *root, const char *spool_path, const char *ba
 static void
 print_human(jv changed, size_t made, size_t updated, jv learning)
 {
-	static const char *order[] = {"critical", "warn", "info"};
+	static const char *order[] = {"critical", "warn"};
+	size_t info = 0;
 
 	printf("Detect: %zu new findings, %zu updated\n", made, updated);
 	if (jv_array_length(jv_copy(learning))) {
@@ -304,7 +305,13 @@ print_human(jv changed, size_t made, size_t updated, jv learning)
 		}
 		putchar('\n');
 	}
-	for (int o = 0; o < 3; o++)
+	/* info is for the record (a source still learning, say): counted, not listed */
+	jv_array_foreach(changed, i, f) {
+		(void)i;
+		info += !strcmp(event_str(f, "severity"), "info");
+		jv_free(f);
+	}
+	for (int o = 0; o < 2; o++)
 		jv_array_foreach(changed, i, f) {
 			(void)i;
 			if (!strcmp(event_str(f, "severity"), order[o])) {
@@ -314,6 +321,9 @@ print_human(jv changed, size_t made, size_t updated, jv learning)
 			}
 			jv_free(f);
 		}
+	if (info)
+		printf("  and %zu info findings (see 'mallcop detect --jsonl' or findings.jsonl)\n",
+		    info);
 	jv_free(learning);
 	jv_free(changed);
 }
@@ -500,6 +510,7 @@ save_findings(store *st, jv all, char **err)
 			jv_free(f);
 	}
 	fclose(m);
+	jv_free(all);
 	r = store_replace(path, buf, len, err);
 	free(buf);
 	free(path);
