@@ -62,7 +62,7 @@ human_actor(jv r)
 			jv last = jsonl_get(jv_copy(v), "last_seen");
 
 			printf("  (%.0f times, last %s)\n",
-			    jv_number_value(jsonl_get(jv_copy(v), "count")),
+			    jsonl_number(jsonl_get(jv_copy(v), "count"), 0),
 			    jv_get_kind(last) == JV_KIND_STRING ? jv_string_value(last) : "-");
 			jv_free(last);
 		}
@@ -96,6 +96,7 @@ main(int argc, char **argv)
 	const char *dir = NULL, *actor = NULL, *entity = NULL;
 	int c, human = 0;
 	char *err = NULL, *path;
+	int window;
 	store st;
 	baseline b;
 	jv r;
@@ -124,7 +125,19 @@ main(int argc, char **argv)
 	if (store_open(&st, store_root(dir), 0, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
 	path = xasprintf("%s/baseline.json", st.dir);
-	if (baseline_load(&b, path, 30, &err))
+	{
+		cfg cf;
+		long w = 30;
+		char *cerr = NULL;
+
+		/* the window only matters for what is shown: a broken mallcop.yaml is no error here */
+		if (cfg_load(&cf, st.root, &cerr) == 0)
+			cfg_int(&cf, "baseline.window_days", 30, 1, 3650, &w, &cerr);
+		free(cerr);
+		cfg_free(&cf);
+		window = (int)w;
+	}
+	if (baseline_load(&b, path, window, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
 	r = cli_result();
 	if (actor) {

@@ -95,6 +95,10 @@ advance(pass *p, stream *s)
 		}
 		n = getline(&s->line, &s->cap, s->fp);
 		if (n <= 0 || s->line[n - 1] != '\n') {	/* the end, or a write in progress */
+			/* what was passed over (malformed lines) is not read again */
+			if (!p->from)
+				p->positions = jv_object_set(p->positions,
+				    jv_string(base(s->files[s->at].path)), jv_number((double)s->off));
 			fclose(s->fp);
 			s->fp = NULL;
 			s->at++;
@@ -173,35 +177,23 @@ run_plugins(det_ctx *c, const char *root, const char *spool_path, const char *ba
 {
 	char *dir = xasprintf("%s/plugins/detectors", root);
 	jv errors = jv_object();
-	store_file *names = NULL;
-	size_t n = 0;
-	FILE *ls;
-	char *cmd = xasprintf("ls -1 '%s' 2>/dev/null", dir), *line = NULL;
-	size_t cap = 0;
+	struct dirent **names = NULL;
+	int n = scandir(dir, &names, NULL, alphasort);
 
-	/* the plugin directories, sorted */
-	if ((ls = popen(cmd, "re"))) {
-		ssize_t l;
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		char *sub = xasprintf("%s/%s", dir, name);
+		struct stat sb;
+		int isdir = stat(sub, &sb) == 0 && S_ISDIR(sb.st_mode);
 
-		while ((l = getline(&line, &cap, ls)) > 0) {
-			line[strcspn(line, "\n")] = 0;
-			if (!*line || *line == '.' || *line == '_')
-				continue;
-			names = xrealloc(names, (n + 1) * sizeof *names);
-			names[n].path = xstrdup(line);
-			names[n].source = NULL;
-			n++;
-		}
-		pclose(ls);
-	}
-	free(line);
-	free(cmd);
-	for (size_t i = 0; i < n; i++) {
-		const char *name = names[i].path;
+		free(sub);
+		/* a README or a disabled "_old" beside the plugins is not one */
+		if (!isdir || *name == '.' || *name == '_')
+			continue;
 		jv env = jv_array(), dc = jsonl_get(jv_copy(conf), name);
 		char *err = NULL, *prog = plugin_find(root, "detectors", name, &env, &err);
-		char *envp[8] = {0};
-		int in, out, k = 0;
+		char *envp[64] = {0};
+		int in, out, errfd, k = 0;
 		proc pr = {0};
 
 		if (jv_get_kind(jsonl_get(jv_copy(dc), "enabled")) == JV_KIND_FALSE || !prog) {
@@ -218,6 +210,22 @@ run_plugins(det_ctx *c, const char *root, const char *spool_path, const char *ba
 		envp[k++] = xasprintf("MALLCOP_DIR=%s", root);
 		if (getenv("MALLCOP_NOW"))
 			envp[k++] = xasprintf("MALLCOP_NOW=%s", getenv("MALLCOP_NOW"));
+		{
+			jv dconf = jv_dump_string(jv_get_kind(dc) == JV_KIND_OBJECT ? jv_copy(dc)
+			    : jv_object(), 0);
+
+			envp[k++] = xasprintf("MALLCOP_DETECTOR_CONFIG=%s", jv_string_value(dconf));
+			jv_free(dconf);
+		}
+		/* the variables its manifest names, as for connectors */
+		jv_array_foreach(env, ei, name_v) {
+			(void)ei;
+			if (k < 62 && jv_get_kind(name_v) == JV_KIND_STRING &&
+			    getenv(jv_string_value(name_v)))
+				envp[k++] = xasprintf("%s=%s", jv_string_value(name_v),
+				    getenv(jv_string_value(name_v)));
+			jv_free(name_v);
+		}
 		in = open(spool_path, O_RDONLY | O_CLOEXEC);
 		out = open(root, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 		if (out < 0) {
@@ -226,26 +234,49 @@ run_plugins(det_ctx *c, const char *root, const char *spool_path, const char *ba
 			out = mkstemp(t);
 			unlink(t);
 		}
+		errfd = open(root, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 		{
 			jv t = jsonl_get(jv_copy(dc), "timeout");
+			int64_t us = (int64_t)PLUGIN_TIMEOUT_S * TS_SECOND;
 
-			pr.timeout_ms = (jv_get_kind(t) == JV_KIND_NUMBER && jv_number_value(t) > 0
-			    ? (long)jv_number_value(t) : PLUGIN_TIMEOUT_S) * 1000;
+			if (jv_get_kind(t) == JV_KIND_NUMBER)
+				us = (int64_t)(jv_number_value(t) * 1e6);
+			else if (jv_get_kind(t) == JV_KIND_STRING && ts_window(jv_string_value(t), &us))
+				us = 0;
+			if (jv_is_valid(t) && us < TS_SECOND)
+				err = xasprintf("detectors.%s.timeout: expected a duration of at least "
+				    "1s, like 30 or 2m", name);
+			pr.timeout_ms = (long)(us / 1000);
 			jv_free(t);
 		}
-		{
+		if (!err) {
 			char *argv[] = {prog, NULL};
 			proc *pp = &pr;
 
-			if (proc_spawn(&pr, argv, envp, in, out, -1, &err) == 0)
+			if (proc_spawn(&pr, argv, envp, in, out, errfd, &err) == 0)
 				proc_wait(&pp, 1);
 		}
 		if (!err && !proc_ok(&pr)) {
-			char *how = proc_describe(&pr);
+			char *how = proc_describe(&pr), tail[512] = "";
+			ssize_t got;
 
-			err = xasprintf("detector '%s' %s; its findings were dropped", name, how);
+			/* the end of what it said on stderr, on one line */
+			if (errfd >= 0 && (got = pread(errfd, tail, sizeof tail - 1,
+			    lseek(errfd, 0, SEEK_END) > (off_t)sizeof tail - 1
+			    ? lseek(errfd, 0, SEEK_END) - (off_t)sizeof tail + 1 : 0)) > 0) {
+				tail[got] = 0;
+				for (char *q = tail; *q; q++)
+					if (*q == '\n' || *q == '\r')
+						*q = ' ';
+				while (got > 0 && tail[got - 1] == ' ')
+					tail[--got] = 0;
+			}
+			err = xasprintf("detector '%s' %s%s%s; its findings were dropped", name, how,
+			    *tail ? ": " : "", tail);
 			free(how);
 		}
+		if (errfd >= 0)
+			close(errfd);
 		if (!err) {
 			FILE *f = fdopen(dup(out), "r");
 			jsonl r;
@@ -281,8 +312,8 @@ run_plugins(det_ctx *c, const char *root, const char *spool_path, const char *ba
 		jv_free(env);
 		jv_free(dc);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i].path);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
 	free(names);
 	free(dir);
 	jv_free(conf);
@@ -347,21 +378,15 @@ filter(const char *baseline_path, const char *config_path)
 	if (!baseline_path)
 		baseline_init(&b, 30);
 	if (config_path) {
-		char *dir = xstrdup(config_path), *slash = strrchr(dir, '/');
 		cfg cf;
 
-		if (slash)
-			*slash = 0;
-		else
-			strcpy(dir, ".");
-		if (cfg_load(&cf, dir, &err))
+		if (cfg_load_file(&cf, config_path, &err))
 			die(EXIT_WORK, "%s", err);
 		jv_free(conf);
 		conf = cfg_get(&cf, "detectors");
 		if (!jv_is_valid(conf))
 			conf = jv_object();
 		cfg_free(&cf);
-		free(dir);
 	}
 	if (!(c = det_open(&b, NULL, conf, jv_array(), 0, &err)))
 		die(EXIT_WORK, "%s", err);
@@ -474,13 +499,11 @@ nothing_new(store *st, const char *root, jv *result)
 }
 
 static void
-save_note(store *st, const char *root, jv positions, jv result)
+save_note(store *st, int64_t tree, jv positions, jv result)
 {
 	char *path = xasprintf("%s/detect.json", st->dir), *err = NULL;
-	int64_t tree = 0;
 	jv note = jv_object(), text;
 
-	newest(root, 0, &tree);
 	note = jv_object_set(note, jv_string("positions"), positions);
 	note = jv_object_set(note, jv_string("tree"), jv_number((double)tree));
 	note = jv_object_set(note, jv_string("result"), result);
@@ -543,7 +566,7 @@ main(int argc, char **argv)
 	store_file *files;
 	size_t nf, made, updated, skipped = 0;
 	jv conf, findings, all, changed, summary, state, errors, learning, r;
-	int64_t now;
+	int64_t now, tree = 0;
 
 	setargv0(argv[0]);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -564,7 +587,11 @@ main(int argc, char **argv)
 	}
 	if (optind < argc && !strcmp(argv[optind], "-") && optind + 1 == argc)
 		return filter(baseline_path, config_path);
-	if (optind < argc || baseline_path || config_path) {
+	if (optind < argc) {
+		fprintf(stderr, "%s\n", usage);
+		die(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+	}
+	if (baseline_path || config_path) {
 		fprintf(stderr, "%s\n", usage);
 		die(EXIT_USAGE, "--baseline and --config go with '-' (the filter mode)");
 	}
@@ -576,6 +603,10 @@ main(int argc, char **argv)
 		    strerror(errno));
 	if (cfg_load(&cf, real, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
+	/* custom detectors run in the deployment, and die with us */
+	if (chdir(real))
+		cli_fail(EXIT_WORK, textout, "cannot enter '%s': %s", real, strerror(errno));
+	proc_forward_signals();
 	if (cfg_int(&cf, "baseline.window_days", 30, 1, 3650, &window, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
 	conf = cfg_get(&cf, "detectors");
@@ -612,6 +643,8 @@ main(int argc, char **argv)
 			    : cli_emit(quick);
 		}
 	}
+	/* taken before the pass: a change made while it runs is seen by the next one */
+	newest(real, 0, &tree);
 	bpath = xasprintf("%s/baseline.json", st.dir);
 	if (baseline_load(&b, bpath, (int)window, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
@@ -620,6 +653,29 @@ main(int argc, char **argv)
 		cli_fail(EXIT_WORK, textout, "%s: %s", cf.path, err);
 	if (rules_load(dc, real, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
+	/* a misspelled name would leave a detector on that was meant to be off */
+	jv_object_foreach(conf, k, v) {
+		int known = 0;
+
+		for (size_t i = 0; i < det_nbuiltin; i++)
+			known |= det_builtin[i] && !strcmp(det_builtin[i]->name, jv_string_value(k));
+		if (!known) {
+			char *pd = xasprintf("%s/plugins/detectors/%s", real, jv_string_value(k));
+			struct stat sb;
+
+			known = stat(pd, &sb) == 0;
+			free(pd);
+		}
+		if (!known) {
+			char *where = cfg_where(&cf, "detectors");
+
+			warnf("%s: detectors.%s: no such detector, built in or in plugins/detectors/",
+			    where, jv_string_value(k));
+			free(where);
+		}
+		jv_free(k);
+		jv_free(v);
+	}
 
 	/* where the last pass stopped, kept in the baseline: both are written in one rename */
 	state = baseline_state(&b, "mallcop-detect");
@@ -729,6 +785,18 @@ main(int argc, char **argv)
 	}
 	/* findings first: a crash before the baseline is written means the events are looked at
 	 * again, and their findings merge into the ones just written */
+	if ((made || updated) && skipped) {
+		/* lines that do not parse are not ours to drop: the file is kept beside */
+		char *from = xasprintf("%s/findings.jsonl", st.dir);
+		char *to = xasprintf("%s/findings.jsonl.unreadable-%lld", st.dir,
+		    (long long)(ts_now() / TS_SECOND));
+
+		if (link(from, to) == 0)
+			warnf("findings.jsonl had %zu lines that are not findings; the file as it was "
+			    "is kept in '%s'", skipped, to);
+		free(from);
+		free(to);
+	}
 	if ((made || updated) && save_findings(&st, all, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
 	if (!(made || updated))
@@ -762,7 +830,7 @@ main(int argc, char **argv)
 	rc = jv_object_length(jv_copy(errors)) ? EXIT_WORK : 0;
 	jv_free(errors);
 	if (!rc)
-		save_note(&st, real, p.positions, jv_copy(r));
+		save_note(&st, tree, p.positions, jv_copy(r));
 	else
 		jv_free(p.positions);
 
@@ -773,7 +841,12 @@ main(int argc, char **argv)
 		}
 		jv_free(changed);
 		jv_free(learning);
-		jv_free(r);
+		{
+			jv s = jv_dump_string(r, 0);	/* as scan --jsonl does */
+
+			fprintf(stderr, "%s: %s\n", argv0, jv_string_value(s));
+			jv_free(s);
+		}
 		if (fshut(stdout, "stdout"))
 			rc = EXIT_WORK;
 	} else if (human) {

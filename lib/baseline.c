@@ -194,6 +194,12 @@ baseline_load(baseline *b, const char *path, int window_days, char **err)
 	} else {
 		jv_free(known);
 	}
+	/* a baseline of the earlier implementation has learned its sources already */
+	if (jv_object_length(jv_copy(p->p[B_FIRST])) == 0)
+		jv_object_foreach(p->p[B_SOURCES], k, x) {
+			p->p[B_FIRST] = jv_object_set(p->p[B_FIRST], k, jv_string("1970-01-01T00:00:01Z"));
+			jv_free(x);
+		}
 	{
 		jv n = take(&v, "events");
 

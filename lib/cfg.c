@@ -11,10 +11,20 @@
 int
 cfg_load(cfg *c, const char *dir, char **err)
 {
+	char *path = xasprintf("%s/mallcop.yaml", dir);
+	int r = cfg_load_file(c, path, err);
+
+	free(path);
+	return r;
+}
+
+int
+cfg_load_file(cfg *c, const char *path, char **err)
+{
 	size_t len;
 	char *buf, *yerr;
 
-	c->path = xasprintf("%s/mallcop.yaml", dir);
+	c->path = xstrdup(path);
 	c->root = jv_null();
 	c->lines = jv_object();
 	if (!(buf = store_slurp(c->path, &len))) {

@@ -11,6 +11,8 @@ typedef struct cfg {
 
 /* load DIR/mallcop.yaml; on error *err names the file, the line and what to do */
 int cfg_load(cfg *c, const char *dir, char **err);
+/* the same for a file of any name */
+int cfg_load_file(cfg *c, const char *path, char **err);
 void cfg_free(cfg *c);
 /* the value at a dotted path ("baseline.window_days"), or jv_invalid() */
 jv cfg_get(const cfg *c, const char *path);

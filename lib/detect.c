@@ -65,6 +65,18 @@ fpkey(const char *detector, const char *fp)
 	return xasprintf("%s\t%s", detector, fp);
 }
 
+int
+det_enabled(jv conf)
+{
+	jv e = jsonl_get(jv_copy(conf), "enabled");
+	int on = !(jv_get_kind(e) == JV_KIND_FALSE || (jv_get_kind(e) == JV_KIND_STRING &&
+	    (!strcmp(jv_string_value(e), "no") || !strcmp(jv_string_value(e), "off") ||
+	    !strcmp(jv_string_value(e), "false"))));
+
+	jv_free(e);
+	return on;
+}
+
 det_ctx *
 det_open(baseline *b, const char *root, jv conf, jv findings, int learning, char **err)
 {
@@ -116,7 +128,7 @@ det_open(baseline *b, const char *root, jv conf, jv findings, int learning, char
 			jv_free(dc);
 			goto fail;
 		}
-		if (jv_get_kind(jsonl_get(jv_copy(dc), "enabled")) == JV_KIND_FALSE) {
+		if (!det_enabled(dc)) {
 			jv_free(dc);
 			continue;
 		}
@@ -256,6 +268,12 @@ with_events(jv f, jv ids)
 	return jv_object_set(f, jv_string("metadata"), meta);
 }
 
+static double
+count_of(jv f)
+{
+	return jsonl_number(jsonl_get(jsonl_get(jv_copy(f), "metadata"), "event_count"), -1);
+}
+
 static void
 record(det_ctx *c, const char *detector, const char *severity, const char *fp, jv ids,
     jv meta, const char *title)
@@ -272,14 +290,25 @@ record(det_ctx *c, const char *detector, const char *severity, const char *fp, j
 	}
 	if (jv_get_kind(at) == JV_KIND_NUMBER) {
 		int i = (int)jv_number_value(at);
-		jv f = jv_array_get(jv_copy(c->all), i);
+		jv f = jv_array_get(jv_copy(c->all), i), m;
+		int raised = sev_rank(severity) > sev_rank(event_str(f, "severity"));
+		double before = count_of(f);
 
 		c->all = jv_array_set(c->all, i, jv_null());
-		if (sev_rank(severity) > sev_rank(event_str(f, "severity")))
-			f = jv_object_set(f, jv_string("severity"), jv_string(severity));
 		f = with_events(f, ids);
+		m = jsonl_get(jv_copy(f), "metadata");
+		if (raised) {
+			/* no longer a learning source's finding: it is what it is now */
+			f = jv_object_set(f, jv_string("severity"), jv_string(severity));
+			m = jv_object_delete(m, jv_string("learning"));
+		}
+		if (c->retro)
+			m = jv_object_set(m, jv_string("retrospective"), jv_true());
+		f = jv_object_set(f, jv_string("metadata"), m);
+		/* the same finding again, with nothing new, is no change */
+		if (raised || count_of(f) != before)
+			c->touched = jv_object_set(c->touched, jv_string(k), jv_number(i));
 		c->all = jv_array_set(c->all, i, f);
-		c->touched = jv_object_set(c->touched, jv_string(k), jv_number(i));
 		jv_free(meta);
 	} else {
 		char *id = new_id();
@@ -388,6 +417,12 @@ void
 det_retrospective(det_ctx *c, int on)
 {
 	c->retro = on;
+}
+
+int
+det_in_retrospective(det_ctx *c)
+{
+	return c->retro;
 }
 
 jv

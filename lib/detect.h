@@ -57,6 +57,8 @@ typedef struct det_ops {
 	void (*stop)(void *state);			/* may be NULL */
 } det_ops;
 
+/* a detector's settings say enabled: false (or no, off) */
+int det_enabled(jv conf);
 /* the built-in detectors in the order they run: det_nbuiltin of them, NULL where not built */
 extern const det_ops *const det_builtin[];
 extern const size_t det_nbuiltin;
@@ -77,6 +79,8 @@ void det_feed(det_ctx *c, jv ev);
  * learning period once it is over.
  */
 void det_retrospective(det_ctx *c, int on);
+/* 1 during the retrospective: a detector that remembers across runs must not count again */
+int det_in_retrospective(det_ctx *c);
 /* emit findings from outside the detectors (custom detector programs): one record, consumed */
 int det_take(det_ctx *c, jv finding, const char *detector, char **why);
 /*

@@ -100,3 +100,12 @@ jsonl_get(jv v, const char *key)
 	}
 	return jv_object_get(v, jv_string(key));
 }
+
+double
+jsonl_number(jv v, double dflt)
+{
+	double n = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : dflt;
+
+	jv_free(v);
+	return n;
+}

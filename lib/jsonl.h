@@ -25,6 +25,8 @@ void jsonl_done(jsonl *r);
 int jsonl_put(FILE *f, jv v);
 /* parse one JSON text of n bytes; an invalid jv with a message on error */
 jv jsonl_parse(const char *s, size_t n);
+/* v (consumed) as a number, or dflt when it is not one */
+double jsonl_number(jv v, double dflt);
 /* v[key] (v consumed), or jv_invalid() when v is not an object or has no such key */
 jv jsonl_get(jv v, const char *key);
 #endif

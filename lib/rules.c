@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <errno.h>
 #include <glob.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -260,6 +261,9 @@ rules_event(det_ctx *c, void *state, const det_event *e)
 
 		if (strcmp(r->type, "*") && strcmp(r->type, e->type))
 			continue;
+		/* a second look must not count what the rule already counted */
+		if (det_in_retrospective(c) && r->kind != REGEX && r->kind != JQ)
+			continue;
 		switch (r->kind) {
 		case COUNT: on_count(c, r, e); break;
 		case NEWVALUE: on_new_value(c, r, e); break;
@@ -338,9 +342,10 @@ bad(loading *l, int idx, const char *name, const char *key, const char *want)
 		free(k2);
 	}
 	if (!l->err)
-		l->err = xasprintf("%s:%d: rule '%s': %s: expected %s", l->path,
-		    jv_get_kind(line) == JV_KIND_NUMBER ? (int)jv_number_value(line) : 1,
-		    name ? name : "?", key, want);
+		l->err = name ? xasprintf("%s:%d: rule '%s': %s: expected %s", l->path,
+		    jv_get_kind(line) == JV_KIND_NUMBER ? (int)jv_number_value(line) : 1, name, key,
+		    want) : xasprintf("%s:%d: detectors[%d]: expected %s", l->path,
+		    jv_get_kind(line) == JV_KIND_NUMBER ? (int)jv_number_value(line) : 1, idx, want);
 	jv_free(line);
 	free(k);
 	return -1;
@@ -396,8 +401,11 @@ load_rule(loading *l, int idx, jv rj, rule *r, const char *app)
 	r->group_by = jv_array();
 	r->filter = jv_object();
 	r->mem = jv_object();
-	if (jv_get_kind(rj) != JV_KIND_OBJECT)
-		return bad(l, idx, NULL, "", "a mapping with name, event_type, severity, condition");
+	if (jv_get_kind(rj) != JV_KIND_OBJECT) {
+		jv_free(cond);
+		return bad(l, idx, NULL, "rule", "a mapping with name, event_type, severity and "
+		    "condition");
+	}
 	if (!name || !*name)
 		goto out_name;
 	if (!type)
@@ -532,6 +540,16 @@ out:
 	return rc;
 }
 
+/* a rule's name is its findings' detector: two rules of one name would mix them */
+static int
+unique(loading *l, ruleset *rs, int idx)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (!strcmp(rs->r[i].name, rs->r[rs->n].name))
+			return bad(l, idx, rs->r[rs->n].name, "name", "a name no other rule has");
+	return 0;
+}
+
 int
 rules_load(det_ctx *c, const char *root, char **err)
 {
@@ -549,7 +567,7 @@ rules_load(det_ctx *c, const char *root, char **err)
 			jv doc, list;
 
 			if (!(textbuf = store_slurp(l.path, &len))) {
-				*err = xasprintf("cannot read '%s':", l.path);
+				*err = xasprintf("cannot read '%s': %s", l.path, strerror(errno));
 				rc = -1;
 				break;
 			}
@@ -564,15 +582,17 @@ rules_load(det_ctx *c, const char *root, char **err)
 			list = jsonl_get(jv_copy(doc), "detectors");
 			app = xstrdup(l.path + strlen(root) + 6);
 			app[strcspn(app, "/")] = 0;
-			if (jv_is_valid(list) && jv_get_kind(list) != JV_KIND_ARRAY &&
-			    jv_get_kind(list) != JV_KIND_NULL) {
+			if ((jv_get_kind(doc) != JV_KIND_OBJECT && jv_get_kind(doc) != JV_KIND_NULL) ||
+			    (jv_is_valid(list) && jv_get_kind(list) != JV_KIND_ARRAY &&
+			    jv_get_kind(list) != JV_KIND_NULL)) {
 				*err = xasprintf("%s:1: detectors: expected a list of rules", l.path);
 				rc = -1;
 			} else if (jv_get_kind(list) == JV_KIND_ARRAY) {
 				jv_array_foreach(list, k, rj) {
 					if (!rc) {
 						rs->r = xrealloc(rs->r, (rs->n + 1) * sizeof *rs->r);
-						if (load_rule(&l, k, rj, &rs->r[rs->n], app)) {
+						if (load_rule(&l, k, rj, &rs->r[rs->n], app) ||
+						    unique(&l, rs, k)) {
 							rc = -1;
 							*err = l.err;
 							l.err = NULL;

@@ -188,7 +188,7 @@ rule() {	# a declarative rule file for app "acme" from stdin
 		printf '{"id":"p2","timestamp":"2026-11-24T02:00:00Z","source":"aws","event_type":"bucket_policy","actor":"dave","metadata":{"public":true,"bucket":"www"}}\n'
 	} > in/cases.jsonl
 	mallcop scan >/dev/null
-	run mallcop detect --jsonl
+	run --separate-stderr mallcop detect --jsonl
 	assert_success
 	f=$(printf '%s\n' "$output")
 	echo "$f" | jq -se 'map(select(.detector == "burst")) | length == 1 and .[0].fingerprint == "erin" and .[0].event_ids == ["f00","f05","f10"]'
@@ -271,7 +271,7 @@ rule() {	# a declarative rule file for app "acme" from stdin
 	printf 'connectors:\n  files: {type: file, paths: [in/*.jsonl]}\ndetectors:\n  new-actor: {enabled: false}\n' > mallcop.yaml
 	ev x1 2026-11-25 03 mallory push >> in/history.jsonl
 	mallcop scan >/dev/null
-	run mallcop detect --jsonl
+	run --separate-stderr mallcop detect --jsonl
 	assert_success
 	! printf '%s\n' "$output" | grep -q '"detector":"new-actor"'
 	printf 'connectors:\n  files: {type: file, paths: [in/*.jsonl]}\ndetectors: [new-actor]\n' > mallcop.yaml
