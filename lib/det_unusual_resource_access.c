@@ -6,6 +6,11 @@
 
 typedef struct state {
 	double min_events;	/* the actor's relationship count before its targets are a pattern */
+	/*
+	 * {actor: [events, targets]} as the baseline holds them, kept up to date as events go by:
+	 * baseline_actor_targets() scans every relationship, once per actor is all it can afford
+	 */
+	jv actors;
 } state;
 
 static void *
@@ -38,21 +43,37 @@ start(det_ctx *c, jv conf, char **err)
 	}
 	state *s = xmalloc(sizeof *s);
 	s->min_events = min_events;
+	s->actors = jv_object();
 	return s;
 }
 
 static void
 event(det_ctx *c, void *st, const det_event *e)
 {
-	const state *s = st;
+	state *s = st;
 	const baseline *b = det_baseline(c);
-	int ntargets;
 
-	if (!*e->actor || !*e->target || baseline_relation(b, e->actor, e->target) > 0)
+	if (!*e->actor || !*e->target)
+		return;	/* the baseline keeps no relationship for it either */
+	int known = baseline_relation(b, e->actor, e->target) > 0;
+	jv had = jv_object_get(jv_copy(s->actors), jv_string(e->actor));
+	double total;
+	int ntargets;
+	if (jv_get_kind(had) == JV_KIND_ARRAY) {
+		jv t = jv_array_get(jv_copy(had), 0), n = jv_array_get(jv_copy(had), 1);
+		total = jv_number_value(t);
+		ntargets = (int)jv_number_value(n);
+		jv_free(t);
+		jv_free(n);
+	} else
+		total = baseline_actor_targets(b, e->actor, &ntargets);
+	jv_free(had);
+	/* what baseline_learn is about to add */
+	s->actors = jv_object_set(s->actors, jv_string(e->actor),
+	    JV_ARRAY(jv_number(total + 1), jv_number(ntargets + !known)));
+	if (known || ntargets < 1 || total < s->min_events)
 		return;
-	double total = baseline_actor_targets(b, e->actor, &ntargets);
-	if (ntargets < 1 || total < s->min_events)
-		return;
+
 	char *fp = xasprintf("%s->%s", e->actor, e->target);
 	jv meta = jv_object();
 	meta = jv_object_set(meta, jv_string("actor"), jv_string(e->actor));
@@ -70,7 +91,10 @@ event(det_ctx *c, void *st, const det_event *e)
 static void
 stop(void *st)
 {
-	free(st);
+	state *s = st;
+
+	jv_free(s->actors);
+	free(s);
 }
 
 const det_ops det_unusual_resource_access = {

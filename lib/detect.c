@@ -11,12 +11,11 @@
 #include "util.h"
 
 #define DET(n) extern const det_ops det_##n;
-DET(auth_failure_burst) DET(container_probing) DET(financial_anomaly)
+DET(auth_failure_burst) DET(container_probing) DET(financial_anomaly) DET(git_oops)
 DET(injection_probe) DET(log_format_drift) DET(malicious_skill) DET(new_actor)
 DET(new_external_access) DET(openclaw_config_drift) DET(priv_escalation)
 DET(unusual_resource_access) DET(unusual_timing) DET(volume_anomaly)
 #undef DET
-extern const det_ops det_git_oops __attribute__((weak));
 
 const det_ops *const det_builtin[] = {
 	&det_auth_failure_burst, &det_container_probing, &det_financial_anomaly, &det_git_oops,
