@@ -17,7 +17,7 @@
  */
 enum {
 	B_FREQ, B_ACTORS, B_SOURCES, B_ROLES, B_RECIPIENTS, B_IPS, B_UAS, B_REL, B_MAX, B_DAILY,
-	B_FIRST, B_STATE, B_NPARTS
+	B_FIRST, B_STATE, B_ACTTOT, B_NPARTS
 };
 
 static const char *list_names[] = {
@@ -27,6 +27,8 @@ static const char *list_names[] = {
 
 typedef struct baseline_parts {
 	jv p[B_NPARTS];
+	/* B_ACTTOT: per actor [targets, events] over the relationships, kept up to date so
+	 * that asking about an actor does not walk them all; derived, never saved */
 	jv rest;	/* top-level members we do not use, kept as they were */
 	jv known_rest;	/* the same inside known_entities */
 	double events;
@@ -122,6 +124,21 @@ unwrap_keys(jv v)
 	return event_unwrap(v);
 }
 
+static void
+tally(parts *p, const char *actor, double targets, double events)
+{
+	jv t = take(&p->p[B_ACTTOT], actor);
+	double n = 0, c = 0;
+
+	if (jv_get_kind(t) == JV_KIND_ARRAY) {
+		n = jsonl_number(jv_array_get(jv_copy(t), 0), 0);
+		c = jsonl_number(jv_array_get(jv_copy(t), 1), 0);
+	}
+	jv_free(t);
+	p->p[B_ACTTOT] = jv_object_set(p->p[B_ACTTOT], jv_string(actor),
+	    JV_ARRAY(jv_number(n + targets), jv_number(c + events)));
+}
+
 int
 baseline_load(baseline *b, const char *path, int window_days, char **err)
 {
@@ -193,6 +210,18 @@ baseline_load(baseline *b, const char *path, int window_days, char **err)
 		p->known_rest = known;
 	} else {
 		jv_free(known);
+	}
+	jv_object_foreach(p->p[B_REL], k, r) {
+		const char *s = jv_string_value(k), *colon = strchr(s, ':');
+
+		if (colon) {
+			char *actor = strndup(s, (size_t)(colon - s));
+
+			tally(p, actor, 1, jsonl_number(jsonl_get(jv_copy(r), "count"), 0));
+			free(actor);
+		}
+		jv_free(k);
+		jv_free(r);
 	}
 	/* a baseline of the earlier implementation has learned its sources already */
 	if (jv_object_length(jv_copy(p->p[B_FIRST])) == 0)
@@ -436,6 +465,7 @@ baseline_learn(baseline *b, jv ev, const char *source, const char *type, const c
 		k = xasprintf("%s:%s", actor, target);
 		r = take(&p->p[B_REL], k);
 		ts_format(us, t);
+		tally(p, actor, jv_get_kind(r) == JV_KIND_OBJECT ? 0 : 1, 1);
 		if (jv_get_kind(r) != JV_KIND_OBJECT) {
 			jv_free(r);
 			r = jv_object_set(jv_object(), jv_string("count"), jv_number(0));
@@ -567,21 +597,15 @@ baseline_relation(const baseline *b, const char *actor, const char *target)
 double
 baseline_actor_targets(const baseline *b, const char *actor, int *ntargets)
 {
-	size_t l = strlen(actor);
+	jv t = jv_object_get(jv_copy(P(b)->p[B_ACTTOT]), jv_string(actor));
 	double total = 0;
 	int n = 0;
 
-	/* a scan of the relationships: detectors ask this rarely (only for known actors) */
-	jv_object_foreach(P(b)->p[B_REL], k, v) {
-		const char *s = jv_string_value(k);
-
-		if (!strncmp(s, actor, l) && s[l] == ':') {
-			n++;
-			total += num(jv_copy(v), "count");
-		}
-		jv_free(k);
-		jv_free(v);
+	if (jv_get_kind(t) == JV_KIND_ARRAY) {
+		n = (int)jsonl_number(jv_array_get(jv_copy(t), 0), 0);
+		total = jsonl_number(jv_array_get(jv_copy(t), 1), 0);
 	}
+	jv_free(t);
 	if (ntargets)
 		*ntargets = n;
 	return total;
