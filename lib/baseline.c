@@ -398,6 +398,15 @@ baseline_learn(baseline *b, jv ev, const char *source, const char *type, const c
 		k = baseline_time_key(source, type, actor, us);
 		count(p, &day, k);
 		free(k);
+		/* the actor's own profile, whatever the source: "*:*:ACTOR[:WEEKDAY:BUCKET]" */
+		if (*actor) {
+			k = xasprintf("*:*:%s", actor);
+			count(p, &day, k);
+			free(k);
+			k = baseline_time_key("*", "*", actor, us);
+			count(p, &day, k);
+			free(k);
+		}
 		{
 			char *pre = target_prefix(target);
 

@@ -8,7 +8,8 @@
  * The file is the earlier implementation's baseline.json, with additions it ignores:
  *   frequency_tables  {"SRC:TYPE:ACTOR": n, "SRC:TYPE:ACTOR:WEEKDAY:HOURBUCKET": n,
  *                      "SRC:TYPE:ACTOR:ACTION:TARGETPREFIX": n (the target's first three
- *                      '/'-separated parts: "/subscriptions/x"), "SRC:TYPE": n}, over the window
+ *                      '/'-separated parts: "/subscriptions/x"),
+ *                      "*:*:ACTOR" and "*:*:ACTOR:WEEKDAY:HOURBUCKET" (every source together), "SRC:TYPE": n}, over the window
  *   known_entities    {actors, sources, actor_roles: {actor: [roles]}, recipients, ips,
  *                      user_agents: sorted lists}
  *   relationships     {"ACTOR:TARGET": {count, first_seen, last_seen}}

@@ -10,7 +10,7 @@ static const char *const weekdays[] = {
 };
 
 typedef struct state {
-	double min_history;	/* events of the actor's source and type before it is judged */
+	double min_history;	/* events of the actor (any source) before it is judged */
 } state;
 
 static void *
@@ -64,7 +64,8 @@ event(det_ctx *c, void *st, const det_event *e)
 	const state *s = st;
 	const baseline *b = det_baseline(c);
 
-	char *agg = xasprintf("%s:%s:%s", e->source, e->type, e->actor);
+	/* the actor's profile over every source and type: "*:*:ACTOR" */
+	char *agg = xasprintf("*:*:%s", e->actor);
 	double history = baseline_freq(b, agg);
 	free(agg);
 	/*
@@ -75,7 +76,7 @@ event(det_ctx *c, void *st, const det_event *e)
 		return;
 
 	/* the key ends ":WEEKDAY:BUCKET"; the actor before it may hold colons of its own */
-	char *key = baseline_time_key(e->source, e->type, e->actor, e->us);
+	char *key = baseline_time_key("*", "*", e->actor, e->us);
 	char *pb = strrchr(key, ':');
 	char *pw = pb ? pb : key;
 	while (pw > key && pw[-1] != ':')

@@ -146,11 +146,12 @@ check() {
 
 # --- unusual-timing ---
 
-# alice: 30 github pushes, all on Thursdays 08:00-12:00
+# alice: 30 github pushes, all on Thursdays 08:00-12:00 (the profile is the actor's, "*:*:")
 timing_baseline() {
 	baseline <<-EOF
 	{"frequency_tables": {"github:push": 35, "github:push:alice": 30, "github:push:alice:3:8": 30,
-	  "github:push:bob": 5, "github:push:bob:3:8": 5},
+	  "github:push:bob": 5, "github:push:bob:3:8": 5, "*:*:alice": 30, "*:*:alice:3:8": 30,
+	  "*:*:bob": 5, "*:*:bob:3:8": 5},
 	 "known_entities": {"actors": ["alice", "bob"]}}
 	EOF
 }
@@ -186,12 +187,19 @@ timing_baseline() {
 	detect unusual-timing < in.jsonl
 	[ "$(count)" -eq 0 ]
 	timing_baseline
-	{
-		ev e2 github push bob org/r1 2026-11-26T01:00:00Z
-		ev e3 github pull_request alice org/r1 2026-11-26T01:00:00Z
-	} > in.jsonl
+	ev e2 github push bob org/r1 2026-11-26T01:00:00Z > in.jsonl
 	detect unusual-timing < in.jsonl
 	[ "$(count)" -eq 0 ]
+}
+
+@test "unusual-timing: the profile is the actor's over every source and type" {
+	timing_baseline
+	{
+		ev e1 m365 login_success alice app 2026-11-26T09:00:00Z
+		ev e2 azure role_assignment alice /s1 2026-11-26T01:00:00Z
+	} > in.jsonl
+	detect unusual-timing < in.jsonl
+	check '.event_ids == ["e2"] and .fingerprint == "alice:3:0"'
 }
 
 @test "unusual-timing: min_history in mallcop.yaml judges actors with less history; a bad value is refused" {
