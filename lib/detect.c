@@ -296,6 +296,14 @@ record(det_ctx *c, const char *detector, const char *severity, const char *fp, j
 		c->all = jv_array_set(c->all, i, jv_null());
 		f = with_events(f, ids);
 		m = jsonl_get(jv_copy(f), "metadata");
+		if (jv_get_kind(m) != JV_KIND_OBJECT) {
+			jv_free(m);
+			m = jv_object();
+		}
+		/* what the detector says now (a burst grew, a success followed) is the latest */
+		meta = jv_object_delete(jv_object_delete(meta, jv_string("event_count")),
+		    jv_string("learning"));
+		m = jv_object_merge(m, jv_copy(meta));
 		if (raised) {
 			/* no longer a learning source's finding: it is what it is now */
 			f = jv_object_set(f, jv_string("severity"), jv_string(severity));

@@ -183,7 +183,7 @@ ids() {
 	[ "$(ids)" = "e1 e2 " ]
 	[[ "$stderr" == *"it broke"* ]]
 	[[ "$stderr" == *"command 'cat in/a.jsonl; echo \"it broke\" >&2; exit 3' failed (exit status 3)"* ]]
-	! printf '%s\n' "$stderr" | grep -q '^cursor: '
+	{ ! printf '%s\n' "$stderr" | grep -q '^cursor: '; } || false
 }
 
 @test "--command: the command's own cursor line is kept in ours and given back in MALLCOP_CURSOR" {
@@ -227,7 +227,7 @@ ids() {
 	run --separate-stderr cf in/a.jsonl in/missing.jsonl
 	assert_failure 1
 	[[ "$stderr" == *"mallcop-connector-file: cannot open 'in/missing.jsonl': No such file or directory"* ]]
-	! printf '%s\n' "$stderr" | grep -q '^cursor: '
+	{ ! printf '%s\n' "$stderr" | grep -q '^cursor: '; } || false
 
 	run --separate-stderr cf 'in/none-*.jsonl'
 	assert_success

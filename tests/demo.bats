@@ -16,7 +16,7 @@ load helper
 	assert_output --regexp "m365 +login_failure +erin@acme-corp.dev"
 	assert_output --regexp "azure +role_assignment +dave@acme-corp.dev"
 	# the escape sequence in a user agent never reaches the terminal raw
-	! printf '%s' "$output" | grep -q $'\033\\['
+	{ ! printf '%s' "$output" | grep -q $'\033\\['; } || false
 	dir=$(ls -d "$BATS_TEST_TMPDIR"/mallcop-demo.*)
 	total=$(cat "$dir"/events/*.jsonl | wc -l)
 	run mallcop --dir "$dir" status

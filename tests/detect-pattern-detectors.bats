@@ -40,7 +40,7 @@ count() {
 
 # $output does not hold TEXT (a bare `! cmd` in the middle of a test never fails it)
 lacks() {
-	! printf '%s\n' "$output" | grep -qF -e "$1"
+	{ ! printf '%s\n' "$output" | grep -qF -e "$1"; } || false
 }
 
 # jq -e over the only finding in $output

@@ -67,7 +67,7 @@ rule() {	# a declarative rule file for app "acme" from stdin
 	run mallcop detect
 	echo "$output" | jq -e '.events_examined == 1 and .summary["bob-pushes"].critical == 1'
 	[ "$(jq -s 'map(select(.detector == "bob-pushes")) | length' .mallcop/findings.jsonl)" -eq 1 ]
-	jq -e 'select(.detector == "bob-pushes") | .event_ids == ["b1","b2"] and .metadata.event_count == 2 and .fingerprint == "bob" and .status == "open"' .mallcop/findings.jsonl
+	jq -se 'map(select(.detector == "bob-pushes")) | length == 1 and (.[0] | .event_ids == ["b1","b2"] and .metadata.event_count == 2 and .fingerprint == "bob" and .status == "open")' .mallcop/findings.jsonl
 }
 
 @test "a resolved finding does not absorb a new occurrence: a new finding opens" {
@@ -102,7 +102,7 @@ rule() {	# a declarative rule file for app "acme" from stdin
 	run mallcop detect
 	assert_success
 	echo "$output" | jq -e '.learning_connectors == ["github"] and .summary["bob-pushes"].info == 1'
-	jq -e 'select(.detector == "bob-pushes") | .severity == "info" and .metadata.learning == true' .mallcop/findings.jsonl
+	jq -se 'map(select(.detector == "bob-pushes")) | length == 1 and (.[0] | .severity == "info" and .metadata.learning == true)' .mallcop/findings.jsonl
 	# nothing from a learning source is above info
 	[ -z "$(jq -r 'select(.severity != "info") | .id' .mallcop/findings.jsonl)" ]
 	run mallcop baseline
@@ -121,11 +121,11 @@ rule() {	# a declarative rule file for app "acme" from stdin
 	MALLCOP_NOW=2026-11-02T00:00:00Z mallcop scan >/dev/null
 	MALLCOP_NOW=2026-11-02T00:00:00Z run mallcop detect
 	echo "$output" | jq -e '.learning_connectors == ["github"]'
-	jq -e 'select(.detector == "bob-pushes") | .severity == "info"' .mallcop/findings.jsonl
+	jq -se 'map(select(.detector == "bob-pushes")) | length == 1 and (.[0] | .severity == "info")' .mallcop/findings.jsonl
 	# three weeks later, with nothing new: the retrospective raises it
 	MALLCOP_NOW=2026-11-22T00:00:00Z run mallcop detect
 	echo "$output" | jq -e '.learning_connectors == [] and .summary["bob-pushes"].critical == 1'
-	jq -e 'select(.detector == "bob-pushes") | .severity == "critical"' .mallcop/findings.jsonl
+	jq -se 'map(select(.detector == "bob-pushes")) | length == 1 and (.[0] | .severity == "critical")' .mallcop/findings.jsonl
 	# and only once
 	MALLCOP_NOW=2026-11-23T00:00:00Z run mallcop detect
 	echo "$output" | jq -e '.findings_count == 0 and .events_examined == 0'
@@ -263,7 +263,7 @@ rule() {	# a declarative rule file for app "acme" from stdin
 	echo "$output" | jq -e '.detector_errors.crash | test("exited with status 3")'
 	echo "$output" | jq -e '.detector_errors.hang | test("timed out")'
 	echo "$output" | jq -e '.detector_errors.garbage | test("not findings")'
-	jq -e 'select(.detector == "good") | .event_ids == ["h5"]' .mallcop/findings.jsonl
+	jq -se 'map(select(.detector == "good")) | length == 1 and (.[0] | .event_ids == ["h5"])' .mallcop/findings.jsonl
 }
 
 @test "a detector can be switched off in mallcop.yaml" {
@@ -273,7 +273,7 @@ rule() {	# a declarative rule file for app "acme" from stdin
 	mallcop scan >/dev/null
 	run --separate-stderr mallcop detect --jsonl
 	assert_success
-	! printf '%s\n' "$output" | grep -q '"detector":"new-actor"'
+	{ ! printf '%s\n' "$output" | grep -q '"detector":"new-actor"'; } || false
 	printf 'connectors:\n  files: {type: file, paths: [in/*.jsonl]}\ndetectors: [new-actor]\n' > mallcop.yaml
 	run mallcop detect
 	assert_failure 1
@@ -306,5 +306,5 @@ rule() {	# a declarative rule file for app "acme" from stdin
 	assert_output --partial "critical"
 	assert_output --partial 'odd-actor'
 	assert_output --partial '\e[31m'
-	! printf '%s' "$output" | grep -q $'\033'
+	{ ! printf '%s' "$output" | grep -q $'\033'; } || false
 }

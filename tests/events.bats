@@ -121,11 +121,11 @@ ids() {
 		jq -c '.action = "tab\there\r" | .target = "\u202egpj.exe\u009b2J"' >> .mallcop/events/github-2026-11.jsonl
 	run --separate-stderr mallcop events --human --limit 1
 	assert_success
-	! printf '%s' "$output" | grep -q $'\x1b'
-	! printf '%s' "$output" | grep -q $'\x07'
-	! printf '%s' "$output" | grep -q $'\r'
-	! printf '%s' "$output" | grep -q $'\xe2\x80\xae'
-	! printf '%s' "$output" | grep -q $'\xc2\x9b'
+	{ ! printf '%s' "$output" | grep -q $'\x1b'; } || false
+	{ ! printf '%s' "$output" | grep -q $'\x07'; } || false
+	{ ! printf '%s' "$output" | grep -q $'\r'; } || false
+	{ ! printf '%s' "$output" | grep -q $'\xe2\x80\xae'; } || false
+	{ ! printf '%s' "$output" | grep -q $'\xc2\x9b'; } || false
 	[ "$(printf '%s\n' "$output" | wc -l)" -eq 2 ]
 	[[ "$output" == *'evil\e[31m\nname'* ]]
 	[[ "$output" == *'type\e]0;owned\x07'* ]]

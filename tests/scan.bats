@@ -145,7 +145,7 @@ plugin() {
 	echo "$json" | jq -e '.connectors.garbage.status == "ok" and .connectors.garbage.skipped_lines == 1'
 	echo "$json" | jq -e '.connectors.hangs.error | test("timed out")'
 	[ "$(stored_ids | wc -l)" -eq 5 ]
-	! pgrep -f "plugins/connectors/hangs" >/dev/null
+	{ ! pgrep -f "plugins/connectors/hangs" >/dev/null; } || false
 }
 
 @test "a failed connector's checkpoint does not move" {
@@ -166,7 +166,7 @@ plugin() {
 	run mallcop scan
 	assert_failure 1
 	grep -q 'next' .mallcop/checkpoints.yaml
-	! grep -q -- '--cursor-next' .mallcop/checkpoints.yaml
+	{ ! grep -q -- '--cursor-next' .mallcop/checkpoints.yaml; } || false
 	rm fail
 	run mallcop scan
 	assert_success
@@ -191,8 +191,8 @@ plugin() {
 	grep -q '^REFERENCED_VAR=yes$' env.out
 	grep -q '^MALLCOP_CONNECTOR_NAME=envdump$' env.out
 	grep -q '^MALLCOP_CONNECTOR_CONFIG={.*"key":"yes"' env.out
-	! grep -q SECRET_NOT_NAMED env.out
-	! grep -q '^HOME=' env.out
+	{ ! grep -q SECRET_NOT_NAMED env.out; } || false
+	{ ! grep -q '^HOME=' env.out; } || false
 }
 
 @test "scan passes --since from 'since:' on the first run and --cursor afterwards" {
@@ -238,7 +238,7 @@ plugin() {
 	assert_line --partial "files"
 	assert_line --partial "FAILED"
 	assert_output --partial '\e[31m'
-	! printf '%s' "$output" | grep -q $'\033'
+	{ ! printf '%s' "$output" | grep -q $'\033'; } || false
 }
 
 @test "only the connectors named on the command line run" {
@@ -350,7 +350,7 @@ in_namespace() {
 	[ -e scan.same ]
 	run cat scan.ls
 	assert_output "github-2026-11.jsonl"
-	! grep -q 'files:' .mallcop/checkpoints.yaml 2>/dev/null
+	{ ! grep -q 'files:' .mallcop/checkpoints.yaml 2>/dev/null; } || false
 }
 
 @test "a read-only store is a clear error, exit 1, and nothing is written" {

@@ -108,7 +108,7 @@ two_scans() {
 	[[ "${lines[13]}" == "    error: connector 'bad' exited with status 1: token \\e[31mexpired"* ]]
 	assert_line --index 14 "    last success: 2026-11-25T09:00:00Z"
 	[ "${#lines[@]}" -eq 15 ]
-	! printf '%s' "$output" | grep -q $'\x1b'
+	{ ! printf '%s' "$output" | grep -q $'\x1b'; } || false
 	# the dispatcher's --human does the same
 	run --separate-stderr mallcop --human status
 	assert_line --index 0 "Events: 4"
