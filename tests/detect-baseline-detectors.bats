@@ -349,7 +349,7 @@ resource_baseline() {
 	} > in.jsonl
 	detect unusual-resource-access < in.jsonl
 	check '.fingerprint == "alice->org/secret" and .severity == "warn" and .event_ids == ["e1"] and
-		.metadata.known_targets_count == 2 and .metadata.actor_event_count == 7'
+		.metadata.known_classes_count == 2 and .metadata.actor_event_count == 7'
 }
 
 @test "unusual-resource-access: known targets, thin histories, unknown actors, empty targets are not reported" {
@@ -373,7 +373,25 @@ resource_baseline() {
 	} > in.jsonl
 	detect unusual-resource-access < in.jsonl
 	check '.fingerprint == "bob->org/new2" and .metadata.actor_event_count == 5 and
-		.metadata.known_targets_count == 2'
+		.metadata.known_classes_count == 2'
+}
+
+@test "unusual-resource-access: a new object of a known kind is not reported, a new kind is" {
+	baseline <<-EOF
+	{"known_entities": {"actors": ["ci"]},
+	 "relationships": {
+	  "ci:arn:aws:s3:::backups/pg/2026-11-01/a.gz": {"count": 9, "first_seen": "2026-11-01T10:00:00Z", "last_seen": "2026-11-20T10:00:00Z"},
+	  "ci:https://x.sharepoint.com/sites/Eng/Docs/a.docx": {"count": 3, "first_seen": "2026-11-01T10:00:00Z", "last_seen": "2026-11-20T10:00:00Z"}}}
+	EOF
+	{
+		ev e1 aws s3_access ci arn:aws:s3:::backups/pg/2026-11-25/b.gz 2026-11-26T10:00:00Z
+		ev e2 m365 file_access ci "https://x.sharepoint.com/sites/Eng/Docs/new.docx" 2026-11-26T10:01:00Z
+		ev e3 aws s3_access ci arn:aws:s3:::payroll/2026/x.csv 2026-11-26T10:02:00Z
+		ev e4 m365 file_access ci "https://x.sharepoint.com/sites/Finance/Docs/pay.xlsx" 2026-11-26T10:03:00Z
+	} > in.jsonl
+	detect unusual-resource-access < in.jsonl
+	[ "$(count)" -eq 2 ]
+	[ "$(printf '%s\n' "$output" | jq -r .fingerprint | sort | tr '\n' ' ')" = "ci->arn:aws:s3:::payroll ci->https://x.sharepoint.com/sites/Finance " ]
 }
 
 @test "unusual-resource-access: min_events in mallcop.yaml; a bad value is refused" {
