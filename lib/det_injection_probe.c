@@ -94,6 +94,10 @@ typedef struct walk {
 static void
 scan(walk *w, const char *str)
 {
+	/* every pattern needs a separator or a bracket of some kind: ids, times and names
+	 * (most strings of an event) have none and need no regex */
+	if (!strpbrk(str, " \t\r\n\v\f<[`'\";+%"))
+		return;
 	if (regexec(&w->s->any, str, 0, NULL, 0))
 		return;
 	for (int i = 0; i < NPAT; i++)
