@@ -101,8 +101,8 @@ event(det_ctx *c, void *st, const det_event *e)
 	meta = jv_object_set(meta, jv_string("hours_utc"), jv_string(hours));
 	meta = jv_object_set(meta, jv_string("history_count"), jv_number(history));
 	det_event_finding(c, e, "unusual-timing", "warn", fp, meta,
-	    "Unusual timing: %s active %s %s UTC (%s %s), outside its usual hours", e->actor,
-	    weekdays[weekday], hours, e->source, e->type);
+	    "Unusual timing: %s active %s %s UTC (%s %s%s%s), outside its usual hours", e->actor,
+	    weekdays[weekday], hours, e->source, e->type, *e->target ? " on " : "", e->target);
 	free(hours);
 	free(fp);
 }

@@ -17,10 +17,31 @@ load helper
 	assert_output --regexp "azure +role_assignment +dave@acme-corp.dev"
 	# the escape sequence in a user agent never reaches the terminal raw
 	{ ! printf '%s' "$output" | grep -q $'\033\\['; } || false
+	# the deployment is acme/, the recorded feed beside it in feed/
 	dir=$(ls -d "$BATS_TEST_TMPDIR"/mallcop-demo.*)
-	total=$(cat "$dir"/events/*.jsonl | wc -l)
-	run mallcop --dir "$dir" status
+	assert_output --partial "The deployment stays in $dir/acme:"
+	total=$(cat "$dir"/feed/*.jsonl | wc -l)
+	run mallcop --dir "$dir/acme" status
 	echo "$output" | jq -e ".total_events == $total and .connectors.demo.status == \"ok\""
+}
+
+@test "the demo's detect lists the incident's findings and nothing else above info" {
+	TMPDIR="$BATS_TEST_TMPDIR" run sh "$TOP/share/mallcop/demo/run"
+	assert_success
+	# what mallcop detect --human printed: the critical and warn findings, then the info count
+	detect=$(printf '%s\n' "$output" | sed -n '/^\$ mallcop detect --human$/,$p')
+	listed=$(printf '%s\n' "$detect" | grep -E '^  (critical|warn) ') || true
+	printf '%s\n' "$listed"
+	# every one is about the incident: its accounts, addresses, principal, repository, probe
+	stray=$(printf '%s\n' "$listed" | grep -v -F -e x-contractor-77 -e 185.220.101.47 \
+		-e erin@acme-corp.dev -e dave@acme-corp.dev -e azure-backup-connector -e billing-api \
+		-e "Injection probe") || true
+	[ -z "$stray" ] || { printf 'not the incident:\n%s\n' "$stray"; false; }
+	# and the incident is all there
+	printf '%s\n' "$listed" | grep -E '^  critical +priv-escalation .* granted Owner '
+	printf '%s\n' "$listed" | grep -E '^  (critical|warn) +auth-failure-burst '
+	printf '%s\n' "$listed" | grep -E '^  (critical|warn) +new-actor .*x-contractor-77'
+	printf '%s\n' "$listed" | grep -E '^  (critical|warn) +injection-probe '
 }
 
 @test "the demo data is regenerated the same way from its script" {
