@@ -649,8 +649,17 @@ main(int argc, char **argv)
 	if (baseline_load(&b, bpath, (int)window, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
 	findings = store_findings(&st, &skipped);
-	if (!(dc = det_open(&b, real, jv_copy(conf), findings, 1, &err)))
-		cli_fail(EXIT_WORK, textout, "%s: %s", cf.path, err);
+	if (!(dc = det_open(&b, real, jv_copy(conf), findings, 1, &err))) {
+		/* "detectors.NAME.KEY: expected ...": the line of the key, else of the detector */
+		char *key = strndup(err, strcspn(err, ": ")), *where = cfg_where(&cf, key);
+
+		if (!strchr(where, ':') && strrchr(key, '.')) {
+			free(where);
+			*strrchr(key, '.') = 0;
+			where = cfg_where(&cf, key);
+		}
+		cli_fail(EXIT_WORK, textout, "%s: %s", where, err);
+	}
 	if (rules_load(dc, real, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
 	/* a misspelled name would leave a detector on that was meant to be off */
