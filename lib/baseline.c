@@ -706,7 +706,10 @@ baseline_actor(const baseline *b, const char *actor)
 			const char *rest = a + 1 + l;
 			int wd, hb;
 
-			if (!*rest)
+			/* "*:*:ACTOR..." sums the others again: listed, not counted twice */
+			if (!strncmp(s, "*:*:", 4))
+				;
+			else if (!*rest)
 				events += jv_number_value(n);
 			else if (sscanf(rest, ":%d:%d", &wd, &hb) == 2 && !strchr(rest + 1, '/')) {
 				char key[16];
