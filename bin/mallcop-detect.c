@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "detect.h"
 #include "event.h"
+#include "finding.h"
 #include "human.h"
 #include "jsonl.h"
 #include "plugin.h"
@@ -517,28 +518,6 @@ save_note(store *st, int64_t tree, jv positions, jv result)
 	free(path);
 }
 
-static int
-save_findings(store *st, jv all, char **err)
-{
-	char *path = xasprintf("%s/findings.jsonl", st->dir), *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int r;
-
-	jv_array_foreach(all, i, f) {
-		(void)i;
-		if (jv_get_kind(f) == JV_KIND_OBJECT)
-			jsonl_put(m, f);
-		else
-			jv_free(f);
-	}
-	fclose(m);
-	jv_free(all);
-	r = store_replace(path, buf, len, err);
-	free(buf);
-	free(path);
-	return r;
-}
 
 int
 main(int argc, char **argv)
@@ -806,7 +785,7 @@ main(int argc, char **argv)
 		free(from);
 		free(to);
 	}
-	if ((made || updated) && save_findings(&st, all, &err))
+	if ((made || updated) && finding_save(&st, all, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
 	if (!(made || updated))
 		jv_free(all);

@@ -803,3 +803,36 @@ baseline_entity(const baseline *b, const char *entity)
 	r = jv_object_set(r, jv_string("known"), jv_bool(jv_array_length(jv_copy(as)) > 0));
 	return jv_object_set(r, jv_string("as"), as);
 }
+
+static char *
+ack_key(const char *detector, const char *fingerprint)
+{
+	return xasprintf("%s\t%s", detector, fingerprint);
+}
+
+void
+baseline_ack(baseline *b, const char *detector, const char *fingerprint)
+{
+	jv acked = baseline_state(b, "acked");
+	char *k = ack_key(detector, fingerprint), t[TS_BUFSZ];
+
+	if (jv_get_kind(acked) != JV_KIND_OBJECT) {
+		jv_free(acked);
+		acked = jv_object();
+	}
+	acked = jv_object_set(acked, jv_string(k), jv_string(ts_format(ts_now(), t)));
+	baseline_set_state(b, "acked", acked);
+	free(k);
+}
+
+int
+baseline_acked(const baseline *b, const char *detector, const char *fingerprint)
+{
+	jv acked = jv_object_get(jv_copy(P(b)->p[B_STATE]), jv_string("acked"));
+	char *k = ack_key(detector, fingerprint);
+	int r = jv_get_kind(acked) == JV_KIND_OBJECT && jv_object_has(jv_copy(acked), jv_string(k));
+
+	jv_free(acked);
+	free(k);
+	return r;
+}

@@ -61,6 +61,12 @@ char *baseline_time_key(const char *source, const char *type, const char *actor,
  */
 jv baseline_state(const baseline *b, const char *detector);
 void baseline_set_state(baseline *b, const char *detector, jv v);
+/*
+ * Acknowledged behaviour: mallcop-ack records a finding's detector and fingerprint, and
+ * mallcop-detect raises no finding for them again (detector_state["acked"]).
+ */
+void baseline_ack(baseline *b, const char *detector, const char *fingerprint);
+int baseline_acked(const baseline *b, const char *detector, const char *fingerprint);
 /* {known_actor_count, frequency_table_entries, known_sources, events} */
 jv baseline_stats(const baseline *b);
 /*

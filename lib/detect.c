@@ -277,7 +277,15 @@ static void
 record(det_ctx *c, const char *detector, const char *severity, const char *fp, jv ids,
     jv meta, const char *title)
 {
-	char *k = fpkey(detector, fp);
+	char *k;
+
+	/* an operator acknowledged this behaviour (mallcop ack): it is known now */
+	if (baseline_acked(c->b, detector, fp)) {
+		jv_free(ids);
+		jv_free(meta);
+		return;
+	}
+	k = fpkey(detector, fp);
 	jv at = jv_object_get(jv_copy(c->byfp), jv_string(k));
 	char t[TS_BUFSZ];
 

@@ -1,0 +1,36 @@
+/* finding: findings.jsonl: looking findings up, changing them safely, showing them */
+#ifndef MALLCOP_FINDING_H
+#define MALLCOP_FINDING_H
+#include <stdio.h>
+#include <jv.h>
+
+#include "store.h"
+
+/* the finding with this id in all (borrowed), or jv_invalid() */
+jv finding_get(jv all, const char *id);
+/* critical 2, warn 1, info 0, anything else -1 */
+int finding_rank(const char *severity);
+/* an annotation record: {actor, timestamp (now), content, action, reason (null when NULL)} */
+jv finding_annotation(const char *actor, const char *content, const char *action,
+    const char *reason);
+/* rewrite findings.jsonl with all (consumed): temporary file, fsync, rename */
+int finding_save(store *s, jv all, char **err);
+
+/*
+ * Change one finding: under the writer lock (taken here, waiting at most wait_ms), read the
+ * findings afresh, call fn on the finding (consumed; fn returns the changed one, or an invalid
+ * value with a message to refuse), save. So a change made while mallcop-detect writes is
+ * neither lost nor loses detect's. 0 and *out = the changed finding; 1 not found; 75 locked;
+ * -1 refused or failed, with *err.
+ */
+typedef jv (*finding_fn)(jv f, void *arg);
+int finding_change(store *s, const char *id, long wait_ms, finding_fn fn, void *arg, jv *out,
+    char **err);
+
+/* the events of a finding, oldest first: ids is an array of event ids */
+jv finding_events(store *s, jv ids);
+
+/* --human: a finding as a few lines (title, severity, status, detector, time, annotations),
+ * every string from outside escaped */
+void finding_print(FILE *f, jv finding, int annotations);
+#endif
