@@ -27,10 +27,10 @@ typedef jv (*finding_fn)(jv f, void *arg);
 int finding_change(store *s, const char *id, long wait_ms, finding_fn fn, void *arg, jv *out,
     char **err);
 
-/* the events of a finding, oldest first: ids is an array of event ids */
+/* the events of a finding in the finding's order (the order they were seen); ids consumed */
 jv finding_events(store *s, jv ids);
 
-/* --human: a finding as a few lines (title, severity, status, detector, time, annotations),
- * every string from outside escaped */
+/* --human: a finding (borrowed) as a few lines (title, severity, status, detector, time,
+ * annotations), every string from outside escaped */
 void finding_print(FILE *f, jv finding, int annotations);
 #endif

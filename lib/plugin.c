@@ -97,3 +97,49 @@ out:
 	free(mpath);
 	return prog;
 }
+
+static char *
+try_read(char **path, char *candidate)
+{
+	char *text = store_slurp(candidate, NULL), *real;
+
+	if (text && (real = realpath(candidate, NULL))) {
+		free(candidate);
+		candidate = real;
+	}
+	if (text)
+		*path = candidate;
+	else
+		free(candidate);
+	return text;
+}
+
+char *
+plugin_data(const char *root, const char *rel, char **path)
+{
+	static const char *const ups[] = {"/..", "/../..", "/../../.."};
+	static const char *const fixed[] = {"/usr/local/share/mallcop", "/usr/share/mallcop"};
+	const char *env = getenv("MALLCOP_SHARE");
+	char self[PATH_MAX], *text, *slash;
+	ssize_t n;
+
+	*path = NULL;
+	if (root && (text = try_read(path, xasprintf("%s/%s", root, rel))))
+		return text;
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = 0;
+		if ((slash = strrchr(self, '/')))
+			*slash = 0;
+		for (size_t i = 0; i < sizeof ups / sizeof *ups; i++)
+			if ((text = try_read(path, xasprintf("%s%s/share/mallcop/%s", self, ups[i],
+			    rel))))
+				return text;
+	}
+	if (env && *env && (text = try_read(path, xasprintf("%s/%s", env, rel))))
+		return text;
+	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+		if ((text = try_read(path, xasprintf("%s/%s", fixed[i], rel))))
+			return text;
+	return NULL;
+}

@@ -14,4 +14,11 @@ char *plugin_builtin(const char *name);
  * *env. NULL and *err NULL when there is no such plugin; NULL and *err set when it is broken.
  */
 char *plugin_find(const char *root, const char *kind, const char *name, jv *env, char **err);
+/*
+ * Shipped data (REL: "actors/investigate/POST.md"), the deployment's own copy first: ROOT/REL,
+ * then share/mallcop beside the program (bin/ in the source tree, libexec/mallcop installed,
+ * BUILD/bin in a build directory), then $MALLCOP_SHARE, /usr/local/share/mallcop and
+ * /usr/share/mallcop. The file's text, and its path in *path; NULL when none is found.
+ */
+char *plugin_data(const char *root, const char *rel, char **path);
 #endif
