@@ -1,0 +1,51 @@
+/* http: requests to the services mallcop watches, over libcurl (mallcop.7, NETWORK) */
+#ifndef MALLCOP_HTTP_H
+#define MALLCOP_HTTP_H
+#include <stddef.h>
+#include <jv.h>
+
+typedef struct http_client {
+	const char *who;	/* for messages: the connector's name, "github" */
+	char *base;		/* the configured base URL: next links may only go to its host */
+	long timeout_s;		/* per request, default 30 */
+	int max_tries;		/* on 429 and 5xx, default 5 */
+	long max_wait_s;	/* all retries of one request together wait at most this, default 120 */
+	char **headers;		/* "Name: value" sent with every request (auth goes here) */
+	size_t nheaders;
+} http_client;
+
+typedef struct http_response {
+	long status;		/* 0 when no response came */
+	char *body;		/* NUL-terminated */
+	size_t len;
+	jv headers;		/* {lower-case name: value} of the final response */
+	char *error;		/* set when the request failed: "github: GET /orgs/x/audit-log: HTTP
+				 * 401: Bad credentials" (never a secret, never the query string) */
+} http_response;
+
+/*
+ * base: an https:// URL, or http:// to a loopback address (tests, local servers); anything else
+ * is refused. CURL_CA_BUNDLE / SSL_CERT_FILE are honoured; verification is never off.
+ */
+int http_init(http_client *c, const char *who, const char *base, char **err);
+void http_free(http_client *c);
+int http_header(http_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * One request (method "GET"/"POST"; url absolute, or a path joined to base; body may be NULL)
+ * with retries on 429 and 5xx (and connection errors), honouring Retry-After and the
+ * rate-limit reset headers, with exponential backoff and jitter, within max_wait_s.
+ * Returns 0 when a response with status 2xx came; -1 otherwise with r->error set.
+ */
+int http_request(http_client *c, const char *method, const char *url, const char *body,
+    const char *content_type, http_response *r);
+void http_response_free(http_response *r);
+
+/* the body as JSON; an error naming the request when it is not */
+jv http_json(const http_response *r, char **err);
+
+/* pagination: the rel="next" URL of a Link header, or NULL */
+char *http_link_next(const http_response *r);
+/* a next link (from a header or a body) is followed only to the base URL's scheme and host */
+int http_same_host(const http_client *c, const char *url);
+#endif
