@@ -22,6 +22,8 @@ static const char usage[] = "usage: mallcop-review [--dir DIR] [--human]";
 
 static const char *const groups[] = {"critical", "warn", "info"};
 
+enum { CMDS_SHOWN = 5 };	/* findings whose commands --human lists */
+
 
 /* an id as one shell word: quoted unless it is plainly safe, so a command can be pasted */
 static char *
@@ -172,14 +174,22 @@ print_human(jv r)
 		jv_free(list);
 	}
 	if (jv_array_length(jv_copy(cmds))) {
+		/* the first findings (the most severe) are where to start; the rest are in the JSON */
+		int n = jv_array_length(jv_copy(cmds)), shown = n < 5 * CMDS_SHOWN ? n
+		    : 5 * CMDS_SHOWN;
+
 		puts("COMMANDS:");
 		jv_array_foreach(cmds, i, c) {
-			(void)i;
-			fputs("  ", stdout);
-			human_put(stdout, jv_string_value(c));
-			putchar('\n');
+			if (i < shown) {
+				fputs("  ", stdout);
+				human_put(stdout, jv_string_value(c));
+				putchar('\n');
+			}
 			jv_free(c);
 		}
+		if (shown < n)
+			printf("  (and the same for the other %d findings: "
+			    "'mallcop review | jq -r .suggested_commands[]')\n", (n - shown) / 5);
 	}
 	jv_free(cmds);
 	jv_free(by);

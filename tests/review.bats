@@ -180,3 +180,17 @@ setup() {
 	[ "$status" -eq 1 ]
 	printf '%s\n' "$output" | jq -e '.status == "error" and .command == "review"'
 }
+
+@test "--human lists the commands of the five most severe findings and counts the others" {
+	for i in $(seq 1 8); do
+		printf '{"id":"fnd_%02d","timestamp":"2026-11-2%sT10:00:00Z","detector":"d","event_ids":[],"title":"t%s","severity":"%s","status":"open","annotations":[],"metadata":{},"fingerprint":"f%s"}\n' \
+			$i $((i % 9)) $i "$([ $i -eq 8 ] && echo critical || echo info)" $i
+	done > .mallcop/findings.jsonl
+	run mallcop review --human
+	assert_success
+	[ "$(printf '%s\n' "$output" | grep -c '^  mallcop investigate ')" -eq 5 ]
+	[ "$(printf '%s\n' "$output" | grep '^  mallcop investigate ' | head -1)" = "  mallcop investigate fnd_08" ]
+	assert_output --partial "(and the same for the other 3 findings"
+	run mallcop review
+	[ "$(printf '%s\n' "$output" | jq '.suggested_commands | length')" -eq 40 ]
+}
