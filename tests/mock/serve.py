@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""serve.py: a scripted HTTP server on 127.0.0.1 for the tests (python3 standard library only).
+
+usage: serve.py [--port-file FILE] [--tls CERT KEY] ROUTES.json LOG.jsonl
+
+Listens on a free port of 127.0.0.1, prints the port on stdout (one line) and, with --port-file,
+also writes it to FILE (written whole, then renamed into place). Stops on SIGTERM or SIGINT.
+
+ROUTES.json is a list of routes, tried in order:
+  {"method": "GET",              exact
+   "path": "/orgs/x/audit-log",  exact, or a prefix when it ends in "*"
+   "query": "after=abc",         optional: a substring the query string must contain
+   "status": 200,
+   "headers": {"Retry-After": "1"},   a list as value sends the header once per item
+   "body": "text" or any JSON value (sent as JSON, with Content-Type application/json),
+   "times": 2}                   optional: answers this many times, then the next matching
+                                 route is used
+A request no route matches gets 404 {"message": "no route"}.
+Every request is appended to LOG.jsonl as one line:
+  {"method", "path", "query", "headers" (names lower-case), "body"}
+
+From bats:
+
+  setup() {
+    cat > "$BATS_TEST_TMPDIR/routes.json" <<'EOF'
+  [{"method": "GET", "path": "/ping", "status": 200, "body": {"ok": true}}]
+  EOF
+    python3 "$BATS_TEST_DIRNAME/mock/serve.py" --port-file "$BATS_TEST_TMPDIR/port" \
+      "$BATS_TEST_TMPDIR/routes.json" "$BATS_TEST_TMPDIR/log.jsonl" >/dev/null &
+    MOCK_PID=$!
+    for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.05; done
+    PORT=$(cat "$BATS_TEST_TMPDIR/port")
+  }
+  teardown() {
+    kill "$MOCK_PID" 2>/dev/null; wait "$MOCK_PID" 2>/dev/null || true
+  }
+
+  # what we sent: jq -s '.[0].headers.authorization' "$BATS_TEST_TMPDIR/log.jsonl"
+"""
+import http.server
+import json
+import os
+import signal
+import ssl
+import sys
+import threading
+import urllib.parse
+
+
+def load_routes(path):
+    with open(path, encoding="utf-8") as f:
+        routes = json.load(f)
+    if not isinstance(routes, list):
+        sys.exit("serve.py: %s: not a list of routes" % path)
+    for r in routes:
+        r["_left"] = r.get("times")
+    return routes
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    routes = []
+    log = None
+    lock = threading.Lock()
+
+    def log_message(self, fmt, *args):  # quiet: the log file is the record
+        pass
+
+    def match(self, method, path, query):
+        for r in self.routes:
+            if r.get("method", "GET").upper() != method:
+                continue
+            want = r.get("path", "/")
+            if want.endswith("*"):
+                if not path.startswith(want[:-1]):
+                    continue
+            elif path != want:
+                continue
+            if "query" in r and r["query"] not in query:
+                continue
+            if r["_left"] is not None:
+                if r["_left"] <= 0:
+                    continue
+                r["_left"] -= 1
+            return r
+        return None
+
+    def handle_any(self):
+        url = urllib.parse.urlsplit(self.path)
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n).decode("utf-8", "replace") if n else ""
+        with self.lock:
+            entry = {
+                "method": self.command,
+                "path": url.path,
+                "query": url.query,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": body,
+            }
+            self.log.write(json.dumps(entry) + "\n")
+            self.log.flush()
+            route = self.match(self.command, url.path, url.query)
+        if route is None:
+            route = {"status": 404, "body": {"message": "no route"}}
+        out = route.get("body", "")
+        headers = dict(route.get("headers", {}))
+        if isinstance(out, str):
+            data = out.encode("utf-8")
+        else:
+            data = json.dumps(out).encode("utf-8")
+            if not any(k.lower() == "content-type" for k in headers):
+                headers["Content-Type"] = "application/json"
+        self.send_response(int(route.get("status", 200)))
+        for k, v in headers.items():
+            if isinstance(v, list):
+                for one in v:
+                    self.send_header(k, str(one))
+            else:
+                self.send_header(k, str(v))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = handle_any
+
+
+def main(argv):
+    port_file = None
+    tls = None
+    args = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--port-file" and i + 1 < len(argv):
+            port_file = argv[i + 1]
+            i += 2
+        elif argv[i] == "--tls" and i + 2 < len(argv):
+            tls = (argv[i + 1], argv[i + 2])
+            i += 3
+        else:
+            args.append(argv[i])
+            i += 1
+    if len(args) != 2:
+        sys.exit("usage: serve.py [--port-file FILE] [--tls CERT KEY] ROUTES.json LOG.jsonl")
+    Handler.routes = load_routes(args[0])
+    Handler.log = open(args[1], "a", encoding="utf-8")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(tls[0], tls[1])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+
+    def stop(signum, frame):
+        # shutdown() waits for serve_forever, which runs in this thread: do it from another
+        threading.Thread(target=server.shutdown).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    port = server.server_address[1]
+    if port_file:
+        tmp = port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.rename(tmp, port_file)
+    print(port, flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        Handler.log.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,438 @@
+/* http: requests, retries, error messages and pagination against tests/mock/serve.py */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "t.h"
+
+#define TOKEN "s3cr3t-t0ken-4242"
+
+static char root[] = "/tmp/test_http.XXXXXX";
+static char base[128];
+static pid_t mock;
+
+static char *
+at(const char *rel)
+{
+	static char buf[4][512];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof buf[k], "%s/%s", root, rel);
+	return buf[k];
+}
+
+/* a whole file, "" when unreadable; static */
+static const char *
+slurp(const char *path)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static int
+count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+static double
+now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* the directory above the test binary that holds tests/mock/serve.py (source tree or build/san) */
+static const char *
+find_serve(void)
+{
+	static char dir[PATH_MAX], path[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+	struct stat st;
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	dir[n] = '\0';
+	while ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		snprintf(path, sizeof path, "%s/tests/mock/serve.py", *dir ? dir : "");
+		if (stat(path, &st) == 0)
+			return path;
+	}
+	return NULL;
+}
+
+static int
+start_mock(const char *routes)
+{
+	const char *serve = find_serve();
+	FILE *f;
+	char port[16];
+
+	if (!serve)
+		return -1;
+	f = fopen(at("routes.json"), "w");
+	if (!f)
+		return -1;
+	fputs(routes, f);
+	fclose(f);
+	if ((mock = fork()) == 0) {
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(127);
+		execlp("python3", "python3", serve, "--port-file", at("port"), at("routes.json"),
+		    at("log.jsonl"), (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		if ((f = fopen(at("port"), "r")) != NULL) {
+			int got = fgets(port, sizeof port, f) != NULL;
+
+			fclose(f);
+			if (got) {
+				port[strcspn(port, "\n")] = '\0';
+				snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
+				return 0;
+			}
+		}
+		usleep(25000);
+	}
+	return -1;
+}
+
+static void
+stop_mock(void)
+{
+	if (mock > 0) {
+		kill(mock, SIGTERM);
+		waitpid(mock, NULL, 0);
+	}
+}
+
+/* a client of the mock, with a secret, failing fast */
+static void
+client(http_client *c)
+{
+	char *err;
+
+	if (http_init(c, "test", base, &err) < 0) {
+		printf("# http_init: %s\n", err);
+		free(err);
+		exit(1);
+	}
+	c->max_tries = 5;
+	http_header(c, "Authorization: Bearer %s", TOKEN);
+	http_header(c, "Accept: application/json");
+}
+
+static void
+t_ok(http_client *c)
+{
+	http_response r;
+	char *err;
+	jv j;
+
+	ok(http_request(c, "GET", "/ok?page=1", NULL, NULL, &r) == 0, "200 is success");
+	ok(r.status == 200 && r.error == NULL, "status 200, no error");
+	j = http_json(&r, &err);
+	ok(jv_get_kind(j) == JV_KIND_OBJECT && err == NULL, "the body parses as JSON");
+	ok(jv_number_value(jv_array_get(jv_object_get(jv_copy(j), jv_string("items")), 1)) == 2,
+	    "the body's content comes through");
+	jv_free(j);
+	j = jv_object_get(jv_copy(r.headers), jv_string("x-custom"));
+	is_str(jv_get_kind(j) == JV_KIND_STRING ? jv_string_value(j) : "", "Yes",
+	    "headers are captured under lower-case names");
+	jv_free(j);
+	ok(count(slurp(at("log.jsonl")), "\"authorization\": \"Bearer " TOKEN "\"") == 1,
+	    "the Authorization header is sent");
+	ok(count(slurp(at("log.jsonl")), "\"query\": \"page=1\"") == 1, "the query string is sent");
+	http_response_free(&r);
+}
+
+static void
+t_link(http_client *c)
+{
+	http_response r;
+	char *next;
+
+	http_request(c, "GET", "/ok", NULL, NULL, &r);
+	next = http_link_next(&r);
+	is_str(next, "https://api.github.com/orgs/x/audit-log?after=abc%2C1&per_page=100",
+	    "the rel=\"next\" URL of two Link headers");
+	free(next);
+	http_response_free(&r);
+
+	r.headers = jv_object_set(jv_object(), jv_string("link"), jv_string(
+	    "<https://h/last>; rel=\"last\", <https://h/p?a=1,2>; title=\"a, b; c\"; REL=\"prev next\""));
+	next = http_link_next(&r);
+	is_str(next, "https://h/p?a=1,2", "rel lists, quoted commas and semicolons, case");
+	free(next);
+	jv_free(r.headers);
+	r.headers = jv_object_set(jv_object(), jv_string("link"),
+	    jv_string("<https://h/first>; rel=\"first\", <https://h/prev>; rel=prev"));
+	ok(http_link_next(&r) == NULL, "no next link on the last page");
+	jv_free(r.headers);
+	r.headers = jv_object();
+	ok(http_link_next(&r) == NULL, "no Link header, no next link");
+	jv_free(r.headers);
+}
+
+static void
+t_errors(http_client *c)
+{
+	http_response r;
+
+	ok(http_request(c, "GET", "/secret?token=qs-abc", NULL, NULL, &r) == -1, "401 fails");
+	ok(r.status == 401, "the status is kept");
+	is_str(r.error, "test: GET /secret: HTTP 401: Bad credentials",
+	    "who, method, path without query, status and the service's message");
+	ok(r.error && !strstr(r.error, TOKEN), "the token is not in the message");
+	ok(count(slurp(at("log.jsonl")), "/secret") == 1, "a 401 is not retried");
+	http_response_free(&r);
+
+	http_request(c, "GET", "/echo", NULL, NULL, &r);
+	ok(r.status == 403 && r.error && !strstr(r.error, TOKEN) && strstr(r.error, "HTTP 403"),
+	    "a token the service echoes back is scrubbed: %s", r.error ? r.error : "");
+	http_response_free(&r);
+
+	http_request(c, "GET", "/azure", NULL, NULL, &r);
+	is_str(r.error, "test: GET /azure: HTTP 403: The client 'x' does not have authorization",
+	    "Azure's error.message");
+	http_response_free(&r);
+	http_request(c, "POST", "/oauth", "grant_type=client_credentials",
+	    "application/x-www-form-urlencoded", &r);
+	is_str(r.error, "test: POST /oauth: HTTP 400: invalid_client: AADSTS7000215: bad secret",
+	    "OAuth error and error_description");
+	ok(count(slurp(at("log.jsonl")), "\"body\": \"grant_type=client_credentials\"") == 1 &&
+	    count(slurp(at("log.jsonl")), "application/x-www-form-urlencoded") == 1,
+	    "a POST sends its body and content type");
+	http_response_free(&r);
+	http_request(c, "GET", "/aws", NULL, NULL, &r);
+	is_str(r.error, "test: GET /aws: HTTP 400: Rate exceeded", "AWS's Message");
+	http_response_free(&r);
+	http_request(c, "GET", "/html", NULL, NULL, &r);
+	ok(r.error && strstr(r.error, "HTTP 404: <h1>") && !strchr(r.error, '\033') &&
+	    !strchr(r.error, '\n') && strlen(r.error) < 260,
+	    "a text body: its start, without control characters: %s", r.error ? r.error : "");
+	http_response_free(&r);
+}
+
+static void
+t_retries(http_client *c)
+{
+	http_response r;
+	double t0;
+
+	t0 = now_s();
+	ok(http_request(c, "GET", "/limited", NULL, NULL, &r) == 0 && r.status == 200,
+	    "429 with Retry-After: 1, then 200, succeeds");
+	ok(now_s() - t0 < 0.5, "MALLCOP_HTTP_FAST makes the wait short");
+	ok(count(slurp(at("log.jsonl")), "\"/limited\"") == 2, "two requests");
+	http_response_free(&r);
+
+	ok(http_request(c, "GET", "/flaky", NULL, NULL, &r) == 0 && r.status == 200,
+	    "500 three times, then 200, succeeds");
+	ok(count(slurp(at("log.jsonl")), "\"/flaky\"") == 4, "four requests");
+	http_response_free(&r);
+
+	c->max_tries = 3;
+	ok(http_request(c, "GET", "/down", NULL, NULL, &r) == -1 && r.status == 503,
+	    "503 until max_tries fails");
+	ok(count(slurp(at("log.jsonl")), "\"/down\"") == 3, "max_tries requests");
+	ok(r.error && strstr(r.error, "test: GET /down: HTTP 503: maintenance") &&
+	    strstr(r.error, "kept answering 429/5xx") && strstr(r.error, "3 tries"),
+	    "the message says the service kept failing: %s", r.error ? r.error : "");
+	http_response_free(&r);
+	c->max_tries = 5;
+
+	t0 = now_s();
+	ok(http_request(c, "GET", "/hour", NULL, NULL, &r) == -1 &&
+	    count(slurp(at("log.jsonl")), "\"/hour\"") == 1 && now_s() - t0 < 0.5,
+	    "a Retry-After beyond max_wait_s fails at once");
+	ok(r.error && strstr(r.error, "HTTP 429") && strstr(r.error, "kept answering 429/5xx") &&
+	    strstr(r.error, "120 s"), "saying so: %s", r.error ? r.error : "");
+	http_response_free(&r);
+
+	t0 = now_s();
+	ok(http_request(c, "GET", "/reset", NULL, NULL, &r) == 0, "403 with the rate limit "
+	    "exhausted, then 200, succeeds");
+	ok(now_s() - t0 >= 0.05, "after waiting for x-ratelimit-reset (100 s / 1000)");
+	http_response_free(&r);
+
+	t0 = now_s();
+	ok(http_request(c, "GET", "/dated", NULL, NULL, &r) == 0, "429 with an HTTP-date "
+	    "Retry-After, then 200, succeeds");
+	ok(now_s() - t0 >= 0.03, "after waiting until that date (60 s / 1000)");
+	http_response_free(&r);
+
+	unsetenv("MALLCOP_HTTP_FAST");
+	t0 = now_s();
+	ok(http_request(c, "GET", "/slowly", NULL, NULL, &r) == 0 && now_s() - t0 >= 0.9,
+	    "without MALLCOP_HTTP_FAST, Retry-After: 1 waits a second");
+	http_response_free(&r);
+	setenv("MALLCOP_HTTP_FAST", "1", 1);
+}
+
+static void
+t_json(http_client *c)
+{
+	http_response r;
+	char *err;
+	jv j;
+
+	ok(http_request(c, "GET", "/bad?x=1", NULL, NULL, &r) == 0, "a 200 with a bad body");
+	j = http_json(&r, &err);
+	ok(!jv_is_valid(j), "is not JSON");
+	ok(err && strncmp(err, "test: GET /bad: HTTP 200: malformed JSON", 40) == 0,
+	    "the error names the request: %s", err ? err : "");
+	jv_free(j);
+	free(err);
+	http_response_free(&r);
+}
+
+static void
+t_hosts(void)
+{
+	http_client c;
+	http_response r;
+	char *err, url[256];
+
+	ok(http_init(&c, "test", "http://example.com/api", &err) == -1, "http:// to a remote "
+	    "host is refused");
+	ok(err && strstr(err, "example.com"), "naming the host: %s", err ? err : "");
+	free(err);
+	ok(http_init(&c, "test", "ftp://127.0.0.1/", &err) == -1, "ftp:// is refused");
+	free(err);
+	ok(http_init(&c, "test", "https://api.github.com", &err) == 0, "https:// is accepted");
+	ok(http_same_host(&c, "https://api.github.com/orgs/x?page=2"), "same host");
+	ok(http_same_host(&c, "https://api.github.com:443/x"), "the default port written out");
+	ok(!http_same_host(&c, "https://evil.example/orgs/x"), "another host is refused");
+	ok(!http_same_host(&c, "http://api.github.com/orgs/x"), "another scheme is refused");
+	ok(!http_same_host(&c, "https://api.github.com:8443/x"), "another port is refused");
+	ok(!http_same_host(&c, "https://api.github.com.evil.example/x"), "a suffix is refused");
+	ok(!http_same_host(&c, "https://api.github.com@evil.example/x"), "userinfo tricks too");
+	http_free(&c);
+	ok(http_init(&c, "test", "http://[::1]:8080", &err) == 0, "http://[::1] is accepted");
+	http_free(&c);
+	ok(http_init(&c, "test", base, &err) == 0, "http://127.0.0.1:PORT is accepted");
+	ok(http_request(&c, "GET", "https://evil.example/x", NULL, NULL, &r) == -1 &&
+	    r.error && strstr(r.error, "another host"), "a request to another host is refused");
+	http_response_free(&r);
+	snprintf(url, sizeof url, "%s/ok", base);
+	ok(http_request(&c, "GET", url, NULL, NULL, &r) == 0, "an absolute URL on the base host");
+	http_response_free(&r);
+	http_free(&c);
+
+	snprintf(url, sizeof url, "%s/api/v3/", base);
+	http_init(&c, "test", url, &err);
+	ok(http_request(&c, "GET", "/ok", NULL, NULL, &r) == 0 &&
+	    count(slurp(at("log.jsonl")), "\"/api/v3/ok\"") == 1, "a path continues the base's path");
+	http_response_free(&r);
+	http_free(&c);
+
+	http_init(&c, "test", "http://127.0.0.1:1", &err);
+	c.max_tries = 2;
+	ok(http_request(&c, "GET", "/x?y=z", NULL, NULL, &r) == -1 && r.status == 0,
+	    "a refused connection fails with status 0");
+	ok(r.error && strncmp(r.error, "test: GET /x: ", 14) == 0 && strstr(r.error, "2 tries"),
+	    "naming the request, after retrying: %s", r.error ? r.error : "");
+	http_response_free(&r);
+	http_free(&c);
+}
+
+int
+main(void)
+{
+	http_client c;
+	char routes[8192];
+	char date[64];
+	time_t later = time(NULL) + 60;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	setenv("MALLCOP_HTTP_FAST", "1", 1);
+	if (!mkdtemp(root)) {
+		printf("Bail out! mkdtemp\n");
+		return 1;
+	}
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime(&later));
+	snprintf(routes, sizeof routes, "["
+	    "{\"method\":\"GET\",\"path\":\"/ok\",\"status\":200,\"body\":{\"items\":[1,2]},"
+	    " \"headers\":{\"X-Custom\":\"Yes\",\"Link\":["
+	    "  \"<https://api.github.com/orgs/x/audit-log?after=abc%%2C1&per_page=100>; rel=\\\"next\\\"\","
+	    "  \"<https://api.github.com/orgs/x/audit-log?before=z>; rel=\\\"last\\\"\"]}},"
+	    "{\"method\":\"GET\",\"path\":\"/api/v3/*\",\"status\":200,\"body\":{}},"
+	    "{\"method\":\"GET\",\"path\":\"/secret\",\"status\":401,"
+	    " \"body\":{\"message\":\"Bad credentials\",\"documentation_url\":\"https://docs\"}},"
+	    "{\"method\":\"GET\",\"path\":\"/echo\",\"status\":403,"
+	    " \"body\":\"the token " TOKEN " is not valid for Bearer " TOKEN "\"},"
+	    "{\"method\":\"GET\",\"path\":\"/azure\",\"status\":403,\"body\":{\"error\":"
+	    " {\"code\":\"AuthorizationFailed\",\"message\":\"The client 'x' does not have authorization\"}}},"
+	    "{\"method\":\"POST\",\"path\":\"/oauth\",\"status\":400,\"body\":"
+	    " {\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: bad secret\"}},"
+	    "{\"method\":\"GET\",\"path\":\"/aws\",\"status\":400,\"body\":"
+	    " {\"__type\":\"ThrottlingException\",\"Message\":\"Rate exceeded\"}},"
+	    "{\"method\":\"GET\",\"path\":\"/html\",\"status\":404,\"body\":"
+	    " \"<h1>\\u001b[31mNot\\nFound</h1>%0300d\"},"
+	    "{\"method\":\"GET\",\"path\":\"/limited\",\"status\":429,\"times\":1,"
+	    " \"headers\":{\"Retry-After\":\"1\"},\"body\":{\"message\":\"slow down\"}},"
+	    "{\"method\":\"GET\",\"path\":\"/limited\",\"status\":200,\"body\":[]},"
+	    "{\"method\":\"GET\",\"path\":\"/slowly\",\"status\":429,\"times\":1,"
+	    " \"headers\":{\"Retry-After\":\"1\"},\"body\":\"\"},"
+	    "{\"method\":\"GET\",\"path\":\"/slowly\",\"status\":200,\"body\":[]},"
+	    "{\"method\":\"GET\",\"path\":\"/flaky\",\"status\":500,\"times\":3,\"body\":\"oops\"},"
+	    "{\"method\":\"GET\",\"path\":\"/flaky\",\"status\":200,\"body\":[]},"
+	    "{\"method\":\"GET\",\"path\":\"/down\",\"status\":503,\"body\":{\"message\":\"maintenance\"}},"
+	    "{\"method\":\"GET\",\"path\":\"/hour\",\"status\":429,\"headers\":{\"Retry-After\":\"3600\"}},"
+	    "{\"method\":\"GET\",\"path\":\"/reset\",\"status\":403,\"times\":1,\"headers\":"
+	    " {\"X-RateLimit-Remaining\":\"0\",\"X-RateLimit-Reset\":\"%lld\"},"
+	    " \"body\":{\"message\":\"API rate limit exceeded\"}},"
+	    "{\"method\":\"GET\",\"path\":\"/reset\",\"status\":200,\"body\":[]},"
+	    "{\"method\":\"GET\",\"path\":\"/dated\",\"status\":429,\"times\":1,"
+	    " \"headers\":{\"Retry-After\":\"%s\"}},"
+	    "{\"method\":\"GET\",\"path\":\"/dated\",\"status\":200,\"body\":[]},"
+	    "{\"method\":\"GET\",\"path\":\"/bad\",\"status\":200,\"body\":\"{\\\"items\\\": [1,\"}"
+	    "]", 0, (long long)time(NULL) + 99, date);
+	if (start_mock(routes) < 0) {
+		printf("Bail out! cannot start tests/mock/serve.py\n");
+		return 1;
+	}
+	client(&c);
+	t_ok(&c);
+	t_link(&c);
+	t_errors(&c);
+	t_retries(&c);
+	t_json(&c);
+	http_free(&c);
+	t_hosts();
+	stop_mock();
+	unlink(at("routes.json"));
+	unlink(at("log.jsonl"));
+	unlink(at("port"));
+	rmdir(root);
+	curl_global_cleanup();
+	return t_done();
+}
