@@ -11,7 +11,8 @@ ROUTES.json is a list of routes, tried in order:
    "path": "/orgs/x/audit-log",  exact, or a prefix when it ends in "*"
    "query": "after=abc",         optional: a substring the query string must contain
    "status": 200,
-   "headers": {"Retry-After": "1"},   a list as value sends the header once per item
+   "headers": {"Retry-After": "1"},   a list as value sends the header once per item;
+                                      "{port}" in a value becomes the server's port
    "body": "text" or any JSON value (sent as JSON, with Content-Type application/json),
    "times": 2}                   optional: answers this many times, then the next matching
                                  route is used
@@ -111,12 +112,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not any(k.lower() == "content-type" for k in headers):
                 headers["Content-Type"] = "application/json"
         self.send_response(int(route.get("status", 200)))
+        # "{port}" in a header value is this server's port: next links back to it
+        port = str(self.server.server_address[1])
         for k, v in headers.items():
-            if isinstance(v, list):
-                for one in v:
-                    self.send_header(k, str(one))
-            else:
-                self.send_header(k, str(v))
+            for one in (v if isinstance(v, list) else [v]):
+                self.send_header(k, str(one).replace("{port}", port))
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":

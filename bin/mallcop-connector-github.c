@@ -1,0 +1,407 @@
+/* mallcop-connector-github: a GitHub organization's audit log, oldest entries first */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "http.h"
+#include "jsonl.h"
+#include "ts.h"
+#include "util.h"
+
+static const char usage[] =
+    "usage: mallcop-connector-github [--cursor TIME | --since TIME]";
+
+static const char token_hint[] =
+    "check GITHUB_TOKEN: it needs the read:audit_log scope (or an org owner's token)";
+
+/* first match wins: an exact action, or a prefix ending in '.' */
+static const struct kind {
+	const char *action, *type, *severity;
+} kinds[] = {
+	{"org.add_outside_collaborator", "collaborator_added", "warn"},
+	{"repo.add_member", "collaborator_added", "warn"},
+	{"org.add_member", "member_added", "warn"},
+	{"team.add_member", "member_added", "info"},
+	{"org.remove_outside_collaborator", "collaborator_removed", "info"},
+	{"repo.remove_member", "collaborator_removed", "info"},
+	{"org.remove_member", "member_removed", "info"},
+	{"team.remove_member", "member_removed", "info"},
+	{"org.update_member", "permission_change", "warn"},
+	{"repo.update_member", "permission_change", "warn"},
+	{"team.update_repository_permission", "permission_change", "warn"},
+	{"git.push", "push", "info"},
+	{"repo.create", "repo_created", "info"},
+	{"repo.destroy", "repo_deleted", "warn"},
+	{"repo.access", "repo_visibility_change", "critical"},
+	{"protected_branch.", "branch_protection_change", "warn"},
+	{"oauth_authorization.create", "token_created", "warn"},
+	{"oauth_authorization.destroy", "token_revoked", "info"},
+	{"oauth_authorization.", "token_activity", "info"},
+	{"personal_access_token.access_granted", "token_created", "warn"},
+	{"personal_access_token.request_created", "token_requested", "info"},
+	{"personal_access_token.access_revoked", "token_revoked", "info"},
+	{"personal_access_token.credential_revoked", "token_revoked", "info"},
+	{"personal_access_token.", "token_activity", "info"},
+	{"org.", "admin_action", "warn"},
+	{NULL, "github_audit", "info"},
+};
+
+static const struct kind *
+classify(const char *action)
+{
+	const struct kind *k;
+
+	for (k = kinds; k->action; k++) {
+		size_t n = strlen(k->action);
+
+		if (k->action[n - 1] == '.' ? !strncmp(action, k->action, n)
+		    : streq(action, k->action))
+			break;
+	}
+	return k;
+}
+
+typedef struct run {
+	const char *org;
+	int64_t newest;		/* the newest @timestamp emitted, in microseconds; -1 = none */
+	size_t events, untimed;
+} run;
+
+/* e[key] when it is a non-empty string, else NULL; valid as long as e */
+static const char *
+str(jv e, const char *key)
+{
+	jv v = jv_object_get(jv_copy(e), jv_string(key));
+	const char *s = NULL;
+
+	/* the string lives inside e, which holds another reference to it */
+	if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v))
+		s = jv_string_value(v);
+	jv_free(v);
+	return s;
+}
+
+static jv
+meta_set(jv m, const char *key, const char *val)
+{
+	return val ? jv_object_set(m, jv_string(key), jv_string(val)) : m;
+}
+
+/* one audit-log entry (consumed) as an event on stdout */
+static void
+emit(run *r, jv e)
+{
+	const char *action, *actor, *target, *docid, *ip;
+	const struct kind *k;
+	char id[EVENT_IDSZ], t[TS_BUFSZ], *key = NULL;
+	jv ts, m, loc, ev;
+	int64_t us;
+
+	if (jv_get_kind(e) != JV_KIND_OBJECT) {
+		jv_free(e);
+		r->untimed++;
+		return;
+	}
+	ts = jv_object_get(jv_copy(e), jv_string("@timestamp"));
+	if (jv_get_kind(ts) != JV_KIND_NUMBER) {
+		jv_free(ts);
+		ts = jv_object_get(jv_copy(e), jv_string("created_at"));
+	}
+	if (jv_get_kind(ts) != JV_KIND_NUMBER) {
+		jv_free(ts);
+		jv_free(e);
+		r->untimed++;
+		return;
+	}
+	us = (int64_t)jv_number_value(ts) * 1000;	/* epoch milliseconds */
+	jv_free(ts);
+
+	action = str(e, "action");
+	actor = str(e, "actor");
+	target = str(e, "repo");
+	if (!target)
+		target = str(e, "user");
+	if (!target)
+		target = str(e, "team");
+	k = classify(action ? action : "");
+	docid = str(e, "_document_id");
+	if (!docid)	/* never seen from GitHub; still a stable key for the same entry */
+		key = xasprintf("%s:%lld:%s", action ? action : "", (long long)us,
+		    actor ? actor : "");
+
+	m = jv_object();
+	m = jv_object_set(m, jv_string("org"), jv_string(str(e, "org") ? str(e, "org") : r->org));
+	m = meta_set(m, "repo", str(e, "repo"));
+	m = meta_set(m, "user", str(e, "user"));
+	m = meta_set(m, "team", str(e, "team"));
+	m = meta_set(m, "permission_level", str(e, "permission"));
+	if (streq(action ? action : "", "org.add_outside_collaborator"))
+		m = meta_set(m, "member_type", "outside");
+	ip = str(e, "actor_ip");
+	m = meta_set(m, "actor_ip", ip);
+	m = meta_set(m, "ip", ip);	/* the key the IP-based detectors read */
+	loc = jv_object_get(jv_copy(e), jv_string("actor_location"));
+	if (jv_get_kind(loc) == JV_KIND_OBJECT)
+		m = meta_set(m, "country", str(loc, "country_code"));
+	m = meta_set(m, "user_agent", str(e, "user_agent"));
+	if (!strcmp(k->type, "github_audit"))
+		m = jv_object_set(m, jv_string("action_detail"), jv_string(action ? action : ""));
+
+	ev = jv_object();
+	ev = jv_object_set(ev, jv_string("id"),
+	    jv_string(event_id("github", docid ? docid : key, id)));
+	ev = jv_object_set(ev, jv_string("timestamp"), jv_string(ts_format(us, t)));
+	ev = jv_object_set(ev, jv_string("source"), jv_string("github"));
+	ev = jv_object_set(ev, jv_string("event_type"), jv_string(k->type));
+	ev = jv_object_set(ev, jv_string("actor"), jv_string(actor ? actor : "unknown"));
+	ev = jv_object_set(ev, jv_string("action"), jv_string(action ? action : ""));
+	ev = jv_object_set(ev, jv_string("target"), jv_string(target ? target : r->org));
+	ev = jv_object_set(ev, jv_string("severity"), jv_string(k->severity));
+	ev = jv_object_set(ev, jv_string("metadata"), m);
+	jv_free(loc);
+	free(key);
+	ev = jv_object_set(ev, jv_string("raw"), e);
+	jsonl_put(stdout, ev);
+	r->events++;
+	if (us > r->newest)
+		r->newest = us;
+}
+
+/* percent-encoding of a query value (RFC 3986 unreserved characters kept) */
+static char *
+qescape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = xmalloc(strlen(s) * 3 + 1), *o = out;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~", c)) {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+/* an organization login: letters, digits, '-' (and '_' '.' of enterprise servers) */
+static int
+org_ok(const char *s)
+{
+	if (!*s || strlen(s) > 100)
+		return 0;
+	for (; *s; s++)
+		if (!strchr("-_.", *s) && !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		    (*s >= '0' && *s <= '9')))
+			return 0;
+	return 1;
+}
+
+/* the failure of one page: what to check, in the service's own words */
+static void
+page_failed(const run *r, const http_response *resp)
+{
+	const char *why = resp->error ? resp->error : "request failed";
+
+	if (resp->status == 401 || resp->status == 403)
+		warnf("%s (%s)", token_hint, why);
+	else if (resp->status == 404)
+		warnf("organization '%s' not found, or its audit log is not available to this "
+		    "token (the audit log API needs GitHub Enterprise Cloud) (%s)", r->org, why);
+	else
+		warnf("%s", why);
+}
+
+/* every page from since on; 0 when all of them came */
+static int
+fetch(run *r, http_client *c, const char *base, const char *include, int64_t since)
+{
+	char t[TS_BUFSZ], *phrase, *q, *url, *prev = NULL;
+	int failed = 0;
+
+	/* whole seconds: asking from a little earlier only repeats ids the store skips */
+	ts_format(since - since % TS_SECOND, t);
+	phrase = xasprintf("created:>=%s", t);
+	q = qescape(phrase);
+	url = xasprintf("%s/orgs/%s/audit-log?per_page=100&order=asc&phrase=%s%s%s", base, r->org,
+	    q, include ? "&include=" : "", include ? include : "");
+	free(phrase);
+	free(q);
+	while (url && !failed) {
+		http_response resp = {0};
+		char *err = NULL, *next;
+		jv page;
+
+		if (http_request(c, "GET", url, NULL, NULL, &resp)) {
+			page_failed(r, &resp);
+			http_response_free(&resp);
+			failed = 1;
+			break;
+		}
+		page = http_json(&resp, &err);
+		if (!jv_is_valid(page)) {
+			warnf("%s", err ? err : "the response is not JSON");
+			free(err);
+			jv_free(page);
+			http_response_free(&resp);
+			failed = 1;
+			break;
+		}
+		if (jv_get_kind(page) != JV_KIND_ARRAY) {
+			warnf("github: GET /orgs/%s/audit-log: the response is not a list of "
+			    "audit-log entries", r->org);
+			jv_free(page);
+			http_response_free(&resp);
+			failed = 1;
+			break;
+		}
+		jv_array_foreach(page, i, e) {
+			(void)i;
+			emit(r, e);
+		}
+		jv_free(page);
+		next = http_link_next(&resp);
+		http_response_free(&resp);
+		free(prev);
+		prev = url;
+		url = NULL;
+		if (next && !http_same_host(c, next)) {
+			warnf("github: refusing to follow a next link to another host than '%s'",
+			    base);
+			failed = 1;
+			free(next);
+		} else if (next && streq(next, prev)) {
+			warnf("github: the next link repeats the page just read: stopping");
+			failed = 1;
+			free(next);
+		} else {
+			url = next;
+		}
+	}
+	free(prev);
+	free(url);
+	return failed ? -1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"cursor", required_argument, NULL, 'c'},
+		{"since", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *cfgtext = getenv("MALLCOP_CONNECTOR_CONFIG"), *token = getenv("GITHUB_TOKEN");
+	const char *cursor = NULL, *include = NULL;
+	run r = {.newest = -1};
+	int64_t since = -1;
+	http_client c;
+	char t[TS_BUFSZ], *err = NULL, *base;
+	jv cfg, org, jbase, jinc;
+	int c_, failed;
+
+	setargv0(argv[0]);
+	while ((c_ = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c_) {
+		case 'c':
+			if (ts_parse(optarg, &since)) {
+				/* say, a page cursor of the earlier implementation */
+				warnf("--cursor '%s' is not a time this connector wrote: starting "
+				    "7 days back (mallcop-scan skips events it already has)", optarg);
+				since = -1;
+			} else {
+				cursor = optarg;
+			}
+			break;
+		case 's':
+			if (ts_parse(optarg, &since))
+				die(EXIT_USAGE, "--since '%s' is not an ISO 8601 time", optarg);
+			break;
+		case 'h':
+			puts(usage);
+			return 0;
+		default:
+			fprintf(stderr, "%s\n", usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s\n", usage);
+		return EXIT_USAGE;
+	}
+
+	cfg = cfgtext && *cfgtext ? jv_parse(cfgtext) : jv_object();
+	if (jv_get_kind(cfg) != JV_KIND_OBJECT)
+		die(EXIT_USAGE, "MALLCOP_CONNECTOR_CONFIG is not a JSON object");
+	org = jsonl_get(jv_copy(cfg), "org");
+	jbase = jsonl_get(jv_copy(cfg), "base_url");
+	jinc = jsonl_get(jv_copy(cfg), "include");
+	if (jv_get_kind(org) == JV_KIND_STRING)
+		r.org = jv_string_value(org);
+	else if (getenv("GITHUB_ORG") && *getenv("GITHUB_ORG"))
+		r.org = getenv("GITHUB_ORG");
+	else
+		die(EXIT_USAGE, "no organization: set 'org:' in the connector's configuration");
+	if (!org_ok(r.org))
+		die(EXIT_USAGE, "org '%s' is not a GitHub organization name", r.org);
+	if (jv_get_kind(jinc) == JV_KIND_STRING) {
+		include = jv_string_value(jinc);
+		if (!streq(include, "web") && !streq(include, "git") && !streq(include, "all"))
+			die(EXIT_USAGE, "include '%s': must be web, git or all", include);
+	} else if (jv_get_kind(jinc) != JV_KIND_INVALID && jv_get_kind(jinc) != JV_KIND_NULL) {
+		die(EXIT_USAGE, "include: must be web, git or all");
+	}
+	base = xstrdup(jv_get_kind(jbase) == JV_KIND_STRING ? jv_string_value(jbase)
+	    : "https://api.github.com");
+	while (*base && base[strlen(base) - 1] == '/')
+		base[strlen(base) - 1] = 0;
+
+	if (getenv("GITHUB_APP_ID") && *getenv("GITHUB_APP_ID"))
+		die(EXIT_WORK, "GITHUB_APP_ID is set, but GitHub App authentication is not "
+		    "supported yet: unset it and use GITHUB_TOKEN");
+	if (!token || !*token)
+		die(EXIT_WORK, "GITHUB_TOKEN is not set (a token with the read:audit_log scope, "
+		    "of an organization owner)");
+	if (since < 0)
+		since = ts_now() - 7 * 24 * 3600 * TS_SECOND;
+
+	if (http_init(&c, "github", base, &err))
+		die(EXIT_USAGE, "base_url: %s", err ? err : "not usable");
+	http_header(&c, "Authorization: Bearer %s", token);
+	http_header(&c, "Accept: application/vnd.github+json");
+	http_header(&c, "X-GitHub-Api-Version: 2022-11-28");
+
+	failed = fetch(&r, &c, base, include, since);
+	http_free(&c);
+	if (fshut(stdout, "stdout"))
+		failed = 1;
+	fprintf(stderr, "%s: %zu events", argv0, r.events);
+	if (r.untimed)
+		fprintf(stderr, ", %zu entries without a time skipped", r.untimed);
+	fputc('\n', stderr);
+	/* no cursor after a failure: the next run starts from the last good one */
+	if (!failed) {
+		if (r.newest >= since)
+			fprintf(stderr, "cursor: %s\n",
+			    ts_format(r.newest - r.newest % TS_SECOND, t));
+		else if (cursor)
+			fprintf(stderr, "cursor: %s\n", cursor);
+		else
+			fprintf(stderr, "cursor: %s\n", ts_format(since - since % TS_SECOND, t));
+	}
+	free(base);
+	jv_free(cfg);
+	jv_free(org);
+	jv_free(jbase);
+	jv_free(jinc);
+	return failed ? EXIT_WORK : 0;
+}
