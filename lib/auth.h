@@ -1,0 +1,37 @@
+/* auth: AWS Signature Version 4, Microsoft identity platform tokens, GitHub App JWTs (OpenSSL) */
+#ifndef MALLCOP_AUTH_H
+#define MALLCOP_AUTH_H
+#include <stddef.h>
+#include "http.h"
+
+/*
+ * The value of the Authorization header for one request, or NULL when the URL cannot be parsed.
+ * headers: "Name: value", NULL-terminated, the ones the request will carry (host and x-amz-date
+ * are added when absent). *out_headers: the headers the caller must send as well ("X-Amz-Date",
+ * "X-Amz-Security-Token" with a session token, "X-Amz-Content-Sha256" for s3), NULL-terminated,
+ * freed with auth_headers_free. amz_date: YYYYMMDDTHHMMSSZ.
+ */
+char *auth_sigv4(const char *method, const char *url, const char *const *headers,
+    const char *body, size_t body_len, const char *region, const char *service,
+    const char *access_key, const char *secret_key, const char *session_token,
+    const char *amz_date, char ***out_headers);
+void auth_headers_free(char **headers);
+
+/*
+ * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN), else the profile AWS_PROFILE
+ * ("default") of AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials). *token may be NULL.
+ * 0, or -1 with *err set.
+ */
+int auth_aws_credentials(char **access, char **secret, char **token, char **err);
+
+/*
+ * An access token of the client credentials grant from login (https://login.microsoftonline.com),
+ * kept in memory until 60 s before it expires. NULL with *err set (naming the tenant, never the
+ * secret) on failure.
+ */
+char *auth_ms_token(http_client *login, const char *tenant, const char *client_id,
+    const char *client_secret, const char *scope, char **err);
+
+/* a GitHub App JWT (RS256, iat now-60, exp now+540), or NULL with *err set */
+char *auth_github_jwt(const char *app_id, const char *pem_private_key, long now, char **err);
+#endif
