@@ -1,0 +1,596 @@
+/* mallcop-connector-aws-cloudtrail: CloudTrail LookupEvents over the configured regions */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "event.h"
+#include "http.h"
+#include "jsonl.h"
+#include "ts.h"
+#include "util.h"
+
+static const char usage[] =
+    "usage: mallcop-connector-aws-cloudtrail [--cursor VALUE | --since TIME]";
+
+static const char cred_hint[] =
+    "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE): the credential needs "
+    "the cloudtrail:LookupEvents permission";
+
+static const char target_hdr[] =
+    "X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
+
+#define CT_JSON "application/x-amz-json-1.1"
+#define MAX_THROTTLED 5
+
+typedef struct run {
+	const char *region;
+	int64_t newest;		/* the newest EventTime emitted, in microseconds; -1 = none */
+	size_t events, untimed;
+} run;
+
+/* e[key] when it is a non-empty string, else NULL; valid as long as e */
+static const char *
+str(jv e, const char *key)
+{
+	jv v;
+	const char *s = NULL;
+
+	if (jv_get_kind(e) != JV_KIND_OBJECT)
+		return NULL;
+	v = jv_object_get(jv_copy(e), jv_string(key));
+	if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v))
+		s = jv_string_value(v);
+	jv_free(v);
+	return s;
+}
+
+static jv
+meta_set(jv m, const char *key, const char *val)
+{
+	return val ? jv_object_set(m, jv_string(key), jv_string(val)) : m;
+}
+
+static int
+prefixed(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+static const char *const denied_codes[] = {
+	"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess",
+	"Client.UnauthorizedAccess", "Client.UnauthorizedOperation", NULL,
+};
+
+/* the event type and severity of one record */
+static void
+classify(const char *name, const char *source, const char *result, const char *error_code,
+    const char **type, const char **severity)
+{
+	const char *const *d;
+
+	*severity = "info";
+	if (streq(name, "ConsoleLogin")) {
+		if (result && streq(result, "Failure")) {
+			*type = "login_failure";
+			*severity = "warn";
+		} else {
+			*type = "console_login";
+		}
+	} else if (prefixed(name, "AssumeRole")) {
+		*type = "assume_role";
+	} else if (streq(name, "StopLogging") || streq(name, "DeleteTrail")) {
+		*type = "cloudtrail_stop";
+		*severity = "critical";
+	} else if (prefixed(name, "AuthorizeSecurityGroup") ||
+	    prefixed(name, "RevokeSecurityGroup")) {
+		*type = "security_group_change";
+		*severity = "warn";
+	} else if (streq(name, "PutBucketPolicy") || streq(name, "PutBucketAcl") ||
+	    streq(name, "DeleteBucketPolicy")) {
+		*type = "s3_policy_change";
+		*severity = "warn";
+	} else if (source && streq(source, "iam.amazonaws.com") &&
+	    (prefixed(name, "Create") || prefixed(name, "Attach") || prefixed(name, "Detach") ||
+	    prefixed(name, "Put") || prefixed(name, "Delete") || prefixed(name, "Update") ||
+	    prefixed(name, "Add") || prefixed(name, "Remove"))) {
+		*type = "iam_change";
+		*severity = "warn";
+	} else {
+		*type = "api_call";
+	}
+	if (error_code)
+		for (d = denied_codes; *d; d++)
+			if (streq(error_code, *d))
+				*severity = "warn";
+}
+
+/* the most telling name among the request parameters */
+static const char *
+param_target(jv rp)
+{
+	static const char *const keys[] = {
+		"userName", "roleName", "groupName", "policyArn", "policyName", "bucketName",
+		"groupId", "trailName", "name", "accessKeyId", "instanceId", "functionName",
+		"roleArn", NULL,
+	};
+	const char *const *k;
+	const char *s;
+
+	for (k = keys; *k; k++)
+		if ((s = str(rp, *k)))
+			return s;
+	return NULL;
+}
+
+/* one record of Events[] (consumed) as an event on stdout */
+static void
+emit(run *r, jv e)
+{
+	const char *name, *source, *actor, *target, *eid, *result = NULL, *error_code, *type, *sev;
+	char id[EVENT_IDSZ], t[TS_BUFSZ], *key = NULL, *actor_buf = NULL;
+	jv ts, ce, ui, rp, re, res, first, m, ev;
+	int64_t us;
+
+	if (jv_get_kind(e) != JV_KIND_OBJECT) {
+		jv_free(e);
+		r->untimed++;
+		return;
+	}
+	ts = jv_object_get(jv_copy(e), jv_string("EventTime"));
+	if (!jv_is_valid(ts) || jv_get_kind(ts) == JV_KIND_NULL) {
+		jv_free(ts);
+		ts = jv_object_get(jv_copy(e), jv_string("eventTime"));
+	}
+	if (ts_from_jv(ts, &us)) {
+		jv_free(e);
+		r->untimed++;
+		return;
+	}
+	/* the inner record, a JSON string: an object in raw when it parses */
+	ce = jv_object_get(jv_copy(e), jv_string("CloudTrailEvent"));
+	if (jv_get_kind(ce) == JV_KIND_STRING) {
+		jv p = jv_parse(jv_string_value(ce));
+
+		jv_free(ce);
+		if (jv_get_kind(p) == JV_KIND_OBJECT) {
+			ce = p;
+			e = jv_object_set(e, jv_string("CloudTrailEvent"), jv_copy(ce));
+		} else {
+			jv_free(p);
+			ce = jv_object();
+		}
+	} else if (jv_get_kind(ce) != JV_KIND_OBJECT) {
+		jv_free(ce);
+		ce = jv_object();
+	}
+	ui = jv_object_get(jv_copy(ce), jv_string("userIdentity"));
+	rp = jv_object_get(jv_copy(ce), jv_string("requestParameters"));
+	re = jv_object_get(jv_copy(ce), jv_string("responseElements"));
+	res = jv_object_get(jv_copy(e), jv_string("Resources"));
+	first = jv_get_kind(res) == JV_KIND_ARRAY && jv_array_length(jv_copy(res)) > 0
+	    ? jv_array_get(jv_copy(res), 0) : jv_null();
+
+	name = str(e, "EventName");
+	if (!name)
+		name = str(ce, "eventName");
+	if (!name)
+		name = "";
+	source = str(e, "EventSource");
+	if (!source)
+		source = str(ce, "eventSource");
+	error_code = str(ce, "errorCode");
+	if (streq(name, "ConsoleLogin"))
+		result = str(re, "ConsoleLogin");
+	classify(name, source, result, error_code, &type, &sev);
+
+	actor = str(e, "Username");
+	if (!actor)
+		actor = str(ui, "userName");
+	if (!actor && str(ui, "arn")) {
+		const char *arn = str(ui, "arn"), *slash = strrchr(arn, '/');
+
+		actor_buf = xstrdup(slash && slash[1] ? slash + 1 : arn);
+		actor = actor_buf;
+	}
+	target = str(first, "ResourceName");
+	if (!target)
+		target = param_target(rp);
+
+	eid = str(e, "EventId");
+	if (!eid)
+		eid = str(ce, "eventID");
+	if (!eid)	/* never seen from AWS; still a stable key for the same record */
+		key = xasprintf("%s:%lld:%s", name, (long long)us, actor ? actor : "");
+
+	m = jv_object();
+	m = meta_set(m, "region", str(ce, "awsRegion") ? str(ce, "awsRegion") : r->region);
+	m = meta_set(m, "event_source", source);
+	m = meta_set(m, "ip", str(ce, "sourceIPAddress"));
+	m = meta_set(m, "user_agent", str(ce, "userAgent"));
+	m = meta_set(m, "error_code", error_code);
+	m = meta_set(m, "error_message", str(ce, "errorMessage"));
+	m = meta_set(m, "result", result);
+	m = meta_set(m, "account_id", str(ce, "recipientAccountId"));
+	m = meta_set(m, "identity_type", str(ui, "type"));
+	m = meta_set(m, "arn", str(ui, "arn"));
+
+	ev = jv_object();
+	ev = jv_object_set(ev, jv_string("id"),
+	    jv_string(event_id("aws-cloudtrail", eid ? eid : key, id)));
+	ev = jv_object_set(ev, jv_string("timestamp"), jv_string(ts_format(us, t)));
+	ev = jv_object_set(ev, jv_string("source"), jv_string("aws-cloudtrail"));
+	ev = jv_object_set(ev, jv_string("event_type"), jv_string(type));
+	ev = jv_object_set(ev, jv_string("actor"), jv_string(actor ? actor : "unknown"));
+	ev = jv_object_set(ev, jv_string("action"), jv_string(name));
+	ev = jv_object_set(ev, jv_string("target"), jv_string(target ? target : ""));
+	ev = jv_object_set(ev, jv_string("severity"), jv_string(sev));
+	ev = jv_object_set(ev, jv_string("metadata"), m);
+	jv_free(ui);
+	jv_free(rp);
+	jv_free(re);
+	jv_free(res);
+	jv_free(first);
+	jv_free(ce);
+	free(key);
+	free(actor_buf);
+	ev = jv_object_set(ev, jv_string("raw"), e);
+	jsonl_put(stdout, ev);
+	r->events++;
+	if (us > r->newest)
+		r->newest = us;
+}
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts;
+
+	if (env_flag("MALLCOP_HTTP_FAST"))
+		ms /= 1000;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* the error of a failed response: its __type (after any '#') and message */
+static void
+aws_error(const http_response *resp, char **type, char **msg)
+{
+	jv v = resp->body ? jsonl_parse(resp->body, resp->len) : jv_invalid();
+	const char *ty = str(v, "__type"), *mg = str(v, "message");
+
+	if (!mg)
+		mg = str(v, "Message");
+	if (ty && strchr(ty, '#'))
+		ty = strchr(ty, '#') + 1;
+	*type = ty ? xstrdup(ty) : NULL;
+	*msg = mg ? xstrdup(mg) : NULL;
+	jv_free(v);
+}
+
+/* one signed LookupEvents request; 0 with resp filled, or -1 (resp filled as far as it came) */
+static int
+lookup(const char *base, const char *region, const char *ak, const char *sk, const char *tok,
+    const char *body, http_response *resp, char **err)
+{
+	const char *sign[] = {"Content-Type: " CT_JSON, target_hdr, NULL};
+	char amz[20], *url, *authz, **extra = NULL;
+	time_t now = time(NULL);
+	struct tm tm;
+	http_client c;
+	size_t i;
+	int rc;
+
+	gmtime_r(&now, &tm);
+	strftime(amz, sizeof amz, "%Y%m%dT%H%M%SZ", &tm);
+	url = xasprintf("%s/", base);
+	authz = auth_sigv4("POST", url, sign, body, strlen(body), region, "cloudtrail", ak, sk,
+	    tok, amz, &extra);
+	if (!authz) {
+		*err = xasprintf("aws-cloudtrail: %s: cannot sign a request to '%s'", region, base);
+		free(url);
+		return -1;
+	}
+	if (http_init(&c, "aws-cloudtrail", base, err)) {
+		free(url);
+		free(authz);
+		auth_headers_free(extra);
+		return -1;
+	}
+	http_header(&c, "%s", target_hdr);
+	for (i = 0; extra && extra[i]; i++)
+		http_header(&c, "%s", extra[i]);
+	http_header(&c, "Authorization: %s", authz);
+	rc = http_request(&c, "POST", url, body, CT_JSON, resp);
+	http_free(&c);
+	free(url);
+	free(authz);
+	auth_headers_free(extra);
+	return rc;
+}
+
+/* every page of one region from since on; 0 when all of them came */
+static int
+fetch(run *r, const char *base, const char *ak, const char *sk, const char *tok, int64_t since,
+    int *requests)
+{
+	char *next = NULL;
+	int failed = 0, throttled = 0;
+	int64_t end = ts_now() / TS_SECOND;
+
+	for (;;) {
+		http_response resp = {0};
+		char *err = NULL, *body, *ty, *msg;
+		jv req, page, evs, nt;
+
+		req = jv_object();
+		req = jv_object_set(req, jv_string("StartTime"), jv_number((double)(since / TS_SECOND)));
+		req = jv_object_set(req, jv_string("EndTime"), jv_number((double)end));
+		req = jv_object_set(req, jv_string("MaxResults"), jv_number(50));
+		if (next)
+			req = jv_object_set(req, jv_string("NextToken"), jv_string(next));
+		req = jv_dump_string(req, 0);
+		body = xstrdup(jv_string_value(req));
+		jv_free(req);
+		/* LookupEvents allows 2 requests per second per region */
+		if ((*requests)++ > 0)
+			nap_ms(500);
+		if (lookup(base, r->region, ak, sk, tok, body, &resp, &err)) {
+			free(body);
+			if (err) {
+				warnf("%s", err);
+				free(err);
+				http_response_free(&resp);
+				failed = 1;
+				break;
+			}
+			aws_error(&resp, &ty, &msg);
+			if (ty && streq(ty, "ThrottlingException") && throttled < MAX_THROTTLED) {
+				throttled++;
+				free(ty);
+				free(msg);
+				http_response_free(&resp);
+				nap_ms(1000L << throttled);
+				continue;
+			}
+			if (resp.status == 403 || (ty && (streq(ty, "UnrecognizedClientException") ||
+			    streq(ty, "InvalidSignatureException") || prefixed(ty, "AccessDenied") ||
+			    streq(ty, "InvalidClientTokenId") || streq(ty, "ExpiredTokenException"))))
+				warnf("aws-cloudtrail: %s: %s%s%s: %s", r->region, ty ? ty : "denied",
+				    msg ? ": " : "", msg ? msg : "", cred_hint);
+			else if (ty || msg)
+				warnf("aws-cloudtrail: %s: LookupEvents failed (HTTP %ld): %s%s%s",
+				    r->region, resp.status, ty ? ty : "", ty && msg ? ": " : "",
+				    msg ? msg : "");
+			else
+				warnf("aws-cloudtrail: %s: %s", r->region,
+				    resp.error ? resp.error : "LookupEvents failed");
+			free(ty);
+			free(msg);
+			http_response_free(&resp);
+			failed = 1;
+			break;
+		}
+		free(body);
+		throttled = 0;
+		page = http_json(&resp, &err);
+		if (!jv_is_valid(page) || jv_get_kind(page) != JV_KIND_OBJECT) {
+			warnf("aws-cloudtrail: %s: %s", r->region, err ? err :
+			    "the LookupEvents response is not a JSON object");
+			free(err);
+			jv_free(page);
+			http_response_free(&resp);
+			failed = 1;
+			break;
+		}
+		http_response_free(&resp);
+		evs = jv_object_get(jv_copy(page), jv_string("Events"));
+		if (jv_get_kind(evs) == JV_KIND_ARRAY) {
+			jv_array_foreach(evs, i, e) {
+				(void)i;
+				emit(r, e);
+			}
+		} else if (jv_get_kind(evs) != JV_KIND_NULL && jv_is_valid(evs)) {
+			warnf("aws-cloudtrail: %s: Events in the LookupEvents response is not a list",
+			    r->region);
+			jv_free(evs);
+			jv_free(page);
+			failed = 1;
+			break;
+		}
+		jv_free(evs);
+		nt = jv_object_get(page, jv_string("NextToken"));
+		if (jv_get_kind(nt) == JV_KIND_STRING && *jv_string_value(nt)) {
+			if (next && streq(next, jv_string_value(nt))) {
+				warnf("aws-cloudtrail: %s: NextToken repeats the page just read: "
+				    "stopping", r->region);
+				jv_free(nt);
+				failed = 1;
+				break;
+			}
+			free(next);
+			next = xstrdup(jv_string_value(nt));
+			jv_free(nt);
+		} else {
+			jv_free(nt);
+			break;
+		}
+	}
+	free(next);
+	return failed ? -1 : 0;
+}
+
+/* a region name: lower-case letters, digits and '-' */
+static int
+region_ok(const char *s)
+{
+	if (!*s || strlen(s) > 40)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return 0;
+	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"cursor", required_argument, NULL, 'c'},
+		{"since", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *cfgtext = getenv("MALLCOP_CONNECTOR_CONFIG");
+	const char *dflt_region = getenv("AWS_DEFAULT_REGION");
+	int64_t since = -1, us;
+	jv cfg, jregions, jend, cur = jv_object(), out;
+	char t[TS_BUFSZ], *err = NULL, *ak = NULL, *sk = NULL, *tok = NULL, *endpoint = NULL;
+	size_t nregions, i, total = 0, untimed = 0;
+	int c_, failed = 0, requests;
+
+	setargv0(argv[0]);
+	while ((c_ = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c_) {
+		case 'c': {
+			jv v = jv_parse(optarg);
+
+			if (jv_get_kind(v) == JV_KIND_OBJECT) {
+				jv_free(cur);
+				cur = v;
+			} else {
+				jv_free(v);
+				if (ts_parse(optarg, &since)) {
+					warnf("--cursor '%s' is not a cursor this connector wrote: "
+					    "starting 7 days back (mallcop-scan skips events it "
+					    "already has)", optarg);
+					since = -1;
+				}
+			}
+			break;
+		}
+		case 's':
+			if (ts_parse(optarg, &since))
+				die(EXIT_USAGE, "--since '%s' is not an ISO 8601 time", optarg);
+			break;
+		case 'h':
+			puts(usage);
+			return 0;
+		default:
+			fprintf(stderr, "%s\n", usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s\n", usage);
+		return EXIT_USAGE;
+	}
+
+	cfg = cfgtext && *cfgtext ? jv_parse(cfgtext) : jv_object();
+	if (jv_get_kind(cfg) != JV_KIND_OBJECT)
+		die(EXIT_USAGE, "MALLCOP_CONNECTOR_CONFIG is not a JSON object");
+	if (!dflt_region || !*dflt_region)
+		dflt_region = getenv("AWS_REGION");
+	if (!dflt_region || !*dflt_region)
+		dflt_region = "us-east-1";
+	jregions = jsonl_get(jv_copy(cfg), "regions");
+	if (jv_get_kind(jregions) == JV_KIND_STRING)
+		jregions = jv_array_append(jv_array(), jregions);
+	if (!jv_is_valid(jregions) || jv_get_kind(jregions) == JV_KIND_NULL) {
+		jv_free(jregions);
+		jregions = jsonl_get(jv_copy(cfg), "region");
+		jregions = jv_get_kind(jregions) == JV_KIND_STRING
+		    ? jv_array_append(jv_array(), jregions)
+		    : (jv_free(jregions), jv_array_append(jv_array(), jv_string(dflt_region)));
+	}
+	if (jv_get_kind(jregions) != JV_KIND_ARRAY || jv_array_length(jv_copy(jregions)) == 0)
+		die(EXIT_USAGE, "regions: must be a list of AWS region names");
+	nregions = (size_t)jv_array_length(jv_copy(jregions));
+	for (i = 0; i < nregions; i++) {
+		jv r = jv_array_get(jv_copy(jregions), (int)i);
+
+		if (jv_get_kind(r) != JV_KIND_STRING || !region_ok(jv_string_value(r)))
+			die(EXIT_USAGE, "regions: '%s' is not an AWS region name",
+			    jv_get_kind(r) == JV_KIND_STRING ? jv_string_value(r) : "?");
+		jv_free(r);
+	}
+	jend = jsonl_get(jv_copy(cfg), "endpoint");
+	if (jv_get_kind(jend) == JV_KIND_STRING && *jv_string_value(jend)) {
+		endpoint = xstrdup(jv_string_value(jend));
+		while (*endpoint && endpoint[strlen(endpoint) - 1] == '/')
+			endpoint[strlen(endpoint) - 1] = 0;
+	} else if (jv_is_valid(jend) && jv_get_kind(jend) != JV_KIND_NULL) {
+		die(EXIT_USAGE, "endpoint: must be a URL");
+	}
+	jv_free(jend);
+	if (endpoint) {
+		http_client probe;
+
+		if (http_init(&probe, "aws-cloudtrail", endpoint, &err))
+			die(EXIT_USAGE, "endpoint: %s", err ? err : "not usable");
+		http_free(&probe);
+	}
+
+	if (auth_aws_credentials(&ak, &sk, &tok, &err))
+		die(EXIT_WORK, "%s (%s)", err ? err : "no AWS credentials", cred_hint);
+	if (since < 0)
+		since = ts_now() - 7 * 24 * 3600 * TS_SECOND;
+
+	out = jv_object();
+	requests = 0;
+	for (i = 0; i < nregions; i++) {
+		jv jr = jv_array_get(jv_copy(jregions), (int)i), jc;
+		run r = {.region = jv_string_value(jr), .newest = -1};
+		int64_t from = since;
+		char *base;
+
+		jc = jsonl_get(jv_copy(cur), r.region);
+		if (jv_get_kind(jc) == JV_KIND_STRING && !ts_parse(jv_string_value(jc), &us))
+			from = us;
+		base = endpoint ? xstrdup(endpoint)
+		    : xasprintf("https://cloudtrail.%s.amazonaws.com", r.region);
+		requests = 0;	/* the limit is per region */
+		if (fetch(&r, base, ak, sk, tok, from, &requests))
+			failed = 1;
+		total += r.events;
+		untimed += r.untimed;
+		if (r.newest >= from)
+			out = jv_object_set(out, jv_string(r.region),
+			    jv_string(ts_format(r.newest - r.newest % TS_SECOND, t)));
+		else if (jv_get_kind(jc) == JV_KIND_STRING)
+			out = jv_object_set(out, jv_string(r.region), jv_copy(jc));
+		else
+			out = jv_object_set(out, jv_string(r.region),
+			    jv_string(ts_format(from - from % TS_SECOND, t)));
+		jv_free(jc);
+		jv_free(jr);
+		free(base);
+	}
+	if (fshut(stdout, "stdout"))
+		failed = 1;
+	fprintf(stderr, "%s: %zu events", argv0, total);
+	if (untimed)
+		fprintf(stderr, ", %zu records without a time skipped", untimed);
+	fputc('\n', stderr);
+	/* no cursor after a failure: the next run starts from the last good one */
+	if (!failed) {
+		out = jv_dump_string(out, 0);
+		fprintf(stderr, "cursor: %s\n", jv_string_value(out));
+	}
+	jv_free(out);
+	if (sk)
+		memset(sk, 0, strlen(sk));
+	free(ak);
+	free(sk);
+	free(tok);
+	free(endpoint);
+	jv_free(cur);
+	jv_free(jregions);
+	jv_free(cfg);
+	return failed ? EXIT_WORK : 0;
+}
