@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "cli.h"
 #include "event.h"
 #include "http.h"
 #include "jsonl.h"
@@ -440,60 +441,30 @@ region_ok(const char *s)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"cursor", required_argument, NULL, 'c'},
-		{"since", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *cfgtext = getenv("MALLCOP_CONNECTOR_CONFIG");
-	const char *dflt_region = getenv("AWS_DEFAULT_REGION");
+	const char *dflt_region = getenv("AWS_DEFAULT_REGION"), *given = NULL;
 	int64_t since = -1, us;
 	jv cfg, jregions, jend, cur = jv_object(), out;
 	char t[TS_BUFSZ], *err = NULL, *ak = NULL, *sk = NULL, *tok = NULL, *endpoint = NULL;
 	size_t nregions, i, total = 0, untimed = 0;
-	int c_, failed = 0, requests;
+	int failed = 0, requests;
 
 	setargv0(argv[0]);
-	while ((c_ = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c_) {
-		case 'c': {
-			jv v = jv_parse(optarg);
+	cfg = cli_connector(argc, argv, usage, &given, &since);
+	if (given) {
+		jv v = jv_parse(given);
 
-			if (jv_get_kind(v) == JV_KIND_OBJECT) {
-				jv_free(cur);
-				cur = v;
-			} else {
-				jv_free(v);
-				if (ts_parse(optarg, &since)) {
-					warnf("--cursor '%s' is not a cursor this connector wrote: "
-					    "starting 7 days back (mallcop-scan skips events it "
-					    "already has)", optarg);
-					since = -1;
-				}
+		if (jv_get_kind(v) == JV_KIND_OBJECT) {
+			jv_free(cur);
+			cur = v;
+		} else {
+			jv_free(v);
+			if (ts_parse(given, &since)) {
+				warnf("--cursor '%s' is not a cursor this connector wrote: starting 7 "
+				    "days back (mallcop-scan skips events it already has)", given);
+				since = -1;
 			}
-			break;
-		}
-		case 's':
-			if (ts_parse(optarg, &since))
-				die(EXIT_USAGE, "--since '%s' is not an ISO 8601 time", optarg);
-			break;
-		case 'h':
-			puts(usage);
-			return 0;
-		default:
-			fprintf(stderr, "%s\n", usage);
-			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "%s\n", usage);
-		return EXIT_USAGE;
-	}
-
-	cfg = cfgtext && *cfgtext ? jv_parse(cfgtext) : jv_object();
-	if (jv_get_kind(cfg) != JV_KIND_OBJECT)
-		die(EXIT_USAGE, "MALLCOP_CONNECTOR_CONFIG is not a JSON object");
 	if (!dflt_region || !*dflt_region)
 		dflt_region = getenv("AWS_REGION");
 	if (!dflt_region || !*dflt_region)

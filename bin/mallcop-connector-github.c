@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "event.h"
 #include "http.h"
 #include "jsonl.h"
@@ -294,54 +295,25 @@ fetch(run *r, http_client *c, const char *base, const char *include, int64_t sin
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"cursor", required_argument, NULL, 'c'},
-		{"since", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *cfgtext = getenv("MALLCOP_CONNECTOR_CONFIG"), *token = getenv("GITHUB_TOKEN");
+	const char *token = getenv("GITHUB_TOKEN"), *given = NULL;
 	const char *cursor = NULL, *include = NULL;
 	run r = {.newest = -1};
 	int64_t since = -1;
 	http_client c;
 	char t[TS_BUFSZ], *err = NULL, *base;
 	jv cfg, org, jbase, jinc;
-	int c_, failed;
+	int failed;
 
 	setargv0(argv[0]);
-	while ((c_ = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c_) {
-		case 'c':
-			if (ts_parse(optarg, &since)) {
-				/* say, a page cursor of the earlier implementation */
-				warnf("--cursor '%s' is not a time this connector wrote: starting "
-				    "7 days back (mallcop-scan skips events it already has)", optarg);
-				since = -1;
-			} else {
-				cursor = optarg;
-			}
-			break;
-		case 's':
-			if (ts_parse(optarg, &since))
-				die(EXIT_USAGE, "--since '%s' is not an ISO 8601 time", optarg);
-			break;
-		case 'h':
-			puts(usage);
-			return 0;
-		default:
-			fprintf(stderr, "%s\n", usage);
-			return EXIT_USAGE;
-		}
+	cfg = cli_connector(argc, argv, usage, &given, &since);
+	if (given && ts_parse(given, &since)) {
+		/* say, a page cursor of the earlier implementation */
+		warnf("--cursor '%s' is not a time this connector wrote: starting 7 days back "
+		    "(mallcop-scan skips events it already has)", given);
+		since = -1;
+	} else if (given) {
+		cursor = given;
 	}
-	if (optind < argc) {
-		fprintf(stderr, "%s\n", usage);
-		return EXIT_USAGE;
-	}
-
-	cfg = cfgtext && *cfgtext ? jv_parse(cfgtext) : jv_object();
-	if (jv_get_kind(cfg) != JV_KIND_OBJECT)
-		die(EXIT_USAGE, "MALLCOP_CONNECTOR_CONFIG is not a JSON object");
 	org = jsonl_get(jv_copy(cfg), "org");
 	jbase = jsonl_get(jv_copy(cfg), "base_url");
 	jinc = jsonl_get(jv_copy(cfg), "include");

@@ -1,10 +1,12 @@
 #define _GNU_SOURCE
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "jsonl.h"
+#include "ts.h"
 #include "util.h"
 
 const char *
@@ -65,4 +67,46 @@ cli_wait_ms(const char *arg)
 	if (*arg == 0 || *end || s < 0 || s > 86400)
 		die(EXIT_USAGE, "--wait '%s': expected a number of seconds", arg);
 	return s * 1000;
+}
+
+jv
+cli_connector(int argc, char **argv, const char *usage, const char **cursor, int64_t *since)
+{
+	static const struct option opts[] = {
+		{"cursor", required_argument, NULL, 'c'},
+		{"since", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *text = getenv("MALLCOP_CONNECTOR_CONFIG");
+	int c;
+	jv cfg;
+
+	*cursor = NULL;
+	*since = -1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			*cursor = optarg;
+			break;
+		case 's':
+			if (ts_parse(optarg, since))
+				die(EXIT_USAGE, "--since '%s' is not an ISO 8601 time", optarg);
+			break;
+		case 'h':
+			puts(usage);
+			exit(0);
+		default:
+			fprintf(stderr, "%s\n", usage);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s\n", usage);
+		exit(EXIT_USAGE);
+	}
+	cfg = text && *text ? jv_parse(text) : jv_object();
+	if (jv_get_kind(cfg) != JV_KIND_OBJECT)
+		die(EXIT_USAGE, "MALLCOP_CONNECTOR_CONFIG is not a JSON object");
+	return cfg;
 }

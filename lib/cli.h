@@ -1,6 +1,7 @@
 /* cli: what every program does at its edges: the JSON result, errors, --human */
 #ifndef MALLCOP_CLI_H
 #define MALLCOP_CLI_H
+#include <stdint.h>
 #include <jv.h>
 
 /* the command name in results: "scan" for mallcop-scan */
@@ -17,6 +18,12 @@ void cli_fail(int status, int human, const char *fmt, ...)
 int cli_emit(jv v);
 /* the start of a result: {"command": ..., "status": "ok"} */
 jv cli_result(void);
+/*
+ * The start of a cloud connector: `--cursor VALUE | --since TIME | -h`, nothing else (exit 0 on
+ * -h, 2 on a usage error), and its settings from MALLCOP_CONNECTOR_CONFIG as an object ({}
+ * when unset; exit 2 when it is not one). *cursor is the raw value or NULL; *since -1 when none.
+ */
+jv cli_connector(int argc, char **argv, const char *usage, const char **cursor, int64_t *since);
 /* --wait[=SECONDS] into milliseconds; without it a short grace for a run finishing */
 long cli_wait_ms(const char *arg);
 #endif

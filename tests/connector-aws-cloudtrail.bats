@@ -19,20 +19,12 @@ setup() {
 }
 
 teardown() {
-	if [ -n "$MOCK_PID" ]; then
-		kill "$MOCK_PID" 2>/dev/null
-		wait "$MOCK_PID" 2>/dev/null || true
-	fi
+	mock_stop
 }
 
 # start the mock with the routes on stdin; CONFIG_EXTRA is added to the connector's config
 mock() {
-	cat > "$BATS_TEST_TMPDIR/routes.json"
-	python3 "$BATS_TEST_DIRNAME/mock/serve.py" --port-file "$BATS_TEST_TMPDIR/port" \
-		"$BATS_TEST_TMPDIR/routes.json" "$LOG" >/dev/null 3>&- &
-	MOCK_PID=$!
-	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.05; done
-	PORT=$(cat "$BATS_TEST_TMPDIR/port")
+	mock_start
 	export MALLCOP_CONNECTOR_CONFIG="{\"endpoint\":\"http://127.0.0.1:$PORT\"${CONFIG_EXTRA:-}}"
 }
 

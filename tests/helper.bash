@@ -32,3 +32,24 @@ event() {
 stored_ids() {
 	cat "$D"/.mallcop/events/*.jsonl 2>/dev/null | jq -r .id | sort
 }
+
+# a local mock service (tests/mock/serve.py): routes JSON on stdin; sets PORT, and LOG is where
+# it writes each request it got; mock_stop (from teardown) stops it
+mock_start() {
+	LOG="$BATS_TEST_TMPDIR/log.jsonl"
+	cat > "$BATS_TEST_TMPDIR/routes.json"
+	rm -f "$BATS_TEST_TMPDIR/port"
+	python3 "$TOP/tests/mock/serve.py" --port-file "$BATS_TEST_TMPDIR/port" \
+		"$BATS_TEST_TMPDIR/routes.json" "$LOG" >/dev/null 3>&- &
+	MOCK_PID=$!
+	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.05; done
+	PORT=$(cat "$BATS_TEST_TMPDIR/port")
+}
+
+mock_stop() {
+	if [ -n "${MOCK_PID:-}" ]; then
+		kill "$MOCK_PID" 2>/dev/null
+		wait "$MOCK_PID" 2>/dev/null || true
+		MOCK_PID=
+	fi
+}
