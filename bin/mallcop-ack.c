@@ -82,7 +82,6 @@ static jv
 acknowledge(jv f, void *arg)
 {
 	ack *k = arg;
-	jv anns;
 	char *err = NULL;
 
 	if (!strcmp(event_str(f, "detector"), "boundary-violation"))
@@ -101,13 +100,7 @@ acknowledge(jv f, void *arg)
 	k->loaded = 1;
 	k->ann = finding_annotation(k->author, k->reason ? k->reason : "acknowledged", "acked",
 	    k->reason);
-	anns = jsonl_get(jv_copy(f), "annotations");
-	if (jv_get_kind(anns) != JV_KIND_ARRAY) {
-		jv_free(anns);
-		anns = jv_array();
-	}
-	anns = jv_array_append(anns, jv_copy(k->ann));
-	f = jv_object_set(f, jv_string("annotations"), anns);
+	f = finding_annotate(f, jv_copy(k->ann));
 	return jv_object_set(f, jv_string("status"), jv_string("acked"));
 }
 

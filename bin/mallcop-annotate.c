@@ -21,14 +21,7 @@ static const char usage[] =
 static jv
 annotate(jv f, void *arg)
 {
-	jv anns = jsonl_get(jv_copy(f), "annotations");
-
-	if (jv_get_kind(anns) != JV_KIND_ARRAY) {
-		jv_free(anns);
-		anns = jv_array();
-	}
-	anns = jv_array_append(anns, jv_copy(*(jv *)arg));
-	return jv_object_set(f, jv_string("annotations"), anns);
+	return finding_annotate(f, jv_copy(*(jv *)arg));
 }
 
 static void

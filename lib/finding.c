@@ -46,6 +46,18 @@ finding_annotation(const char *actor, const char *content, const char *action,
 	return jv_object_set(a, jv_string("reason"), reason ? jv_string(reason) : jv_null());
 }
 
+jv
+finding_annotate(jv f, jv annotation)
+{
+	jv anns = jsonl_get(jv_copy(f), "annotations");
+
+	if (jv_get_kind(anns) != JV_KIND_ARRAY) {
+		jv_free(anns);
+		anns = jv_array();
+	}
+	return jv_object_set(f, jv_string("annotations"), jv_array_append(anns, annotation));
+}
+
 int
 finding_save(store *s, jv all, char **err)
 {

@@ -13,6 +13,8 @@ int finding_rank(const char *severity);
 /* an annotation record: {actor, timestamp (now), content, action, reason (null when NULL)} */
 jv finding_annotation(const char *actor, const char *content, const char *action,
     const char *reason);
+/* f (consumed) with the annotation (consumed) at the end of its trail */
+jv finding_annotate(jv f, jv annotation);
 /* rewrite findings.jsonl with all (consumed): temporary file, fsync, rename */
 int finding_save(store *s, jv all, char **err);
 
