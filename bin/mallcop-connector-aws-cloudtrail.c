@@ -326,8 +326,9 @@ fetch(run *r, const char *base, const char *ak, const char *sk, const char *tok,
 
 	for (;;) {
 		http_response resp = {0};
-		char *err = NULL, *body, *ty, *msg;
-		jv req, page, evs, nt;
+		char *err = NULL, *body, *ty, *msg, *more;
+		jv req, page, evs;
+		int repeated;
 
 		req = jv_object();
 		req = jv_object_set(req, jv_string("StartTime"), jv_number((double)(since / TS_SECOND)));
@@ -405,22 +406,17 @@ fetch(run *r, const char *base, const char *ak, const char *sk, const char *tok,
 			break;
 		}
 		jv_free(evs);
-		nt = jv_object_get(page, jv_string("NextToken"));
-		if (jv_get_kind(nt) == JV_KIND_STRING && *jv_string_value(nt)) {
-			if (next && streq(next, jv_string_value(nt))) {
-				warnf("aws-cloudtrail: %s: NextToken repeats the page just read: "
-				    "stopping", r->region);
-				jv_free(nt);
-				failed = 1;
-				break;
-			}
-			free(next);
-			next = xstrdup(jv_string_value(nt));
-			jv_free(nt);
-		} else {
-			jv_free(nt);
-			break;
+		more = http_next_token(page, "NextToken", next, &repeated);
+		jv_free(page);
+		free(next);
+		next = more;
+		if (repeated) {
+			warnf("aws-cloudtrail: %s: NextToken repeats the page just read: stopping",
+			    r->region);
+			failed = 1;
 		}
+		if (!next || repeated)
+			break;
 	}
 	free(next);
 	return failed ? -1 : 0;

@@ -221,12 +221,32 @@ page_failed(const run *r, const http_response *resp)
 		warnf("%s", why);
 }
 
+static int
+page_cb(jv page, void *arg)
+{
+	run *r = arg;
+
+	if (jv_get_kind(page) != JV_KIND_ARRAY) {
+		warnf("github: GET /orgs/%s/audit-log: the response is not a list of audit-log "
+		    "entries", r->org);
+		jv_free(page);
+		return -1;
+	}
+	jv_array_foreach(page, i, e) {
+		(void)i;
+		emit(r, e);
+	}
+	jv_free(page);
+	return 0;
+}
+
 /* every page from since on; 0 when all of them came */
 static int
 fetch(run *r, http_client *c, const char *base, const char *include, int64_t since)
 {
-	char t[TS_BUFSZ], *phrase, *q, *url, *prev = NULL;
-	int failed = 0;
+	char t[TS_BUFSZ], *phrase, *q, *url;
+	http_response fail;
+	int rc;
 
 	/* whole seconds: asking from a little earlier only repeats ids the store skips */
 	ts_format(since - since % TS_SECOND, t);
@@ -236,60 +256,14 @@ fetch(run *r, http_client *c, const char *base, const char *include, int64_t sin
 	    q, include ? "&include=" : "", include ? include : "");
 	free(phrase);
 	free(q);
-	while (url && !failed) {
-		http_response resp = {0};
-		char *err = NULL, *next;
-		jv page;
-
-		if (http_request(c, "GET", url, NULL, NULL, &resp)) {
-			page_failed(r, &resp);
-			http_response_free(&resp);
-			failed = 1;
-			break;
-		}
-		page = http_json(&resp, &err);
-		if (!jv_is_valid(page)) {
-			warnf("%s", err ? err : "the response is not JSON");
-			free(err);
-			jv_free(page);
-			http_response_free(&resp);
-			failed = 1;
-			break;
-		}
-		if (jv_get_kind(page) != JV_KIND_ARRAY) {
-			warnf("github: GET /orgs/%s/audit-log: the response is not a list of "
-			    "audit-log entries", r->org);
-			jv_free(page);
-			http_response_free(&resp);
-			failed = 1;
-			break;
-		}
-		jv_array_foreach(page, i, e) {
-			(void)i;
-			emit(r, e);
-		}
-		jv_free(page);
-		next = http_link_next(&resp);
-		http_response_free(&resp);
-		free(prev);
-		prev = url;
-		url = NULL;
-		if (next && !http_same_host(c, next)) {
-			warnf("github: refusing to follow a next link to another host than '%s'",
-			    base);
-			failed = 1;
-			free(next);
-		} else if (next && streq(next, prev)) {
-			warnf("github: the next link repeats the page just read: stopping");
-			failed = 1;
-			free(next);
-		} else {
-			url = next;
-		}
-	}
-	free(prev);
+	rc = http_get_pages(c, url, HTTP_NEXT_LINK, NULL, page_cb, r, &fail);
+	if (rc && fail.status >= 400)
+		page_failed(r, &fail);
+	else if (rc && fail.error)
+		warnf("%s", fail.error);
+	http_response_free(&fail);
 	free(url);
-	return failed ? -1 : 0;
+	return rc;
 }
 
 int

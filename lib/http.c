@@ -749,3 +749,113 @@ http_same_host(const http_client *c, const char *url)
 	parts_free(s1, h1, p1);
 	return same;
 }
+
+/* the next URL a page names, or NULL; malloc'd */
+static char *
+next_url(const http_response *r, jv page, enum http_next style, const char *key)
+{
+	const char *s = NULL;
+	char *out = NULL;
+	jv v;
+
+	switch (style) {
+	case HTTP_NEXT_LINK:
+		return http_link_next(r);
+	case HTTP_NEXT_HEADER: {
+		char *lower = xstrdup(key);
+
+		for (char *p = lower; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		s = header(r, lower);
+		out = s && *s ? xstrdup(s) : NULL;
+		free(lower);
+		return out;
+	}
+	case HTTP_NEXT_BODY:
+		if (jv_get_kind(page) != JV_KIND_OBJECT)
+			return NULL;
+		v = jv_object_get(jv_copy(page), jv_string(key));
+		if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v))
+			out = xstrdup(jv_string_value(v));
+		jv_free(v);
+		return out;
+	}
+	return NULL;
+}
+
+int
+http_get_pages(http_client *c, const char *url, enum http_next style, const char *key,
+    http_page_fn fn, void *arg, http_response *fail)
+{
+	char *cur = full_url(c, url), *prev = NULL, *err = NULL, *next, *path;
+	int rc = -1;
+
+	memset(fail, 0, sizeof *fail);
+	fail->headers = jv_null();
+	while (cur) {
+		http_response r;
+		jv page;
+
+		if (http_request(c, "GET", cur, NULL, NULL, &r)) {
+			http_response_free(fail);
+			*fail = r;
+			goto out;
+		}
+		page = http_json(&r, &err);
+		if (!jv_is_valid(page)) {
+			jv_free(page);
+			fail->status = r.status;
+			fail->error = err;
+			http_response_free(&r);
+			goto out;
+		}
+		next = next_url(&r, page, style, key);
+		path = xstrdup(r.body + r.len + 1);	/* "who: GET /path" */
+		http_response_free(&r);
+		if (fn(page, arg)) {	/* fn said why: fail->error stays NULL */
+			free(path);
+			free(next);
+			goto out;
+		}
+		free(prev);
+		prev = cur;
+		cur = NULL;
+		if (next && !http_same_host(c, next)) {
+			fail->error = xasprintf("%s: refusing to follow a next link to another host "
+			    "than %s", path, c->base);
+			free(next);
+		} else if (next && streq(next, prev)) {
+			fail->error = xasprintf("%s: the next link repeats the page just read",
+			    path);
+			free(next);
+		} else {
+			cur = next;
+		}
+		free(path);
+		if (fail->error)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(prev);
+	free(cur);
+	return rc;
+}
+
+char *
+http_next_token(jv body, const char *key, const char *prev, int *repeated)
+{
+	char *out = NULL;
+	jv v;
+
+	*repeated = 0;
+	if (jv_get_kind(body) != JV_KIND_OBJECT)
+		return NULL;
+	v = jv_object_get(jv_copy(body), jv_string(key));
+	if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v)) {
+		out = xstrdup(jv_string_value(v));
+		*repeated = prev && streq(prev, out);
+	}
+	jv_free(v);
+	return out;
+}

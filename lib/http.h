@@ -48,4 +48,31 @@ jv http_json(const http_response *r, char **err);
 char *http_link_next(const http_response *r);
 /* a next link (from a header or a body) is followed only to the base URL's scheme and host */
 int http_same_host(const http_client *c, const char *url);
+
+/* where the next page is named */
+enum http_next {
+	HTTP_NEXT_LINK,		/* the rel="next" URL of a Link header (GitHub) */
+	HTTP_NEXT_BODY,		/* a URL in the body object under key (Azure "nextLink") */
+	HTTP_NEXT_HEADER,	/* a URL in the response header key (Office 365 "NextPageUri") */
+};
+
+/* one page's JSON (consumed); 0 goes on, anything else stops the paging (fn said why) */
+typedef int (*http_page_fn)(jv page, void *arg);
+
+/*
+ * GET url and every page after it, each page's JSON to fn. A next URL is followed only to the
+ * base URL's scheme, host and port, and never when it repeats the page just read. 0 when every
+ * page came. -1 otherwise, with fail->status (0 when no response was the cause) and
+ * fail->error: the request's error, "malformed JSON", or the refused link (NULL when fn
+ * stopped the paging: fn said why); free it with http_response_free.
+ */
+int http_get_pages(http_client *c, const char *url, enum http_next style, const char *key,
+    http_page_fn fn, void *arg, http_response *fail);
+
+/*
+ * The third style: a continuation token in the body (AWS "NextToken"), sent back in the next
+ * request's body. body[key] when it is a non-empty string, malloc'd; NULL when there is none.
+ * *repeated is set when it equals prev (the service is looping: stop).
+ */
+char *http_next_token(jv body, const char *key, const char *prev, int *repeated);
 #endif

@@ -13,7 +13,8 @@ ROUTES.json is a list of routes, tried in order:
    "status": 200,
    "headers": {"Retry-After": "1"},   a list as value sends the header once per item;
                                       "{port}" in a value becomes the server's port
-   "body": "text" or any JSON value (sent as JSON, with Content-Type application/json),
+   "body": "text" or any JSON value (sent as JSON, with Content-Type application/json);
+                                 "{port}" in it becomes the server's port too,
    "times": 2}                   optional: answers this many times, then the next matching
                                  route is used
 A request no route matches gets 404 {"message": "no route"}.
@@ -105,15 +106,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             route = {"status": 404, "body": {"message": "no route"}}
         out = route.get("body", "")
         headers = dict(route.get("headers", {}))
+        # "{port}" in a header value or the body is this server's port: next links back to it
+        port = str(self.server.server_address[1])
         if isinstance(out, str):
-            data = out.encode("utf-8")
+            data = out.replace("{port}", port).encode("utf-8")
         else:
-            data = json.dumps(out).encode("utf-8")
+            data = json.dumps(out).replace("{port}", port).encode("utf-8")
             if not any(k.lower() == "content-type" for k in headers):
                 headers["Content-Type"] = "application/json"
         self.send_response(int(route.get("status", 200)))
-        # "{port}" in a header value is this server's port: next links back to it
-        port = str(self.server.server_address[1])
         for k, v in headers.items():
             for one in (v if isinstance(v, list) else [v]):
                 self.send_header(k, str(one).replace("{port}", port))

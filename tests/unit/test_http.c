@@ -363,6 +363,81 @@ t_hosts(void)
 	http_free(&c);
 }
 
+/* pages: sums the items of each page (an array, or an object's "value") */
+static int
+add_page(jv page, void *arg)
+{
+	double *sum = arg;
+	jv items = jv_get_kind(page) == JV_KIND_OBJECT ?
+	    jv_object_get(jv_copy(page), jv_string("value")) : jv_copy(page);
+
+	jv_free(page);
+	if (jv_get_kind(items) != JV_KIND_ARRAY) {
+		jv_free(items);
+		return -1;
+	}
+	jv_array_foreach(items, i, x) {
+		(void)i;
+		*sum = *sum * 10 + jv_number_value(x);
+		jv_free(x);
+	}
+	jv_free(items);
+	return 0;
+}
+
+static void
+t_pages(http_client *c)
+{
+	http_response f;
+	double sum = 0;
+	char *tok;
+	int rep;
+	jv b;
+
+	ok(http_get_pages(c, "/az", HTTP_NEXT_BODY, "nextLink", add_page, &sum, &f) == 0 &&
+	    sum == 123, "a next link in the body is followed to the last page (%g)", sum);
+	http_response_free(&f);
+	sum = 0;
+	ok(http_get_pages(c, "/o365", HTTP_NEXT_HEADER, "NextPageUri", add_page, &sum, &f) == 0 &&
+	    sum == 123, "a next link in a response header is followed (%g)", sum);
+	http_response_free(&f);
+	sum = 0;
+	ok(http_get_pages(c, "/away", HTTP_NEXT_BODY, "nextLink", add_page, &sum, &f) < 0 &&
+	    sum == 1 && f.error && strstr(f.error, "refusing to follow a next link"),
+	    "a next link to another host is refused after the first page: %s",
+	    f.error ? f.error : "");
+	http_response_free(&f);
+	sum = 0;
+	ok(http_get_pages(c, "/loop", HTTP_NEXT_BODY, "nextLink", add_page, &sum, &f) < 0 &&
+	    sum == 1 && f.error && strstr(f.error, "repeats the page"),
+	    "a next link to the same page stops: %s", f.error ? f.error : "");
+	http_response_free(&f);
+	ok(http_get_pages(c, "/p500", HTTP_NEXT_BODY, "nextLink", add_page, &sum, &f) < 0 &&
+	    f.status == 500 && f.error && strstr(f.error, "HTTP 500: down"),
+	    "a failed request: its status and error: %s", f.error ? f.error : "");
+	http_response_free(&f);
+	ok(http_get_pages(c, "/bad", HTTP_NEXT_BODY, "nextLink", add_page, &sum, &f) < 0 &&
+	    f.status == 200 && f.error && strstr(f.error, "malformed JSON"),
+	    "a malformed page: %s", f.error ? f.error : "");
+	http_response_free(&f);
+	ok(http_get_pages(c, "/ok", HTTP_NEXT_BODY, "nextLink", add_page, &sum, &f) < 0 &&
+	    f.error == NULL, "a page the caller refuses stops with no error of ours");
+	http_response_free(&f);
+
+	b = jv_parse("{\"NextToken\":\"t2\",\"Events\":[]}");
+	tok = http_next_token(b, "NextToken", "t1", &rep);
+	is_str(tok, "t2", "a continuation token");
+	ok(!rep, "a new token is not a repeat");
+	free(tok);
+	tok = http_next_token(b, "NextToken", "t2", &rep);
+	ok(tok && rep, "the same token again is a repeat");
+	free(tok);
+	jv_free(b);
+	b = jv_parse("{\"NextToken\":\"\"}");
+	ok(http_next_token(b, "NextToken", NULL, &rep) == NULL, "an empty token ends the paging");
+	jv_free(b);
+}
+
 int
 main(void)
 {
@@ -414,7 +489,20 @@ main(void)
 	    "{\"method\":\"GET\",\"path\":\"/dated\",\"status\":429,\"times\":1,"
 	    " \"headers\":{\"Retry-After\":\"%s\"}},"
 	    "{\"method\":\"GET\",\"path\":\"/dated\",\"status\":200,\"body\":[]},"
-	    "{\"method\":\"GET\",\"path\":\"/bad\",\"status\":200,\"body\":\"{\\\"items\\\": [1,\"}"
+	    "{\"method\":\"GET\",\"path\":\"/bad\",\"status\":200,\"body\":\"{\\\"items\\\": [1,\"},"
+	    "{\"method\":\"GET\",\"path\":\"/az\",\"query\":\"skip=2\",\"status\":200,"
+	    " \"body\":{\"value\":[3]}},"
+	    "{\"method\":\"GET\",\"path\":\"/az\",\"status\":200,\"body\":{\"value\":[1,2],"
+	    " \"nextLink\":\"http://127.0.0.1:{port}/az?skip=2\"}},"
+	    "{\"method\":\"GET\",\"path\":\"/o365\",\"query\":\"next=1\",\"status\":200,"
+	    " \"body\":[3]},"
+	    "{\"method\":\"GET\",\"path\":\"/o365\",\"status\":200,\"body\":[1,2],"
+	    " \"headers\":{\"NextPageUri\":\"http://127.0.0.1:{port}/o365?next=1\"}},"
+	    "{\"method\":\"GET\",\"path\":\"/away\",\"status\":200,\"body\":{\"value\":[1],"
+	    " \"nextLink\":\"http://evil.example:{port}/az\"}},"
+	    "{\"method\":\"GET\",\"path\":\"/loop\",\"status\":200,\"body\":{\"value\":[1],"
+	    " \"nextLink\":\"http://127.0.0.1:{port}/loop\"}},"
+	    "{\"method\":\"GET\",\"path\":\"/p500\",\"status\":500,\"body\":{\"message\":\"down\"}}"
 	    "]", 0, (long long)time(NULL) + 99, date);
 	if (start_mock(routes) < 0) {
 		printf("Bail out! cannot start tests/mock/serve.py\n");
@@ -426,6 +514,7 @@ main(void)
 	t_errors(&c);
 	t_retries(&c);
 	t_json(&c);
+	t_pages(&c);
 	http_free(&c);
 	t_hosts();
 	stop_mock();
