@@ -33,28 +33,6 @@ typedef struct run {
 	size_t events, untimed;
 } run;
 
-/* e[key] when it is a non-empty string, else NULL; valid as long as e */
-static const char *
-str(jv e, const char *key)
-{
-	jv v;
-	const char *s = NULL;
-
-	if (jv_get_kind(e) != JV_KIND_OBJECT)
-		return NULL;
-	v = jv_object_get(jv_copy(e), jv_string(key));
-	if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v))
-		s = jv_string_value(v);
-	jv_free(v);
-	return s;
-}
-
-static jv
-meta_set(jv m, const char *key, const char *val)
-{
-	return val ? jv_object_set(m, jv_string(key), jv_string(val)) : m;
-}
-
 static int
 prefixed(const char *s, const char *p)
 {
@@ -122,7 +100,7 @@ param_target(jv rp)
 	const char *s;
 
 	for (k = keys; *k; k++)
-		if ((s = str(rp, *k)))
+		if ((s = event_field(rp, *k)))
 			return s;
 	return NULL;
 }
@@ -132,7 +110,7 @@ static void
 emit(run *r, jv e)
 {
 	const char *name, *source, *actor, *target, *eid, *result = NULL, *error_code, *type, *sev;
-	char id[EVENT_IDSZ], t[TS_BUFSZ], *key = NULL, *actor_buf = NULL;
+	char *key = NULL, *actor_buf = NULL;
 	jv ts, ce, ui, rp, re, res, first, m, ev;
 	int64_t us;
 
@@ -175,61 +153,52 @@ emit(run *r, jv e)
 	first = jv_get_kind(res) == JV_KIND_ARRAY && jv_array_length(jv_copy(res)) > 0
 	    ? jv_array_get(jv_copy(res), 0) : jv_null();
 
-	name = str(e, "EventName");
+	name = event_field(e, "EventName");
 	if (!name)
-		name = str(ce, "eventName");
+		name = event_field(ce, "eventName");
 	if (!name)
 		name = "";
-	source = str(e, "EventSource");
+	source = event_field(e, "EventSource");
 	if (!source)
-		source = str(ce, "eventSource");
-	error_code = str(ce, "errorCode");
+		source = event_field(ce, "eventSource");
+	error_code = event_field(ce, "errorCode");
 	if (streq(name, "ConsoleLogin"))
-		result = str(re, "ConsoleLogin");
+		result = event_field(re, "ConsoleLogin");
 	classify(name, source, result, error_code, &type, &sev);
 
-	actor = str(e, "Username");
+	actor = event_field(e, "Username");
 	if (!actor)
-		actor = str(ui, "userName");
-	if (!actor && str(ui, "arn")) {
-		const char *arn = str(ui, "arn"), *slash = strrchr(arn, '/');
+		actor = event_field(ui, "userName");
+	if (!actor && event_field(ui, "arn")) {
+		const char *arn = event_field(ui, "arn"), *slash = strrchr(arn, '/');
 
 		actor_buf = xstrdup(slash && slash[1] ? slash + 1 : arn);
 		actor = actor_buf;
 	}
-	target = str(first, "ResourceName");
+	target = event_field(first, "ResourceName");
 	if (!target)
 		target = param_target(rp);
 
-	eid = str(e, "EventId");
+	eid = event_field(e, "EventId");
 	if (!eid)
-		eid = str(ce, "eventID");
+		eid = event_field(ce, "eventID");
 	if (!eid)	/* never seen from AWS; still a stable key for the same record */
 		key = xasprintf("%s:%lld:%s", name, (long long)us, actor ? actor : "");
 
 	m = jv_object();
-	m = meta_set(m, "region", str(ce, "awsRegion") ? str(ce, "awsRegion") : r->region);
-	m = meta_set(m, "event_source", source);
-	m = meta_set(m, "ip", str(ce, "sourceIPAddress"));
-	m = meta_set(m, "user_agent", str(ce, "userAgent"));
-	m = meta_set(m, "error_code", error_code);
-	m = meta_set(m, "error_message", str(ce, "errorMessage"));
-	m = meta_set(m, "result", result);
-	m = meta_set(m, "account_id", str(ce, "recipientAccountId"));
-	m = meta_set(m, "identity_type", str(ui, "type"));
-	m = meta_set(m, "arn", str(ui, "arn"));
+	m = event_meta(m, "region", event_field(ce, "awsRegion") ? event_field(ce, "awsRegion") : r->region);
+	m = event_meta(m, "event_source", source);
+	m = event_meta(m, "ip", event_field(ce, "sourceIPAddress"));
+	m = event_meta(m, "user_agent", event_field(ce, "userAgent"));
+	m = event_meta(m, "error_code", error_code);
+	m = event_meta(m, "error_message", event_field(ce, "errorMessage"));
+	m = event_meta(m, "result", result);
+	m = event_meta(m, "account_id", event_field(ce, "recipientAccountId"));
+	m = event_meta(m, "identity_type", event_field(ui, "type"));
+	m = event_meta(m, "arn", event_field(ui, "arn"));
 
-	ev = jv_object();
-	ev = jv_object_set(ev, jv_string("id"),
-	    jv_string(event_id("aws-cloudtrail", eid ? eid : key, id)));
-	ev = jv_object_set(ev, jv_string("timestamp"), jv_string(ts_format(us, t)));
-	ev = jv_object_set(ev, jv_string("source"), jv_string("aws-cloudtrail"));
-	ev = jv_object_set(ev, jv_string("event_type"), jv_string(type));
-	ev = jv_object_set(ev, jv_string("actor"), jv_string(actor ? actor : "unknown"));
-	ev = jv_object_set(ev, jv_string("action"), jv_string(name));
-	ev = jv_object_set(ev, jv_string("target"), jv_string(target ? target : ""));
-	ev = jv_object_set(ev, jv_string("severity"), jv_string(sev));
-	ev = jv_object_set(ev, jv_string("metadata"), m);
+	ev = event_make("aws-cloudtrail", eid ? eid : key, us, type, actor, name, target, sev, m,
+	    jv_copy(e));
 	jv_free(ui);
 	jv_free(rp);
 	jv_free(re);
@@ -238,7 +207,7 @@ emit(run *r, jv e)
 	jv_free(ce);
 	free(key);
 	free(actor_buf);
-	ev = jv_object_set(ev, jv_string("raw"), e);
+	jv_free(e);
 	jsonl_put(stdout, ev);
 	r->events++;
 	if (us > r->newest)
@@ -263,10 +232,10 @@ static void
 aws_error(const http_response *resp, char **type, char **msg)
 {
 	jv v = resp->body ? jsonl_parse(resp->body, resp->len) : jv_invalid();
-	const char *ty = str(v, "__type"), *mg = str(v, "message");
+	const char *ty = event_field(v, "__type"), *mg = event_field(v, "message");
 
 	if (!mg)
-		mg = str(v, "Message");
+		mg = event_field(v, "Message");
 	if (ty && strchr(ty, '#'))
 		ty = strchr(ty, '#') + 1;
 	*type = ty ? xstrdup(ty) : NULL;

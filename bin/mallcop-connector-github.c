@@ -70,33 +70,13 @@ typedef struct run {
 	size_t events, untimed;
 } run;
 
-/* e[key] when it is a non-empty string, else NULL; valid as long as e */
-static const char *
-str(jv e, const char *key)
-{
-	jv v = jv_object_get(jv_copy(e), jv_string(key));
-	const char *s = NULL;
-
-	/* the string lives inside e, which holds another reference to it */
-	if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v))
-		s = jv_string_value(v);
-	jv_free(v);
-	return s;
-}
-
-static jv
-meta_set(jv m, const char *key, const char *val)
-{
-	return val ? jv_object_set(m, jv_string(key), jv_string(val)) : m;
-}
-
 /* one audit-log entry (consumed) as an event on stdout */
 static void
 emit(run *r, jv e)
 {
 	const char *action, *actor, *target, *docid, *ip;
 	const struct kind *k;
-	char id[EVENT_IDSZ], t[TS_BUFSZ], *key = NULL;
+	char *key = NULL;
 	jv ts, m, loc, ev;
 	int64_t us;
 
@@ -119,51 +99,41 @@ emit(run *r, jv e)
 	us = (int64_t)jv_number_value(ts) * 1000;	/* epoch milliseconds */
 	jv_free(ts);
 
-	action = str(e, "action");
-	actor = str(e, "actor");
-	target = str(e, "repo");
+	action = event_field(e, "action");
+	actor = event_field(e, "actor");
+	target = event_field(e, "repo");
 	if (!target)
-		target = str(e, "user");
+		target = event_field(e, "user");
 	if (!target)
-		target = str(e, "team");
+		target = event_field(e, "team");
 	k = classify(action ? action : "");
-	docid = str(e, "_document_id");
+	docid = event_field(e, "_document_id");
 	if (!docid)	/* never seen from GitHub; still a stable key for the same entry */
 		key = xasprintf("%s:%lld:%s", action ? action : "", (long long)us,
 		    actor ? actor : "");
 
 	m = jv_object();
-	m = jv_object_set(m, jv_string("org"), jv_string(str(e, "org") ? str(e, "org") : r->org));
-	m = meta_set(m, "repo", str(e, "repo"));
-	m = meta_set(m, "user", str(e, "user"));
-	m = meta_set(m, "team", str(e, "team"));
-	m = meta_set(m, "permission_level", str(e, "permission"));
+	m = jv_object_set(m, jv_string("org"), jv_string(event_field(e, "org") ? event_field(e, "org") : r->org));
+	m = event_meta(m, "repo", event_field(e, "repo"));
+	m = event_meta(m, "user", event_field(e, "user"));
+	m = event_meta(m, "team", event_field(e, "team"));
+	m = event_meta(m, "permission_level", event_field(e, "permission"));
 	if (streq(action ? action : "", "org.add_outside_collaborator"))
-		m = meta_set(m, "member_type", "outside");
-	ip = str(e, "actor_ip");
-	m = meta_set(m, "actor_ip", ip);
-	m = meta_set(m, "ip", ip);	/* the key the IP-based detectors read */
+		m = event_meta(m, "member_type", "outside");
+	ip = event_field(e, "actor_ip");
+	m = event_meta(m, "actor_ip", ip);
+	m = event_meta(m, "ip", ip);	/* the key the IP-based detectors read */
 	loc = jv_object_get(jv_copy(e), jv_string("actor_location"));
 	if (jv_get_kind(loc) == JV_KIND_OBJECT)
-		m = meta_set(m, "country", str(loc, "country_code"));
-	m = meta_set(m, "user_agent", str(e, "user_agent"));
+		m = event_meta(m, "country", event_field(loc, "country_code"));
+	m = event_meta(m, "user_agent", event_field(e, "user_agent"));
 	if (!strcmp(k->type, "github_audit"))
 		m = jv_object_set(m, jv_string("action_detail"), jv_string(action ? action : ""));
 
-	ev = jv_object();
-	ev = jv_object_set(ev, jv_string("id"),
-	    jv_string(event_id("github", docid ? docid : key, id)));
-	ev = jv_object_set(ev, jv_string("timestamp"), jv_string(ts_format(us, t)));
-	ev = jv_object_set(ev, jv_string("source"), jv_string("github"));
-	ev = jv_object_set(ev, jv_string("event_type"), jv_string(k->type));
-	ev = jv_object_set(ev, jv_string("actor"), jv_string(actor ? actor : "unknown"));
-	ev = jv_object_set(ev, jv_string("action"), jv_string(action ? action : ""));
-	ev = jv_object_set(ev, jv_string("target"), jv_string(target ? target : r->org));
-	ev = jv_object_set(ev, jv_string("severity"), jv_string(k->severity));
-	ev = jv_object_set(ev, jv_string("metadata"), m);
 	jv_free(loc);
+	ev = event_make("github", docid ? docid : key, us, k->type, actor, action,
+	    target ? target : r->org, k->severity, m, e);
 	free(key);
-	ev = jv_object_set(ev, jv_string("raw"), e);
 	jsonl_put(stdout, ev);
 	r->events++;
 	if (us > r->newest)

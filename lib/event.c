@@ -266,3 +266,44 @@ event_unwrap(jv v)
 		return v;
 	}
 }
+
+const char *
+event_field(jv o, const char *key)
+{
+	const char *s = NULL;
+	jv v;
+
+	if (jv_get_kind(o) != JV_KIND_OBJECT)
+		return NULL;
+	v = jv_object_get(jv_copy(o), jv_string(key));
+	if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v))
+		s = jv_string_value(v);	/* o holds a reference, so the string outlives v */
+	jv_free(v);
+	return s;
+}
+
+jv
+event_meta(jv m, const char *key, const char *val)
+{
+	return val ? jv_object_set(m, jv_string(key), jv_string(val)) : m;
+}
+
+jv
+event_make(const char *source, const char *key, int64_t us, const char *type,
+    const char *actor, const char *action, const char *target, const char *severity, jv meta,
+    jv raw)
+{
+	char id[EVENT_IDSZ], t[TS_BUFSZ];
+	jv ev = jv_object();
+
+	ev = jv_object_set(ev, jv_string("id"), jv_string(event_id(source, key, id)));
+	ev = jv_object_set(ev, jv_string("timestamp"), jv_string(ts_format(us, t)));
+	ev = jv_object_set(ev, jv_string("source"), jv_string(source));
+	ev = jv_object_set(ev, jv_string("event_type"), jv_string(type));
+	ev = jv_object_set(ev, jv_string("actor"), jv_string(actor && *actor ? actor : "unknown"));
+	ev = jv_object_set(ev, jv_string("action"), jv_string(action ? action : ""));
+	ev = jv_object_set(ev, jv_string("target"), jv_string(target ? target : ""));
+	ev = jv_object_set(ev, jv_string("severity"), jv_string(severity));
+	ev = jv_object_set(ev, jv_string("metadata"), meta);
+	return jv_object_set(ev, jv_string("raw"), raw);
+}

@@ -22,4 +22,17 @@ jv event_unwrap(jv v);
 int event_time(jv e, int64_t *us);
 /* a string field of e, or "" */
 const char *event_str(jv e, const char *field);
+
+/* for connectors: o[key] when o is an object and that is a non-empty string, else NULL;
+ * valid as long as o */
+const char *event_field(jv o, const char *key);
+/* m with key set to val; m unchanged when val is NULL */
+jv event_meta(jv m, const char *key, const char *val);
+/*
+ * An event in the store's shape, its id from the source's own record key (see event_id);
+ * actor NULL becomes "unknown", target and action NULL "". meta and raw are consumed.
+ */
+jv event_make(const char *source, const char *key, int64_t us, const char *type,
+    const char *actor, const char *action, const char *target, const char *severity, jv meta,
+    jv raw);
 #endif
