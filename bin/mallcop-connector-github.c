@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cli.h"
 #include "event.h"
 #include "http.h"
@@ -16,6 +17,9 @@ static const char usage[] =
 
 static const char token_hint[] =
     "check GITHUB_TOKEN: it needs the read:audit_log scope (or an org owner's token)";
+static const char app_hint[] =
+    "check the GitHub App: it needs the organization permission Administration (read)";
+static const char *cred_hint = token_hint;
 
 /* first match wins: an exact action, or a prefix ending in '.' */
 static const struct kind {
@@ -183,7 +187,7 @@ page_failed(const run *r, const http_response *resp)
 	const char *why = resp->error ? resp->error : "request failed";
 
 	if (resp->status == 401 || resp->status == 403)
-		warnf("%s (%s)", token_hint, why);
+		warnf("%s (%s)", cred_hint, why);
 	else if (resp->status == 404)
 		warnf("organization '%s' not found, or its audit log is not available to this "
 		    "token (the audit log API needs GitHub Enterprise Cloud) (%s)", r->org, why);
@@ -236,15 +240,69 @@ fetch(run *r, http_client *c, const char *base, const char *include, int64_t sin
 	return rc;
 }
 
+/* the private key of a GitHub App: the PEM text itself, or the file that holds it */
+static char *
+app_key(void)
+{
+	const char *pem = getenv("GITHUB_APP_PRIVATE_KEY"), *file;
+	char *text;
+	FILE *f;
+	size_t n;
+
+	if (pem && *pem)
+		return xstrdup(pem);
+	file = getenv("GITHUB_APP_PRIVATE_KEY_FILE");
+	if (!file || !*file)
+		die(EXIT_WORK, "GITHUB_APP_ID is set: set GITHUB_APP_PRIVATE_KEY (the app's PEM "
+		    "private key) or GITHUB_APP_PRIVATE_KEY_FILE (its path) as well");
+	if (!(f = fopen(file, "r")))
+		die(EXIT_WORK, "GITHUB_APP_PRIVATE_KEY_FILE: cannot read '%s':", file);
+	text = xmalloc(65536);
+	n = fread(text, 1, 65535, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+/* an installation token of the GitHub App (GITHUB_APP_ID), for the organization */
+static char *
+app_token(http_client *c, const char *app_id, const char *org, jv cfg)
+{
+	const char *inst = getenv("GITHUB_INSTALLATION_ID");
+	char *pem = app_key(), *tok, *err = NULL, buf[32];
+	jv ji = jsonl_get(jv_copy(cfg), "installation_id");
+	long status;
+
+	if (jv_get_kind(ji) == JV_KIND_NUMBER) {
+		snprintf(buf, sizeof buf, "%.0f", jv_number_value(ji));
+		inst = buf;
+	} else if (jv_get_kind(ji) == JV_KIND_STRING) {
+		snprintf(buf, sizeof buf, "%s", jv_string_value(ji));
+		inst = buf;
+	}
+	jv_free(ji);
+	if (inst && inst[strspn(inst, "0123456789")])
+		die(EXIT_USAGE, "installation_id '%s': must be the number of the app's "
+		    "installation", inst);
+	tok = auth_github_app_token(c, app_id, pem, inst, org, &status, &err);
+	/* the key is a secret: gone from memory before anything else happens */
+	explicit_bzero(pem, strlen(pem));
+	free(pem);
+	if (!tok)
+		die(EXIT_WORK, "%s", err);
+	return tok;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *token = getenv("GITHUB_TOKEN"), *given = NULL;
+	const char *token = getenv("GITHUB_TOKEN"), *app_id = getenv("GITHUB_APP_ID");
+	const char *given = NULL;
 	const char *cursor = NULL, *include = NULL;
 	run r = {.newest = -1};
 	int64_t since = -1;
 	http_client c;
-	char t[TS_BUFSZ], *err = NULL, *base;
+	char t[TS_BUFSZ], *err = NULL, *base, *app = NULL;
 	jv cfg, org, jbase, jinc;
 	int failed;
 
@@ -281,18 +339,22 @@ main(int argc, char **argv)
 	while (*base && base[strlen(base) - 1] == '/')
 		base[strlen(base) - 1] = 0;
 
-	if (getenv("GITHUB_APP_ID") && *getenv("GITHUB_APP_ID"))
-		die(EXIT_WORK, "GITHUB_APP_ID is set, but GitHub App authentication is not "
-		    "supported yet: unset it and use GITHUB_TOKEN");
-	if (!token || !*token)
-		die(EXIT_WORK, "GITHUB_TOKEN is not set (a token with the read:audit_log scope, "
-		    "of an organization owner)");
 	if (since < 0)
 		since = ts_now() - 7 * 24 * 3600 * TS_SECOND;
 
 	if (http_init(&c, "github", base, &err))
 		die(EXIT_USAGE, "base_url: %s", err ? err : "not usable");
-	http_header(&c, "Authorization: Bearer %s", token);
+	if (app_id && *app_id) {
+		app = app_token(&c, app_id, r.org, cfg);
+		cred_hint = app_hint;
+		http_header(&c, "Authorization: Bearer %s", app);
+	} else if (token && *token) {
+		http_header(&c, "Authorization: Bearer %s", token);
+	} else {
+		die(EXIT_WORK, "no credentials: set GITHUB_TOKEN (a token with the read:audit_log "
+		    "scope, of an organization owner), or GITHUB_APP_ID with "
+		    "GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE for a GitHub App");
+	}
 	http_header(&c, "Accept: application/vnd.github+json");
 	http_header(&c, "X-GitHub-Api-Version: 2022-11-28");
 
@@ -315,6 +377,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "cursor: %s\n", ts_format(since - since % TS_SECOND, t));
 	}
 	free(base);
+	free(app);
 	jv_free(cfg);
 	jv_free(org);
 	jv_free(jbase);

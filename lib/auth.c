@@ -614,3 +614,78 @@ auth_github_jwt(const char *app_id, const char *pem_private_key, long now, char 
 	free(claims);
 	return jwt;
 }
+
+/* the string field key of a response's JSON body, malloc'd, or NULL */
+static char *
+body_field(const http_response *r, const char *key)
+{
+	char *jerr = NULL, *out = NULL;
+	jv j = http_json(r, &jerr), v = jv_invalid();
+
+	free(jerr);
+	if (jv_get_kind(j) == JV_KIND_OBJECT)
+		v = jv_object_get(j, jv_string(key));
+	else
+		jv_free(j);
+	if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v))
+		out = xstrdup(jv_string_value(v));
+	else if (jv_get_kind(v) == JV_KIND_NUMBER)
+		out = xasprintf("%.0f", jv_number_value(v));
+	jv_free(v);
+	return out;
+}
+
+char *
+auth_github_app_token(http_client *api, const char *app_id, const char *pem_private_key,
+    const char *installation_id, const char *org, long *status, char **err)
+{
+	char *jwt, *id = NULL, *path, *token = NULL;
+	size_t saved = api->nheaders;
+	http_response r;
+
+	*err = NULL;
+	*status = 0;
+	if (!(jwt = auth_github_jwt(app_id, pem_private_key, (long)time(NULL), err)))
+		return NULL;
+	http_header(api, "Authorization: Bearer %s", jwt);
+	http_header(api, "Accept: application/vnd.github+json");
+	http_header(api, "X-GitHub-Api-Version: 2022-11-28");
+	if (installation_id && *installation_id) {
+		id = xstrdup(installation_id);
+	} else {
+		path = xasprintf("/orgs/%s/installation", org);
+		if (http_request(api, "GET", path, NULL, NULL, &r) < 0) {
+			*status = r.status;
+			*err = xasprintf("GitHub App %s: %s (%s)", app_id, r.error, r.status == 404 ?
+			    "the app is not installed on this organization" : r.status == 401 ?
+			    "check GITHUB_APP_ID and the app's private key" : "cannot find the "
+			    "app's installation");
+		} else if (!(id = body_field(&r, "id"))) {
+			*err = xasprintf("GitHub App %s: the installation of '%s' has no id", app_id,
+			    org);
+		}
+		http_response_free(&r);
+		free(path);
+	}
+	if (id) {
+		path = xasprintf("/app/installations/%s/access_tokens", id);
+		if (http_request(api, "POST", path, "{}", "application/json", &r) < 0) {
+			*status = r.status;
+			*err = xasprintf("GitHub App %s: installation %s: %s (%s)", app_id, id, r.error,
+			    r.status == 401 ? "check GITHUB_APP_ID and the app's private key" :
+			    r.status == 404 ? "check GITHUB_INSTALLATION_ID: no such installation of "
+			    "this app" : "cannot get an installation token");
+		} else if (!(token = body_field(&r, "token"))) {
+			*err = xasprintf("GitHub App %s: installation %s: the response has no token",
+			    app_id, id);
+		}
+		http_response_free(&r);
+		free(path);
+		free(id);
+	}
+	/* the JWT's headers go: the caller adds its own */
+	while (api->nheaders > saved)
+		free(api->headers[--api->nheaders]);
+	free(jwt);
+	return token;
+}

@@ -34,4 +34,14 @@ char *auth_ms_token(http_client *login, const char *tenant, const char *client_i
 
 /* a GitHub App JWT (RS256, iat now-60, exp now+540), or NULL with *err set */
 char *auth_github_jwt(const char *app_id, const char *pem_private_key, long now, char **err);
+
+/*
+ * A GitHub App installation access token from api (the REST API's base, no headers of its
+ * own): the app's JWT, the installation's id (installation_id NULL or "": looked up from org,
+ * GET /orgs/ORG/installation), then POST /app/installations/ID/access_tokens. NULL with *err
+ * set (naming the app, the installation and the permission to check; never the key or a token)
+ * on failure; *status the HTTP status of the failed request (0 when none).
+ */
+char *auth_github_app_token(http_client *api, const char *app_id, const char *pem_private_key,
+    const char *installation_id, const char *org, long *status, char **err);
 #endif

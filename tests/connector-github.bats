@@ -199,15 +199,91 @@ no_secret() {
 	[ "$(wc -l < "$LOG")" -eq 1 ]
 }
 
-@test "GitHub App variables are refused rather than ignored; a missing token is named" {
-	mock < <(printf '[%s]\n' "$(page empty)")
-	GITHUB_APP_ID=12345 run --separate-stderr gh
+# a GitHub App: its key in KEY, its installation token APPTOKEN
+app() {
+	KEY="$BATS_TEST_TMPDIR/app.pem"
+	openssl genrsa -out "$KEY" 2048 2>/dev/null
+	openssl pkey -in "$KEY" -pubout -out "$BATS_TEST_TMPDIR/app.pub"
+	APPTOKEN=ghs_PLANTEDinstallationTOKEN0123456789
+	export GITHUB_APP_ID=12345
+	unset GITHUB_TOKEN GITHUB_INSTALLATION_ID GITHUB_APP_PRIVATE_KEY_FILE
+	export GITHUB_APP_PRIVATE_KEY="$(cat "$KEY")"
+}
+
+# the JWT of a request in the mock's log verifies with the app's public key: jwt_ok N
+jwt_ok() {
+	local jwt
+	jwt=$(jq -rs ".[$1].headers.authorization" "$LOG" | sed 's/^Bearer //')
+	printf '%s' "${jwt%.*}" > "$BATS_TEST_TMPDIR/signed"
+	printf '%s' "${jwt##*.}" | tr '_-' '/+' | sed 's/$/===/' | fold -w4 | grep -v '^=*$' | tr -d '\n' |
+		base64 -d > "$BATS_TEST_TMPDIR/sig" 2>/dev/null
+	openssl dgst -sha256 -verify "$BATS_TEST_TMPDIR/app.pub" -signature "$BATS_TEST_TMPDIR/sig" \
+		"$BATS_TEST_TMPDIR/signed" >/dev/null &&
+	printf '%s' "$jwt" | cut -d. -f2 | tr '_-' '/+' | sed 's/$/==/' | base64 -d 2>/dev/null |
+		jq -e '.iss == "12345" and .exp - .iat == 600' >/dev/null
+}
+
+@test "a GitHub App: its installation found from the org, a token exchanged with a signed JWT, then used" {
+	app
+	mock < <(printf '[{"path":"/orgs/acme-corp/installation","status":200,"body":{"id":4242,"account":{"login":"acme-corp"},"app_id":12345}},
+		{"method":"POST","path":"/app/installations/4242/access_tokens","status":201,"body":{"token":"%s","expires_at":"2026-11-05T01:00:00Z","permissions":{"organization_administration":"read"}}},%s]\n' \
+		"$APPTOKEN" "$(page page1)")
+	run --separate-stderr gh --since 2026-11-04T00:00:00Z
+	assert_success
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 8 ]
+	[ "$(jq -r '"\(.method) \(.path)"' "$LOG" | head -n 2 | paste -sd,)" = "GET /orgs/acme-corp/installation,POST /app/installations/4242/access_tokens" ]
+	jwt_ok 0
+	jwt_ok 1
+	[ "$(jq -rs '.[2].headers.authorization' "$LOG")" = "Bearer $APPTOKEN" ]
+	[ "$(jq -rs '.[1].headers.accept' "$LOG")" = "application/vnd.github+json" ]
+	! printf '%s\n%s\n' "$output" "$stderr" | grep -qF -e "$APPTOKEN" -e "PRIVATE KEY"
+}
+
+@test "a GitHub App with GITHUB_INSTALLATION_ID and a key file: no lookup" {
+	app
+	unset GITHUB_APP_PRIVATE_KEY
+	export GITHUB_APP_PRIVATE_KEY_FILE=$KEY GITHUB_INSTALLATION_ID=77
+	mock < <(printf '[{"method":"POST","path":"/app/installations/77/access_tokens","status":201,"body":{"token":"%s"}},%s]\n' \
+		"$APPTOKEN" "$(page empty)")
+	run --separate-stderr gh
+	assert_success
+	[ "$(jq -r .path "$LOG" | head -n 1)" = /app/installations/77/access_tokens ]
+	[ "$(wc -l < "$LOG")" -eq 2 ]
+	jwt_ok 0
+}
+
+@test "a GitHub App that is refused: the app, the installation and what to check; no cursor" {
+	app
+	export GITHUB_INSTALLATION_ID=77
+	mock <<-'EOF'
+	[{"method":"POST","path":"/app/installations/77/access_tokens","status":401,
+	  "body":{"message":"A JSON web token could not be decoded","documentation_url":"https://docs.github.com/rest"}}]
+	EOF
+	run --separate-stderr gh
 	assert_failure 1
-	[[ "$stderr" == *"GitHub App authentication is not supported yet"* ]]
+	[[ "$stderr" == *"GitHub App 12345: installation 77"*"HTTP 401: A JSON web token could not be decoded"*"private key"* ]]
+	[[ "$stderr" != *cursor:* ]]
+	GITHUB_INSTALLATION_ID=x7 run --separate-stderr gh
+	assert_failure 2
+	unset GITHUB_INSTALLATION_ID
+	run --separate-stderr gh
+	assert_failure 1
+	[[ "$stderr" == *"GitHub App 12345"*"HTTP 404"*"not installed on this organization"* ]]
+	unset GITHUB_APP_PRIVATE_KEY
+	run --separate-stderr gh
+	assert_failure 1
+	[[ "$stderr" == *"GITHUB_APP_PRIVATE_KEY"* ]]
+	GITHUB_APP_PRIVATE_KEY="not a key" run --separate-stderr gh
+	assert_failure 1
+	[[ "$stderr" == *"not a PEM RSA private key"* ]]
+}
+
+@test "a missing token is named" {
+	mock < <(printf '[%s]\n' "$(page empty)")
 	unset GITHUB_TOKEN
 	run --separate-stderr gh
 	assert_failure 1
-	[[ "$stderr" == *"GITHUB_TOKEN is not set"* ]]
+	[[ "$stderr" == *"no credentials: set GITHUB_TOKEN"* ]]
 	[ ! -s "$LOG" ]
 }
 
