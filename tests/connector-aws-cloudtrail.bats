@@ -30,7 +30,7 @@ mock() {
 
 # a route answering POST /: route STATUS BODY-JSON [TIMES]
 route() {
-	printf '{"method":"POST","path":"/","status":%s,"body":%s%s}' "$1" "$2" "${3:+,\"times\":$3}"
+	printf '{"method":"POST","path":"/","status":%s,"body":%s%s,"sigv4":{"secret":"%s"}}' "$1" "$2" "${3:+,\"times\":$3}" "$SECRET"
 }
 
 # page1 (with a NextToken) once, then page2
@@ -91,9 +91,24 @@ no_secret() {
 	[ "$(wc -l < "$LOG")" -eq 2 ]
 	jq -se --arg t "$TARGET" 'all(.[]; .method == "POST" and .path == "/" and .headers["x-amz-target"] == $t and .headers["content-type"] == "application/x-amz-json-1.1" and (.headers["x-amz-date"] | test("^[0-9]{8}T[0-9]{6}Z$")))' "$LOG"
 	jq -se 'all(.[]; .headers.authorization | startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") and contains("/us-east-1/cloudtrail/aws4_request") and contains("x-amz-target"))' "$LOG"
+	# the mock computed each signature itself from what it received and the secret key
+	jq -se 'length == 2 and all(.[]; .sigv4 == "ok")' "$LOG"
 	jq -se 'map(.body | fromjson) | .[0].StartTime == 1793836800 and .[0].MaxResults == 50 and (.[0].EndTime | type) == "number" and (.[0] | has("NextToken") | not) and (.[1].NextToken | startswith("kbOt5LlZe"))' "$LOG"
 	no_secret
 	! grep -qF "$SECRET" "$LOG"
+}
+
+@test "a signature the service does not accept (a wrong secret key, a session token): named, no cursor" {
+	mock < <(two_pages)
+	AWS_SECRET_ACCESS_KEY=wrong-secret-key run --separate-stderr ct --since 2026-11-05T00:00:00Z
+	assert_failure 1
+	[[ "$stderr" == *"aws-cloudtrail: us-east-1: InvalidSignatureException"*"signature mismatch"* ]]
+	[[ "$stderr" == *AWS_SECRET_ACCESS_KEY* ]]
+	[[ "$stderr" != *cursor:* ]]
+	[[ "$stderr" != *wrong-secret-key* ]]
+	AWS_SESSION_TOKEN=FQoGZXIvYXdzEPLANTEDsession run --separate-stderr ct --since 2026-11-05T00:00:00Z
+	assert_success
+	jq -se '.[-1].sigv4 == "ok" and .[-1].headers["x-amz-security-token"] == "FQoGZXIvYXdzEPLANTEDsession" and (.[-1].headers.authorization | contains("x-amz-security-token"))' "$LOG"
 }
 
 @test "the cursor is per region; a later run starts each region at its cursor" {

@@ -323,3 +323,22 @@ jwt_ok() {
 	! grep -rqF "$TOKEN" .mallcop mallcop.yaml
 	[[ "$output" != *"$TOKEN"* ]]
 }
+
+@test "over HTTPS with a CA made for the test: trusted through CURL_CA_BUNDLE, refused without it" {
+	test_ca
+	mock_start < <(printf '[%s]\n' "$(page page1)")
+	export MALLCOP_CONNECTOR_CONFIG="{\"org\":\"acme-corp\",\"base_url\":\"https://127.0.0.1:$PORT\"}"
+	unset CURL_CA_BUNDLE SSL_CERT_FILE
+	run --separate-stderr gh --since 2026-11-04T00:00:00Z
+	assert_failure 1
+	[[ "$stderr" == *"github: GET /orgs/acme-corp/audit-log"*certificate* ]]
+	[[ "$stderr" != *cursor:* ]]
+	[ ! -s "$LOG" ]
+	CURL_CA_BUNDLE=$CA run --separate-stderr gh --since 2026-11-04T00:00:00Z
+	assert_success
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 8 ]
+	[ "$(jq -r .headers.authorization "$LOG")" = "Bearer $TOKEN" ]
+	SSL_CERT_FILE=$CA run --separate-stderr gh --since 2026-11-04T00:00:00Z
+	assert_success
+	[ "$(last_cursor)" = 2026-11-04T08:22:00Z ]
+}

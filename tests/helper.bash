@@ -39,11 +39,27 @@ mock_start() {
 	LOG="$BATS_TEST_TMPDIR/log.jsonl"
 	cat > "$BATS_TEST_TMPDIR/routes.json"
 	rm -f "$BATS_TEST_TMPDIR/port"
-	python3 "$TOP/tests/mock/serve.py" --port-file "$BATS_TEST_TMPDIR/port" \
+	python3 "$TOP/tests/mock/serve.py" --port-file "$BATS_TEST_TMPDIR/port" ${MOCK_TLS:+--tls $MOCK_TLS} \
 		"$BATS_TEST_TMPDIR/routes.json" "$LOG" >/dev/null 3>&- &
 	MOCK_PID=$!
 	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.05; done
 	PORT=$(cat "$BATS_TEST_TMPDIR/port")
+}
+
+# a certificate authority made now, and a certificate it signed for 127.0.0.1: CA is its
+# certificate; the next mock_start serves HTTPS with it
+test_ca() {
+	local d="$BATS_TEST_TMPDIR/ca"
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mallcop-test-ca -days 1 \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$d/server.key" \
+		-out "$d/server.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' > "$d/san"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 1 -extfile "$d/san" -out "$d/server.pem" 2>/dev/null
+	CA="$d/ca.pem"
+	MOCK_TLS="$d/server.pem $d/server.key"
 }
 
 mock_stop() {

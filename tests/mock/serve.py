@@ -15,11 +15,16 @@ ROUTES.json is a list of routes, tried in order:
                                       "{port}" in a value becomes the server's port
    "body": "text" or any JSON value (sent as JSON, with Content-Type application/json);
                                  "{port}" in it becomes the server's port too,
-   "times": 2}                   optional: answers this many times, then the next matching
+   "times": 2,                   optional: answers this many times, then the next matching
                                  route is used
+   "sigv4": {"secret": "..."}}   optional: the request must carry an AWS Signature Version 4
+                                 Authorization header that this server, computing it on its
+                                 own from the request it received and the secret key, finds
+                                 equal; else 403 InvalidSignatureException
 A request no route matches gets 404 {"message": "no route"}.
 Every request is appended to LOG.jsonl as one line:
   {"method", "path", "query", "headers" (names lower-case), "body"}
+and, when its route checks a signature, "sigv4": "ok" or what did not match.
 
 From bats:
 
@@ -39,6 +44,8 @@ From bats:
 
   # what we sent: jq -s '.[0].headers.authorization' "$BATS_TEST_TMPDIR/log.jsonl"
 """
+import hashlib
+import hmac
 import http.server
 import json
 import os
@@ -57,6 +64,46 @@ def load_routes(path):
     for r in routes:
         r["_left"] = r.get("times")
     return routes
+
+
+def sigv4_check(method, path, query, headers, body, secret):
+    """AWS Signature Version 4, computed here from the published algorithm: "ok" or why not"""
+    auth = headers.get("authorization", "")
+    if not auth.startswith("AWS4-HMAC-SHA256 "):
+        return "no AWS4-HMAC-SHA256 Authorization header"
+    fields = {}
+    for part in auth[len("AWS4-HMAC-SHA256 "):].split(","):
+        k, _, v = part.strip().partition("=")
+        fields[k] = v
+    try:
+        _, date, region, service, term = fields["Credential"].split("/")
+        signed = fields["SignedHeaders"].split(";")
+        got = fields["Signature"]
+    except (KeyError, ValueError):
+        return "a malformed Authorization header"
+    amz_date = headers.get("x-amz-date", "")
+    if term != "aws4_request" or not amz_date.startswith(date):
+        return "the credential scope does not match X-Amz-Date"
+    if "host" not in signed or "x-amz-date" not in signed:
+        return "host and x-amz-date must be signed"
+
+    def enc(x):
+        return urllib.parse.quote(x, safe="-_.~")
+
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    cquery = "&".join("%s=%s" % (enc(k), enc(v)) for k, v in sorted(pairs))
+    cpath = "/".join(enc(urllib.parse.unquote(seg)) for seg in (path or "/").split("/"))
+    cheaders = "".join("%s:%s\n" % (h, " ".join(headers.get(h, "").split())) for h in signed)
+    creq = "\n".join([method, cpath, cquery, cheaders, ";".join(signed),
+                      hashlib.sha256(body).hexdigest()])
+    scope = "/".join([date, region, service, "aws4_request"])
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                     hashlib.sha256(creq.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for step in (date, region, service, "aws4_request"):
+        key = hmac.new(key, step.encode(), hashlib.sha256).digest()
+    want = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+    return "ok" if hmac.compare_digest(want, got) else "signature mismatch"
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -90,18 +137,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         url = urllib.parse.urlsplit(self.path)
         n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n).decode("utf-8", "replace") if n else ""
+        raw = self.rfile.read(n) if n else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
         with self.lock:
             entry = {
                 "method": self.command,
                 "path": url.path,
                 "query": url.query,
-                "headers": {k.lower(): v for k, v in self.headers.items()},
-                "body": body,
+                "headers": headers,
+                "body": raw.decode("utf-8", "replace"),
             }
+            route = self.match(self.command, url.path, url.query)
+            if route is not None and "sigv4" in route:
+                entry["sigv4"] = sigv4_check(self.command, url.path, url.query, headers, raw,
+                                             route["sigv4"]["secret"])
+                if entry["sigv4"] != "ok":
+                    route = {"status": 403, "body": {
+                        "__type": "InvalidSignatureException",
+                        "message": "The request signature we calculated does not match the "
+                                   "signature you provided (%s)" % entry["sigv4"]}}
             self.log.write(json.dumps(entry) + "\n")
             self.log.flush()
-            route = self.match(self.command, url.path, url.query)
         if route is None:
             route = {"status": 404, "body": {"message": "no route"}}
         out = route.get("body", "")
