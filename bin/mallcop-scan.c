@@ -24,15 +24,7 @@ static const char usage[] =
     "usage: mallcop-scan [--dir DIR] [--jsonl | --human] [--wait[=SECONDS]]\n"
     "                    [--timeout SECONDS] [CONNECTOR...]";
 
-enum { DEFAULT_TIMEOUT_S = 600, ERR_LINES = 5 };
-
-/* variables every connector gets: nothing secret, only what running a program needs */
-static const char *base_env[] = {
-	"PATH", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE",
-	"HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "MALLCOP_NOW",
-	/* for sanitizer builds of connectors */
-	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", NULL,
-};
+enum { DEFAULT_TIMEOUT_S = 600 };
 
 typedef struct conn {
 	char *name;
@@ -49,24 +41,6 @@ typedef struct conn {
 	jv reasons;
 	jv cursor;
 } conn;
-
-static int
-spool(const char *dir)
-{
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-
-	if (fd < 0) {
-		char *t = xasprintf("%s/scan.XXXXXX", dir);
-
-		fd = mkstemp(t);
-		if (fd >= 0)
-			unlink(t);
-		free(t);
-	}
-	if (fd < 0)
-		die(EXIT_WORK, "cannot create a spool file in '%s':", dir);
-	return fd;
-}
 
 /* "mallcop.yaml:7: connectors.x.timeout: expected ..." */
 static char *
@@ -87,20 +61,6 @@ set_error(conn *c, char *msg)
 		c->error = msg;
 	else
 		free(msg);
-}
-
-static void
-add_env(char ***envp, size_t *n, const char *name, const char *val)
-{
-	for (size_t i = 0; i < *n; i++) {
-		size_t l = strlen(name);
-
-		if (!strncmp((*envp)[i], name, l) && (*envp)[i][l] == '=')
-			return;
-	}
-	*envp = xrealloc(*envp, (*n + 2) * sizeof **envp);
-	(*envp)[(*n)++] = xasprintf("%s=%s", name, val);
-	(*envp)[*n] = NULL;
 }
 
 /* everything to start one connector: program, arguments, environment */
@@ -238,18 +198,16 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 	{
 		jv conf = jv_dump_string(jv_copy(c->conf), 0);
 
-		add_env(&c->envp, &ne, "MALLCOP_CONNECTOR_NAME", c->name);
-		add_env(&c->envp, &ne, "MALLCOP_CONNECTOR_CONFIG", jv_string_value(conf));
-		add_env(&c->envp, &ne, "MALLCOP_DIR", root);
+		proc_env_add(&c->envp, &ne, "MALLCOP_CONNECTOR_NAME", c->name);
+		proc_env_add(&c->envp, &ne, "MALLCOP_CONNECTOR_CONFIG", jv_string_value(conf));
+		proc_env_add(&c->envp, &ne, "MALLCOP_DIR", root);
 		jv_free(conf);
 	}
-	for (int i = 0; base_env[i]; i++)
-		if (getenv(base_env[i]))
-			add_env(&c->envp, &ne, base_env[i], getenv(base_env[i]));
+	proc_env_base(&c->envp, &ne);
 	jv_array_foreach(c->env, i, name) {
 		(void)i;
 		if (jv_get_kind(name) == JV_KIND_STRING && getenv(jv_string_value(name)))
-			add_env(&c->envp, &ne, jv_string_value(name),
+			proc_env_add(&c->envp, &ne, jv_string_value(name),
 			    getenv(jv_string_value(name)));
 		jv_free(name);
 	}
@@ -260,41 +218,14 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 static void
 read_stderr(conn *c, char **tail)
 {
-	FILE *f = fdopen(dup(c->err), "r");
-	char *line = NULL, *lines[ERR_LINES] = {0};
-	size_t cap = 0, n = 0;
-	ssize_t l;
+	char *cursor = NULL;
 
-	*tail = NULL;
-	if (!f)
-		return;
-	rewind(f);
-	while ((l = getline(&line, &cap, f)) > 0) {
-		if (line[l - 1] == '\n')
-			line[--l] = 0;
-		if (!strncmp(line, "cursor:", 7)) {
-			char *v = line + 7;
-
-			while (*v == ' ' || *v == '\t')
-				v++;
-			jv_free(c->cursor);
-			c->cursor = jv_string(v);
-		} else if (l > 0) {
-			free(lines[n % ERR_LINES]);
-			lines[n++ % ERR_LINES] = strndup(line, 500);
-		}
+	proc_err_tail(c->err, &cursor, tail);
+	if (cursor) {
+		jv_free(c->cursor);
+		c->cursor = jv_string(cursor);
+		free(cursor);
 	}
-	for (size_t i = n > ERR_LINES ? n - ERR_LINES : 0; i < n; i++) {
-		char *s = lines[i % ERR_LINES];
-		char *t = *tail ? xasprintf("%s | %s", *tail, s) : xstrdup(s);
-
-		free(*tail);
-		*tail = t;
-	}
-	for (int i = 0; i < ERR_LINES; i++)
-		free(lines[i]);
-	free(line);
-	fclose(f);
 }
 
 /* take in what one connector printed; 0 when all of it is on disk */
@@ -304,7 +235,7 @@ ingest(conn *c, store *st, int64_t now, int jsonl_out)
 	FILE *f = fdopen(dup(c->out), "r");
 	store_writer *w = store_writer_new(st);
 	/* --jsonl shows events once they are on disk, not before: they wait here */
-	FILE *echo = jsonl_out ? fdopen(spool(st->dir), "w+") : NULL;
+	FILE *echo = jsonl_out ? fdopen(proc_spool(st->dir), "w+") : NULL;
 	char *err = NULL;
 	jsonl in;
 	jv rec;
@@ -596,8 +527,8 @@ main(int argc, char **argv)
 		prepare(&cs[i], &cf, real, checkpoints, now, timeout);
 		if (flag_timeout)	/* the command line wins over mallcop.yaml */
 			cs[i].timeout_ms = flag_timeout * 1000;
-		cs[i].out = spool(st.dir);
-		cs[i].err = spool(st.dir);
+		cs[i].out = proc_spool(st.dir);
+		cs[i].err = proc_spool(st.dir);
 		cs[i].p.timeout_ms = cs[i].timeout_ms;
 		if (cs[i].error) {
 			cs[i].p.done = 1;

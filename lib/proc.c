@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -157,4 +159,90 @@ proc_describe(const proc *p)
 	if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 127)
 		return xstrdup("could not be run (exit status 127)");
 	return xasprintf("exited with status %d", WEXITSTATUS(p->status));
+}
+
+/* nothing secret, only what running a program needs */
+static const char *const base_env[] = {
+	"PATH", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE",
+	"HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "MALLCOP_NOW",
+	/* for sanitizer builds of connectors */
+	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", NULL,
+};
+
+void
+proc_env_add(char ***envp, size_t *n, const char *name, const char *val)
+{
+	size_t l = strlen(name);
+
+	for (size_t i = 0; i < *n; i++)
+		if (!strncmp((*envp)[i], name, l) && (*envp)[i][l] == '=')
+			return;
+	*envp = xrealloc(*envp, (*n + 2) * sizeof **envp);
+	(*envp)[(*n)++] = xasprintf("%s=%s", name, val);
+	(*envp)[*n] = NULL;
+}
+
+void
+proc_env_base(char ***envp, size_t *n)
+{
+	for (int i = 0; base_env[i]; i++)
+		if (getenv(base_env[i]))
+			proc_env_add(envp, n, base_env[i], getenv(base_env[i]));
+}
+
+int
+proc_spool(const char *dir)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		char *t = xasprintf("%s/spool.XXXXXX", dir);
+
+		fd = mkstemp(t);
+		if (fd >= 0)
+			unlink(t);
+		free(t);
+	}
+	if (fd < 0)
+		die(EXIT_WORK, "cannot create a spool file in '%s':", dir);
+	return fd;
+}
+
+enum { TAIL_LINES = 5 };
+
+void
+proc_err_tail(int fd, char **cursor, char **tail)
+{
+	FILE *f = fdopen(dup(fd), "r");
+	char *line = NULL, *lines[TAIL_LINES] = {0};
+	size_t cap = 0, n = 0;
+	ssize_t l;
+
+	*cursor = NULL;
+	*tail = NULL;
+	if (!f)
+		return;
+	rewind(f);
+	while ((l = getline(&line, &cap, f)) > 0) {
+		if (line[l - 1] == '\n')
+			line[--l] = 0;
+		if (!strncmp(line, "cursor:", 7)) {
+			free(*cursor);
+			*cursor = xstrdup(line + 7 + strspn(line + 7, " \t"));
+		} else if (l > 0) {
+			free(lines[n % TAIL_LINES]);
+			lines[n++ % TAIL_LINES] = strndup(line, 500);
+		}
+	}
+	for (size_t i = n > TAIL_LINES ? n - TAIL_LINES : 0; i < n; i++) {
+		char *s = lines[i % TAIL_LINES];
+		char *t = *tail ? xasprintf("%s | %s", *tail, s) : xstrdup(s);
+
+		free(*tail);
+		*tail = t;
+	}
+	for (int i = 0; i < TAIL_LINES; i++)
+		free(lines[i]);
+	free(line);
+	fclose(f);
 }

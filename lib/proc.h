@@ -24,6 +24,18 @@ void proc_wait(proc **ps, size_t n);
  * groups) before this program dies of the signal: no connector outlives a killed scan.
  */
 void proc_forward_signals(void);
+/* envp (NULL-terminated, *n entries) with NAME=val added, unless NAME is there already */
+void proc_env_add(char ***envp, size_t *n, const char *name, const char *val);
+/* the variables every connector gets from ours: nothing secret, only what running needs */
+void proc_env_base(char ***envp, size_t *n);
+/* an unlinked file in dir for a child's output (O_TMPFILE when it can); dies when it cannot */
+int proc_spool(const char *dir);
+/*
+ * What a connector said on stderr (its spool file): the value of its last "cursor: VALUE" line
+ * in *cursor, and its last five other lines joined with " | " in *tail (malloc'd; NULL when
+ * there are none).
+ */
+void proc_err_tail(int fd, char **cursor, char **tail);
 /* 1 when it exited with status 0 */
 int proc_ok(const proc *p);
 /* "exited with status 3", "killed by signal 9", "timed out after 30s" */
