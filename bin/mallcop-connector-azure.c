@@ -356,12 +356,14 @@ main(int argc, char **argv)
 		    ts_format(now - RETENTION, t));
 		since = now - RETENTION;
 	}
+	if (since > now)	/* the service refuses a window that ends before it starts */
+		since = now;
 
 	if (http_init(&login, "azure", login_url, &err) || http_init(&api, "azure", base, &err))
 		die(EXIT_USAGE, "%s", err ? err : "a URL is not usable");
 	if (!(token = auth_ms_token(&login, tenant, client, secret, scope, &err))) {
 		warnf("azure: %s (check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET: "
-		    "the client secret may be wrong or expired)", err ? err : "no token");
+		    "the secret must be a current client secret of that application)", err ? err : "no token");
 		free(err);
 		failed = 1;
 	} else {
