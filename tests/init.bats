@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# mallcop init: what the environment has, sampled against mock services, written to mallcop.yaml
+# that mallcop scan then uses unchanged; never a secret in a file, never an overwrite
+
+load helper
+
+GH_TOKEN=ghp_PLANTEDinitTOKEN0123456789abcdefghijk
+AWS_SECRET=wJalrXUtnFEMI/K7MDENG/PLANTEDinitSECRET01
+GHFIX="$BATS_TEST_DIRNAME/fixtures/github"
+AWSFIX="$BATS_TEST_DIRNAME/fixtures/aws"
+
+setup() {
+	deployment
+	# only what this test sets: no credentials of the machine running it
+	unset $(env | sed -n 's/^\(\(AWS\|AZURE\|GITHUB\|M365\|ENTRA\|SLACK\|TEAMS\|MALLCOP_WEBHOOK\)[A-Z0-9_]*\)=.*/\1/p')
+	export MALLCOP_HTTP_FAST=1
+	MOCK_PID=
+}
+
+teardown() {
+	mock_stop
+}
+
+# one mock answering as GitHub (the audit log) and as CloudTrail (LookupEvents, signed)
+mock_two() {
+	mock_start < <(printf '[{"path":"/orgs/acme-corp/audit-log","status":%s,"body":%s},
+		{"method":"POST","path":"/","status":200,"body":%s,"sigv4":{"secret":"%s"}}]\n' \
+		"${GH_STATUS:-200}" "${GH_JSON:-$(jq -c . "$GHFIX/${GH_BODY:-page1}.json")}" \
+		"$(jq -c . "$AWSFIX/page2.json")" "$AWS_SECRET")
+	export GITHUB_TOKEN=$GH_TOKEN GITHUB_ORG=acme-corp GITHUB_API_URL=http://127.0.0.1:$PORT
+	export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=$AWS_SECRET AWS_REGION=eu-west-1
+	export AWS_ENDPOINT_URL_CLOUDTRAIL=http://127.0.0.1:$PORT AWS_SHARED_CREDENTIALS_FILE=/nonexistent
+}
+
+no_secret() {
+	! grep -rqF -e "$GH_TOKEN" -e "$AWS_SECRET" "$@"
+}
+
+@test "two sources against the mocks: sampled, not stored, written as \${VAR} references; scan then works unchanged" {
+	mock_two
+	run --separate-stderr mallcop init
+	assert_success
+	printf '%s\n' "$output" > out.json
+	jq -e '.status == "ok" and .config_path == "./mallcop.yaml"' out.json
+	jq -e '[.connectors[] | {(.name): .available}] | add == {"aws-cloudtrail": true, "azure": false, "github": true, "m365": false}' out.json
+	jq -e '(.connectors[] | select(.name == "github") | .sample_events) == 8' out.json
+	jq -e '(.connectors[] | select(.name == "aws-cloudtrail") | .sample_events == 5 and .resources == ["eu-west-1"])' out.json
+	jq -e '(.connectors[] | select(.name == "azure") | .missing_credentials) == ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"]' out.json
+	jq -e '.required_secrets == ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "SLACK_WEBHOOK_URL"]' out.json
+	jq -e '.cost_estimate.connectors_active == 2 and .cost_estimate.sample_events == 13' out.json
+	# the sample asked for the last day only, and the signature was right
+	jq -se 'map(select(.method == "POST")) | length == 1 and (.[0].sigv4 == "ok") and ((.[0].body | fromjson | .EndTime - .StartTime) == 86400)' "$LOG"
+	# nothing stored, no checkpoint
+	[ ! -e .mallcop/events ] && [ ! -e .mallcop/checkpoints.yaml ]
+	grep -q 'token: ${GITHUB_TOKEN}' mallcop.yaml
+	grep -q 'secret_access_key: ${AWS_SECRET_ACCESS_KEY}' mallcop.yaml
+	grep -q "base_url: \"http://127.0.0.1:$PORT\"" mallcop.yaml
+	grep -q 'notify: \["notify-slack"\]\|"notify":\["notify-slack"\]' mallcop.yaml
+	no_secret mallcop.yaml out.json
+	[[ "$stderr" != *"$GH_TOKEN"* && "$stderr" != *"$AWS_SECRET"* ]]
+
+	run mallcop scan
+	assert_success
+	[ "$(stored_ids | wc -l)" -eq 13 ]
+	[ "$(cat .mallcop/events/*.jsonl | jq -r .source | sort -u | paste -sd,)" = aws-cloudtrail,github ]
+	no_secret .mallcop mallcop.yaml
+}
+
+@test "a second init without --force refuses and changes nothing; with --force the old file is kept as .bak" {
+	mock_two
+	run mallcop init
+	assert_success
+	cp mallcop.yaml before.yaml
+	printf '# my own notes\n' >> mallcop.yaml
+	cp mallcop.yaml edited.yaml
+	n=$(wc -l < "$LOG")
+	run --separate-stderr mallcop init
+	assert_failure 1
+	[[ "$stderr" == *"'./mallcop.yaml' exists: mallcop init changed nothing"*--force* ]]
+	jq -e '.status == "error"' <<< "$output"
+	cmp mallcop.yaml edited.yaml
+	[ "$(wc -l < "$LOG")" -eq "$n" ]
+	[ ! -e mallcop.yaml.bak ]
+	run mallcop init --force
+	assert_success
+	cmp mallcop.yaml.bak edited.yaml
+	grep -q 'token: ${GITHUB_TOKEN}' mallcop.yaml
+}
+
+@test "a source the service refuses is reported with why and left out; the others are written" {
+	GH_STATUS=401 GH_JSON='{"message":"Bad credentials"}' mock_two
+	run --separate-stderr mallcop init --human
+	assert_success
+	[[ "$output" == *"github           failed"*GITHUB_TOKEN*"HTTP 401: Bad credentials"* ]]
+	[[ "$output" == *"aws-cloudtrail   ok"*"5 events in the last 24 hours"* ]]
+	[[ "$output" == *"azure            missing"*"set: AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_CLIENT_SECRET"* ]]
+	[[ "$output" == *"SLACK_WEBHOOK_URL   (not set here)"* ]]
+	[[ "$output" == *"next: mallcop scan"* ]]
+	grep -q 'aws-cloudtrail:' mallcop.yaml
+	{ ! grep -q 'github:' mallcop.yaml; } || false
+	no_secret mallcop.yaml
+	[[ "$output$stderr" != *"$GH_TOKEN"* ]]
+}
+
+@test "nothing to watch: exit 1, what to set for each source, no file" {
+	run --separate-stderr mallcop init
+	assert_failure 1
+	jq -e '.status == "error" and (.connectors | length == 4) and all(.connectors[]; .available == false and (.missing_credentials | length) > 0)' <<< "$output"
+	jq -e '.connectors[] | select(.name == "github") | .missing_credentials == ["GITHUB_TOKEN", "GITHUB_ORG"]' <<< "$output"
+	[[ "$stderr" == *"mallcop.yaml not written"* ]]
+	[ ! -e mallcop.yaml ]
+}
+
+@test "the names the connectors read: ENTRA_* for Microsoft 365, an app for GitHub, a channel from the environment" {
+	export ENTRA_TENANT_ID=contoso.onmicrosoft.com ENTRA_CLIENT_ID=app-1 ENTRA_CLIENT_SECRET=PLANTEDentraSECRET
+	export GITHUB_APP_ID=12345 GITHUB_APP_PRIVATE_KEY_FILE=/keys/app.pem GITHUB_INSTALLATION_ID=77 GITHUB_ORG=acme-corp
+	export TEAMS_WEBHOOK_URL=https://example.webhook.office.com/x
+	run --separate-stderr mallcop init --no-sample
+	assert_success
+	grep -q 'client_secret: ${ENTRA_CLIENT_SECRET}' mallcop.yaml
+	grep -q 'app_id: ${GITHUB_APP_ID}' mallcop.yaml
+	grep -q 'private_key: ${GITHUB_APP_PRIVATE_KEY_FILE}' mallcop.yaml
+	grep -q 'installation_id: ${GITHUB_INSTALLATION_ID}' mallcop.yaml
+	grep -q 'webhook_url: ${TEAMS_WEBHOOK_URL}' mallcop.yaml
+	jq -e '.notify == "notify-teams" and (.required_secrets | index("ENTRA_CLIENT_SECRET") != null) and (.required_secrets[-1] == "TEAMS_WEBHOOK_URL")' <<< "$output"
+	{ ! grep -qF -e PLANTEDentraSECRET -e example.webhook mallcop.yaml; } || false
+}
+
+@test "the cost estimate's ranges never run backwards, for any sample size" {
+	for body in empty page1; do
+		mock_stop
+		GH_BODY=$body mock_two
+		run mallcop init --force
+		assert_success
+		jq -e '.cost_estimate | [.estimated_events_per_run, .estimated_findings_per_run, .estimated_donuts_per_run, .estimated_cost_per_run_usd, .estimated_cost_per_month_usd] | all(split("-") | (.[0] | tonumber) <= (.[1] | tonumber))' <<< "$output"
+	done
+	jq -e '.cost_estimate.estimated_events_per_run == "13-65" and .cost_estimate.estimated_findings_per_run == "1-6" and .cost_estimate.estimated_donuts_per_run == "1000-18000" and .cost_estimate.worst_case_cost_per_month_usd == "1.500"' <<< "$output"
+}
+
+@test "--pro is not there yet and says so; bad options are usage errors" {
+	run --separate-stderr mallcop init --pro
+	assert_failure 1
+	[[ "$stderr" == *"--pro: Pro accounts are not available"* ]]
+	[ ! -e mallcop.yaml ]
+	run --separate-stderr mallcop init --timeout 0
+	assert_failure 2
+	run --separate-stderr mallcop init extra
+	assert_failure 2
+}
