@@ -36,7 +36,7 @@ static const char *const sharing[] = {
 };
 
 typedef struct run {
-	const char *tenant, *client, *idvar;
+	const char *tenant, *client, *idvar, *secretvar;
 	const char *ct;		/* the content type being read */
 	http_client api;
 	int64_t newest;		/* the newest CreationTime emitted, in microseconds; -1 = none */
@@ -492,6 +492,7 @@ credentials(run *r, const char **secret)
 	r->tenant = v[0];
 	r->client = v[1];
 	r->idvar = set[1];
+	r->secretvar = set[2];
 	*secret = v[2];
 }
 
@@ -542,8 +543,8 @@ main(int argc, char **argv)
 	scope = xasprintf("%s/.default", base);
 	token = auth_ms_token(&login, r.tenant, r.client, secret, scope, &err);
 	if (!token) {
-		warnf("m365: %s; check %s and its secret, and that the app registration exists in "
-		    "this tenant", err, r.idvar);
+		warnf("m365: %s; check %s and %s, and that the app registration exists in this "
+		    "tenant", err, r.idvar, r.secretvar);
 		free(err);
 		failed = 1;
 	} else {

@@ -285,7 +285,7 @@ listed() {
 	failed_with "invalid_client"
 	[[ "$stderr" == *"tenant '$T'"* ]]
 	[[ "$stderr" == *"client '$CLIENT'"* ]]
-	[[ "$stderr" == *M365_CLIENT_ID* ]]
+	[[ "$stderr" == *"check M365_CLIENT_ID and M365_CLIENT_SECRET"* ]]
 	[[ "$stderr" == *AADSTS7000215* ]]
 	assert_output ''
 	# nothing was asked of the API without a token
