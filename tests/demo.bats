@@ -20,6 +20,9 @@ load helper
 	# the deployment is acme/, the recorded feed beside it in feed/
 	dir=$(ls -d "$BATS_TEST_TMPDIR"/mallcop-demo.*)
 	assert_output --partial "The deployment stays in $dir/acme:"
+	# and then how to connect a real cloud
+	assert_output --partial "Connect your real cloud"
+	assert_output --partial "mallcop init --human"
 	total=$(cat "$dir"/feed/*.jsonl | wc -l)
 	run mallcop --dir "$dir/acme" status
 	echo "$output" | jq -e ".total_events == $total and .connectors.demo.status == \"ok\""
