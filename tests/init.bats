@@ -147,3 +147,42 @@ no_secret() {
 	run --separate-stderr mallcop init extra
 	assert_failure 2
 }
+
+@test "Azure and Microsoft 365 against the mocks: subscriptions discovered, both sampled, scan works unchanged" {
+	local tenant=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d sub=3f2a6c1e-8b4d-4e0a-9c7f-1d2e3f4a5b6c
+	local secret='PLANTED~initAzure.0123456789' m365secret='PLANTED~initM365.9876543210'
+	local feed=/api/v1.0/$tenant/activity/feed
+	mock_start < <(jq -cn --arg t "$tenant" --arg s "$sub" --arg feed "$feed" \
+		--slurpfile tok "$BATS_TEST_DIRNAME/fixtures/azure/token.json" \
+		--slurpfile page "$BATS_TEST_DIRNAME/fixtures/azure/page2.json" '[
+		{method: "POST", path: "/\($t)/oauth2/v2.0/token", status: 200, body: $tok[0]},
+		{path: "/subscriptions", query: "api-version=2022-12-01", status: 200,
+		 body: {value: [{id: "/subscriptions/\($s)", subscriptionId: $s, displayName: "Acme Production", state: "Enabled"}]}},
+		{path: "/subscriptions/\($s)/providers/*", status: 200, body: $page[0]},
+		{method: "POST", path: "\($feed)/subscriptions/start", status: 200,
+		 body: {contentType: "Audit.AzureActiveDirectory", status: "enabled", webhook: null}},
+		{path: "\($feed)/subscriptions/content", status: 200, body: []}]')
+	export MALLCOP_NOW=2026-11-04T12:00:00Z
+	export AZURE_TENANT_ID=$tenant AZURE_CLIENT_ID=app-azure AZURE_CLIENT_SECRET=$secret
+	export M365_TENANT_ID=$tenant M365_CLIENT_ID=app-m365 M365_CLIENT_SECRET=$m365secret
+	export AZURE_AUTHORITY_HOST=http://127.0.0.1:$PORT AZURE_RESOURCE_MANAGER_URL=http://127.0.0.1:$PORT
+	export M365_MANAGEMENT_URL=http://127.0.0.1:$PORT
+	run --separate-stderr mallcop init
+	assert_success
+	jq -e '[.connectors[] | select(.available) | .name] == ["azure", "m365"]' <<< "$output"
+	jq -e --arg s "$sub" '.connectors[] | select(.name == "azure") | .resources == [$s] and (.notes[0] | contains("Acme Production")) and .sample_events == 4' <<< "$output"
+	jq -e '.connectors[] | select(.name == "m365") | .sample_events == 0' <<< "$output"
+	jq -e '.required_secrets == ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "M365_TENANT_ID", "M365_CLIENT_ID", "M365_CLIENT_SECRET", "SLACK_WEBHOOK_URL"]' <<< "$output"
+	grep -q "subscription_ids: \[\"$sub\"\]" mallcop.yaml
+	grep -q 'client_secret: ${AZURE_CLIENT_SECRET}' mallcop.yaml
+	# the token requests carried the secrets; nothing we wrote or printed does
+	jq -se 'map(select(.method == "POST" and (.path | endswith("/token")))) | length >= 2' "$LOG"
+	{ ! grep -rqF -e "$secret" -e "$m365secret" mallcop.yaml; } || false
+	[[ "$output$stderr" != *PLANTED* ]]
+	run mallcop scan
+	assert_success
+	[ "$(stored_ids | wc -l)" -eq 4 ]
+	grep -q '^azure:' .mallcop/checkpoints.yaml
+	grep -q '^m365:' .mallcop/checkpoints.yaml
+	{ ! grep -rqF -e "$secret" -e "$m365secret" .mallcop; } || false
+}
