@@ -507,17 +507,8 @@ main(int argc, char **argv)
 		jv_free(jr);
 		free(base);
 	}
-	if (fshut(stdout, "stdout"))
-		failed = 1;
-	fprintf(stderr, "%s: %zu events", argv0, total);
-	if (untimed)
-		fprintf(stderr, ", %zu records without a time skipped", untimed);
-	fputc('\n', stderr);
-	/* no cursor after a failure: the next run starts from the last good one */
-	if (!failed) {
-		out = jv_dump_string(out, 0);
-		fprintf(stderr, "cursor: %s\n", jv_string_value(out));
-	}
+	out = jv_dump_string(out, 0);
+	failed = cli_connector_end(failed, total, untimed, jv_string_value(out));
 	jv_free(out);
 	if (sk)
 		memset(sk, 0, strlen(sk));
@@ -528,5 +519,5 @@ main(int argc, char **argv)
 	jv_free(cur);
 	jv_free(jregions);
 	jv_free(cfg);
-	return failed ? EXIT_WORK : 0;
+	return failed;
 }

@@ -385,23 +385,12 @@ main(int argc, char **argv)
 	}
 	http_free(&api);
 	http_free(&login);
-	if (fshut(stdout, "stdout"))
-		failed = 1;
-	fprintf(stderr, "%s: %zu events", argv0, events);
-	if (untimed)
-		fprintf(stderr, ", %zu records without a time skipped", untimed);
-	fputc('\n', stderr);
-	/* no cursor after a failure in any subscription: the next run starts from the last good one */
-	if (!failed) {
-		if (newest >= since)
-			fprintf(stderr, "cursor: %s\n", ts_format(newest - newest % TS_SECOND, t));
-		else
-			fprintf(stderr, "cursor: %s\n", ts_format(since, t));
-	}
+	failed = cli_connector_end(failed, events, untimed,
+	    ts_format(newest >= since ? newest - newest % TS_SECOND : since, t));
 	free(base);
 	free(login_url);
 	free(scope);
 	jv_free(subs);
 	jv_free(cfg);
-	return failed ? EXIT_WORK : 0;
+	return failed;
 }

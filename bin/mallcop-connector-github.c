@@ -360,27 +360,16 @@ main(int argc, char **argv)
 
 	failed = fetch(&r, &c, base, include, since);
 	http_free(&c);
-	if (fshut(stdout, "stdout"))
-		failed = 1;
-	fprintf(stderr, "%s: %zu events", argv0, r.events);
-	if (r.untimed)
-		fprintf(stderr, ", %zu entries without a time skipped", r.untimed);
-	fputc('\n', stderr);
-	/* no cursor after a failure: the next run starts from the last good one */
-	if (!failed) {
-		if (r.newest >= since)
-			fprintf(stderr, "cursor: %s\n",
-			    ts_format(r.newest - r.newest % TS_SECOND, t));
-		else if (cursor)
-			fprintf(stderr, "cursor: %s\n", cursor);
-		else
-			fprintf(stderr, "cursor: %s\n", ts_format(since - since % TS_SECOND, t));
-	}
+	if (r.newest >= since)
+		cursor = ts_format(r.newest - r.newest % TS_SECOND, t);
+	else if (!cursor)
+		cursor = ts_format(since - since % TS_SECOND, t);
+	failed = cli_connector_end(failed, r.events, r.untimed, cursor);
 	free(base);
 	free(app);
 	jv_free(cfg);
 	jv_free(org);
 	jv_free(jbase);
 	jv_free(jinc);
-	return failed ? EXIT_WORK : 0;
+	return failed;
 }

@@ -565,29 +565,20 @@ main(int argc, char **argv)
 	}
 	http_free(&r.api);
 	http_free(&login);
-	if (fshut(stdout, "stdout"))
-		failed = 1;
-	fprintf(stderr, "%s: %zu events", argv0, r.events);
-	if (r.untimed)
-		fprintf(stderr, ", %zu records without a time skipped", r.untimed);
-	fputc('\n', stderr);
 	/*
-	 * No cursor after a failure: the next run starts from the last good one. Otherwise the
-	 * newest CreationTime emitted, but not earlier than a day before the end: everything
+	 * The newest CreationTime emitted, but not earlier than a day before the end: everything
 	 * that became available before the end was read, and a day of overlap covers a clock
 	 * that differs from Microsoft's; so a quiet tenant's cursor still moves.
 	 */
-	if (!failed) {
-		cur = r.newest - (r.newest % TS_SECOND);
-		if (cur < end - DAY)
-			cur = end - DAY;
-		if (cur < since)
-			cur = since;
-		fprintf(stderr, "cursor: %s\n", ts_format(cur, t));
-	}
+	cur = r.newest - (r.newest % TS_SECOND);
+	if (cur < end - DAY)
+		cur = end - DAY;
+	if (cur < since)
+		cur = since;
+	failed = cli_connector_end(failed, r.events, r.untimed, ts_format(cur, t));
 	free(scope);
 	free(base);
 	free(loginurl);
 	jv_free(cfg);
-	return failed ? EXIT_WORK : 0;
+	return failed;
 }

@@ -110,3 +110,18 @@ cli_connector(int argc, char **argv, const char *usage, const char **cursor, int
 		die(EXIT_USAGE, "MALLCOP_CONNECTOR_CONFIG is not a JSON object");
 	return cfg;
 }
+
+int
+cli_connector_end(int failed, size_t events, size_t untimed, const char *cursor)
+{
+	if (fshut(stdout, "stdout"))
+		failed = 1;
+	fprintf(stderr, "%s: %zu events", argv0, events);
+	if (untimed)
+		fprintf(stderr, ", %zu records without a time skipped", untimed);
+	fputc('\n', stderr);
+	/* no cursor after a failure: the next run starts from the last good one */
+	if (!failed && cursor)
+		fprintf(stderr, "cursor: %s\n", cursor);
+	return failed ? EXIT_WORK : 0;
+}

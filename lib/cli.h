@@ -1,6 +1,7 @@
 /* cli: what every program does at its edges: the JSON result, errors, --human */
 #ifndef MALLCOP_CLI_H
 #define MALLCOP_CLI_H
+#include <stddef.h>
 #include <stdint.h>
 #include <jv.h>
 
@@ -24,6 +25,12 @@ jv cli_result(void);
  * when unset; exit 2 when it is not one). *cursor is the raw value or NULL; *since -1 when none.
  */
 jv cli_connector(int argc, char **argv, const char *usage, const char **cursor, int64_t *since);
+/*
+ * The end of a connector's run: stdout closed (a failed write fails the run), "PROG: N events"
+ * (and ", M records without a time skipped") on stderr, then "cursor: CURSOR" unless the run
+ * failed: the checkpoint moves only after a whole success. The exit status to return.
+ */
+int cli_connector_end(int failed, size_t events, size_t untimed, const char *cursor);
 /* --wait[=SECONDS] into milliseconds; without it a short grace for a run finishing */
 long cli_wait_ms(const char *arg);
 #endif

@@ -42,14 +42,6 @@ ct() {
 	"$MALLCOP_EXEC_PATH/mallcop-connector-aws-cloudtrail" "$@"
 }
 
-last_cursor() {
-	printf '%s\n' "$stderr" | grep '^cursor: ' | tail -n 1 | sed 's/^cursor: //'
-}
-
-no_secret() {
-	! printf '%s\n%s\n' "$output" "$stderr" | grep -qF "$SECRET"
-}
-
 @test "every record maps to its event type, actor, target and metadata; epoch and ISO times" {
 	mock < <(two_pages)
 	run --separate-stderr ct --since 2026-11-05T00:00:00Z

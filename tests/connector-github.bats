@@ -6,6 +6,7 @@ load helper
 FIX="$BATS_TEST_DIRNAME/fixtures/github"
 TOKEN=ghp_PLANTEDsecretTOKEN0123456789abcdefghij
 AUDIT=/orgs/acme-corp/audit-log
+SECRET=$TOKEN
 
 setup() {
 	deployment
@@ -41,15 +42,6 @@ two_pages() {
 
 gh() {
 	"$MALLCOP_EXEC_PATH/mallcop-connector-github" "$@"
-}
-
-last_cursor() {
-	printf '%s\n' "$stderr" | grep '^cursor: ' | tail -n 1 | sed 's/^cursor: //'
-}
-
-# nothing we print or store holds the token
-no_secret() {
-	! printf '%s\n%s\n' "$output" "$stderr" | grep -qF "$TOKEN"
 }
 
 @test "every action kind maps to its event type, with the entry's fields in metadata" {

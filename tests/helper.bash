@@ -69,3 +69,23 @@ mock_stop() {
 		MOCK_PID=
 	fi
 }
+
+# connectors: the value of the last "cursor: " line the last run printed on stderr
+last_cursor() {
+	printf '%s\n' "$stderr" | grep '^cursor: ' | tail -n 1 | sed 's/^cursor: //'
+}
+
+# neither the stdout nor the stderr of the last run holds $SECRET
+no_secret() {
+	{ ! printf '%s\n%s\n' "$output" "$stderr" | grep -qF "$SECRET"; } || false
+}
+
+# a connector's failure: exit 1, the connector (CONNECTOR) and the cause named, no cursor, no
+# secret: failed_with CAUSE
+failed_with() {
+	assert_failure 1
+	[[ "$stderr" == *"$CONNECTOR"* ]]
+	[[ "$stderr" == *"$1"* ]]
+	[[ "$stderr" != *cursor:* ]]
+	no_secret
+}
