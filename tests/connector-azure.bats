@@ -122,7 +122,7 @@ gets() {
 	no_secret
 }
 
-@test "a second poll with the cursor asks only from there and emits only newer records" {
+@test "a second poll with the cursor asks from there (and 15 minutes before, for late records) and emits only newer records" {
 	mock < <(two_pages)
 	run --separate-stderr az --since 2026-11-04T00:00:00Z
 	assert_success
@@ -130,7 +130,7 @@ gets() {
 	[ "$cur" = 2026-11-04T08:44:10Z ]
 	teardown
 	rm -f "$LOG" "$BATS_TEST_TMPDIR/port"
-	mock < <(printf '[%s,%s]\n' "$(token_route)" "$(page newer "$SUB1" "ge%20%272026-11-04T08%3A44%3A10Z%27")")
+	mock < <(printf '[%s,%s]\n' "$(token_route)" "$(page newer "$SUB1" "ge%20%272026-11-04T08%3A29%3A10Z%27")")
 	MALLCOP_NOW=2026-11-04T12:00:00Z run --separate-stderr az --cursor "$cur"
 	assert_success
 	printf '%s\n' "$output" | jq -r '"\(.event_type) \(.action)"' > kinds
@@ -139,7 +139,17 @@ gets() {
 	resource_modified Microsoft.Compute/virtualMachines/delete
 	EOF
 	[ "$(last_cursor)" = 2026-11-04T10:15:42Z ]
-	[[ "$(gets | jq -r .query)" == *"ge%20%272026-11-04T08%3A44%3A10Z%27%20and%20eventTimestamp%20le%20%272026-11-04T12%3A00%3A00Z%27"* ]]
+	[[ "$(gets | jq -r .query)" == *"ge%20%272026-11-04T08%3A29%3A10Z%27%20and%20eventTimestamp%20le%20%272026-11-04T12%3A00%3A00Z%27"* ]]
+}
+
+@test "a record that reached the log late, older than the cursor, still comes on the next poll" {
+	jq -c '.value[0] | .eventDataId = "late-arrival-1" | .eventTimestamp = "2026-11-04T08:40:00.5Z" | {value: [.]}' "$FIX/newer.json" > "$BATS_TEST_TMPDIR/late.json"
+	mock < <(printf '[%s,{"path":"/subscriptions/%s/providers/*","status":200,"body":%s}]\n' "$(token_route)" "$SUB1" "$(cat "$BATS_TEST_TMPDIR/late.json")")
+	MALLCOP_NOW=2026-11-04T12:00:00Z run --separate-stderr az --cursor 2026-11-04T08:44:10Z
+	assert_success
+	[[ "$(printf '%s\n' "$output" | jq -r .timestamp)" == 2026-11-04T08:40:00.5* ]]
+	# the cursor does not go back to it
+	[ "$(last_cursor)" = 2026-11-04T08:44:10Z ]
 }
 
 @test "an empty page: no events, the cursor stays where it was" {
@@ -342,7 +352,7 @@ gets() {
 	echo "$output" | grep '^{' | jq -e '.connectors.azure.events_ingested == 0'
 	[ "$(stored_ids | wc -l)" -eq 7 ]
 	# the second scan asked from the checkpoint
-	[[ "$(gets | jq -r 'select(.path | startswith("/subscriptions/")) | .query' | sed -n 3p)" == *"ge%20%272026-11-04T08%3A44%3A10Z%27"* ]]
+	[[ "$(gets | jq -r 'select(.path | startswith("/subscriptions/")) | .query' | sed -n 3p)" == *"ge%20%272026-11-04T08%3A29%3A10Z%27"* ]]
 	{ ! grep -rqF "$SECRET" .mallcop mallcop.yaml; } || false
 	[[ "$output" != *"$SECRET"* ]]
 }
