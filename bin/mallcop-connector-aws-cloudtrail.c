@@ -329,11 +329,12 @@ fetch(run *r, const char *base, const char *ak, const char *sk, const char *tok,
 				nap_ms(1000L << throttled);
 				continue;
 			}
-			if (resp.status == 403 || (ty && (streq(ty, "UnrecognizedClientException") ||
+			if (resp.status == 401 || resp.status == 403 || (ty &&
+			    (streq(ty, "UnrecognizedClientException") ||
 			    streq(ty, "InvalidSignatureException") || prefixed(ty, "AccessDenied") ||
 			    streq(ty, "InvalidClientTokenId") || streq(ty, "ExpiredTokenException"))))
-				warnf("aws-cloudtrail: %s: %s%s%s: %s", r->region, ty ? ty : "denied",
-				    msg ? ": " : "", msg ? msg : "", cred_hint);
+				warnf("aws-cloudtrail: %s: HTTP %ld: %s%s%s: %s", r->region, resp.status,
+				    ty ? ty : "denied", msg ? ": " : "", msg ? msg : "", cred_hint);
 			else if (ty || msg)
 				warnf("aws-cloudtrail: %s: LookupEvents failed (HTTP %ld): %s%s%s",
 				    r->region, resp.status, ty ? ty : "", ty && msg ? ": " : "",

@@ -94,7 +94,7 @@ ct() {
 	mock < <(two_pages)
 	AWS_SECRET_ACCESS_KEY=wrong-secret-key run --separate-stderr ct --since 2026-11-05T00:00:00Z
 	assert_failure 1
-	[[ "$stderr" == *"aws-cloudtrail: us-east-1: InvalidSignatureException"*"signature mismatch"* ]]
+	[[ "$stderr" == *"aws-cloudtrail: us-east-1: HTTP 403: InvalidSignatureException"*"signature mismatch"* ]]
 	[[ "$stderr" == *AWS_SECRET_ACCESS_KEY* ]]
 	[[ "$stderr" != *cursor:* ]]
 	[[ "$stderr" != *wrong-secret-key* ]]
@@ -195,4 +195,68 @@ ct() {
 	jq -se '.[2].body | fromjson | .StartTime == 1793843100' "$LOG"
 	! grep -rqF "$SECRET" .mallcop mallcop.yaml
 	[[ "$output" != *"$SECRET"* ]]
+}
+
+@test "401: the credentials and the permission named, no cursor, no secret" {
+	mock < <(printf '[{"method":"POST","path":"/","status":401,"body":{"message":"Unauthorized"}}]\n')
+	run --separate-stderr ct --since 2026-11-05T00:00:00Z
+	assert_failure 1
+	[[ "$stderr" == *"aws-cloudtrail: us-east-1: HTTP 401"*AWS_ACCESS_KEY_ID*cloudtrail:LookupEvents* ]]
+	[[ "$stderr" != *cursor:* ]]
+	no_secret
+}
+
+@test "429 with Retry-After, then the page" {
+	mock < <(printf '[{"method":"POST","path":"/","status":429,"times":1,"headers":{"Retry-After":"2"},"body":{"message":"Too Many Requests"}},%s]\n' "$(route 200 "$(jq -c . "$FIX/page2.json")")")
+	run --separate-stderr ct --since 2026-11-05T00:00:00Z
+	assert_success
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 5 ]
+	[ "$(wc -l < "$LOG")" -eq 2 ]
+	jq -se '.[1].sigv4 == "ok"' "$LOG"
+	[ "$(last_cursor)" = '{"us-east-1":"2026-11-05T01:45:00Z"}' ]
+}
+
+@test "500, then the page" {
+	mock < <(printf '[%s,%s]\n' "$(route 500 '{"__type":"InternalFailure","message":"internal error"}' 1)" "$(route 200 "$(jq -c . "$FIX/page2.json")")")
+	run --separate-stderr ct --since 2026-11-05T00:00:00Z
+	assert_success
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 5 ]
+	[ "$(wc -l < "$LOG")" -eq 2 ]
+}
+
+@test "an empty page: no events, the cursor stays where it was" {
+	mock < <(printf '[%s]\n' "$(route 200 '{"Events":[]}')")
+	run --separate-stderr ct --cursor '{"us-east-1":"2026-11-05T01:45:00Z"}'
+	assert_success
+	assert_output ''
+	[ "$(last_cursor)" = '{"us-east-1":"2026-11-05T01:45:00Z"}' ]
+}
+
+@test "when it fails, mallcop scan still stores the other connectors' events and keeps its checkpoint" {
+	mock < <(printf '[%s,%s]\n' "$(route 200 "$(jq -c . "$FIX/page2.json")" 1)" "$(route 403 '{"__type":"AccessDeniedException","message":"not authorized"}')")
+	mkdir -p feed
+	event evt_00000000000000000001 app 2026-11-05T10:00:00Z > feed/a.jsonl
+	config <<-EOF
+	connectors:
+	  aws:
+	    type: aws-cloudtrail
+	    endpoint: http://127.0.0.1:$PORT
+	    access_key_id: \${AWS_ACCESS_KEY_ID}
+	    secret_access_key: \${AWS_SECRET_ACCESS_KEY}
+	  app:
+	    type: file
+	    paths: [feed/*.jsonl]
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	MALLCOP_NOW=2026-11-06T00:00:00Z run mallcop scan
+	assert_success
+	[ "$(stored_ids | wc -l)" -eq 6 ]
+	cp .mallcop/checkpoints.yaml before.yaml
+	event evt_00000000000000000002 app 2026-11-05T11:00:00Z >> feed/a.jsonl
+	MALLCOP_NOW=2026-11-06T00:00:00Z run --separate-stderr mallcop scan
+	assert_failure 1
+	[[ "$stderr$output" == *aws*AccessDeniedException* ]]
+	[ "$(stored_ids | wc -l)" -eq 7 ]
+	[ "$(sed -n '/^aws:/,/^[a-z]/p' .mallcop/checkpoints.yaml | grep value)" = "$(sed -n '/^aws:/,/^[a-z]/p' before.yaml | grep value)" ]
+	{ ! grep -rqF "$SECRET" .mallcop mallcop.yaml; } || false
 }

@@ -334,3 +334,32 @@ jwt_ok() {
 	assert_success
 	[ "$(last_cursor)" = 2026-11-04T08:22:00Z ]
 }
+
+@test "when it fails, mallcop scan still stores the other connectors' events and keeps its checkpoint" {
+	mock < <(printf '[%s,{"path":"%s","status":401,"body":{"message":"Bad credentials"}}]\n' "$(page page1 per_page=100 | sed 's/}$/,"times":1}/')" "$AUDIT")
+	mkdir -p feed
+	event evt_00000000000000000001 app 2026-11-05T10:00:00Z > feed/a.jsonl
+	config <<-EOF
+	connectors:
+	  github:
+	    org: acme-corp
+	    base_url: http://127.0.0.1:$PORT
+	    token: \${GITHUB_TOKEN}
+	  app:
+	    type: file
+	    paths: [feed/*.jsonl]
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	MALLCOP_NOW=2026-11-05T12:00:00Z run mallcop scan
+	assert_success
+	[ "$(stored_ids | wc -l)" -eq 9 ]
+	cp .mallcop/checkpoints.yaml before.yaml
+	event evt_00000000000000000002 app 2026-11-05T11:00:00Z >> feed/a.jsonl
+	MALLCOP_NOW=2026-11-05T12:00:00Z run --separate-stderr mallcop scan
+	assert_failure 1
+	[[ "$stderr$output" == *github*"HTTP 401"*"Bad credentials"* ]]
+	[ "$(stored_ids | wc -l)" -eq 10 ]
+	[ "$(sed -n '/^github:/,/^[a-z]/p' .mallcop/checkpoints.yaml | grep value)" = "$(sed -n '/^github:/,/^[a-z]/p' before.yaml | grep value)" ]
+	{ ! grep -rqF "$TOKEN" .mallcop mallcop.yaml; } || false
+	[[ "$output$stderr" != *"$TOKEN"* ]]
+}

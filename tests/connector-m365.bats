@@ -467,3 +467,30 @@ listed() {
 	{ ! grep -rqF "$SECRET" .mallcop mallcop.yaml; } || false
 	[[ "$output" != *"$SECRET"* ]]
 }
+
+@test "when it fails, mallcop scan still stores the other connectors' events and keeps its checkpoint" {
+	mock < <(printf '[%s,%s]\n' "$(token_ok)" "$(route POST "$FEED/subscriptions/start" 403 forbidden)")
+	mkdir -p in
+	event f1 files 2026-11-05T07:00:00Z erin > in/a.jsonl
+	printf 'office:\n  value: 2026-11-05T09:00:00Z\n  updated_at: 2026-11-05T09:00:01Z\n' > before.yaml
+	mkdir -p .mallcop && cp before.yaml .mallcop/checkpoints.yaml
+	config <<-EOF
+	connectors:
+	  office:
+	    type: m365
+	    tenant_id: \${M365_TENANT_ID}
+	    client_id: \${M365_CLIENT_ID}
+	    client_secret: \${M365_CLIENT_SECRET}
+	    base_url: http://127.0.0.1:$PORT
+	    login_url: http://127.0.0.1:$PORT
+	  files: {type: file, paths: [in/*.jsonl]}
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	run --separate-stderr mallcop scan
+	assert_failure 1
+	[[ "$stderr$output" == *m365*403* ]]
+	[ "$(stored_ids)" = f1 ]
+	sed -n '/^office:/,/^[a-z]/p' .mallcop/checkpoints.yaml | grep -q 'value:.*2026-11-05T09:00:00Z' 
+	{ ! grep -rqF "$SECRET" .mallcop mallcop.yaml; } || false
+	[[ "$output$stderr" != *"$SECRET"* ]]
+}
