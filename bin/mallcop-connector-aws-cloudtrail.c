@@ -409,7 +409,7 @@ main(int argc, char **argv)
 {
 	const char *dflt_region = getenv("AWS_DEFAULT_REGION"), *given = NULL;
 	int64_t since = -1, us;
-	jv cfg, jregions, jend, cur = jv_object(), out;
+	jv cfg, jregions, cur = jv_object(), out;
 	char t[TS_BUFSZ], *err = NULL, *ak = NULL, *sk = NULL, *tok = NULL, *endpoint = NULL;
 	size_t nregions, i, total = 0, untimed = 0;
 	int failed = 0, requests;
@@ -456,22 +456,7 @@ main(int argc, char **argv)
 			    jv_get_kind(r) == JV_KIND_STRING ? jv_string_value(r) : "?");
 		jv_free(r);
 	}
-	jend = jsonl_get(jv_copy(cfg), "endpoint");
-	if (jv_get_kind(jend) == JV_KIND_STRING && *jv_string_value(jend)) {
-		endpoint = xstrdup(jv_string_value(jend));
-		while (*endpoint && endpoint[strlen(endpoint) - 1] == '/')
-			endpoint[strlen(endpoint) - 1] = 0;
-	} else if (jv_is_valid(jend) && jv_get_kind(jend) != JV_KIND_NULL) {
-		die(EXIT_USAGE, "endpoint: must be a URL");
-	}
-	jv_free(jend);
-	if (endpoint) {
-		http_client probe;
-
-		if (http_init(&probe, "aws-cloudtrail", endpoint, &err))
-			die(EXIT_USAGE, "endpoint: %s", err ? err : "not usable");
-		http_free(&probe);
-	}
+	endpoint = cli_url(cfg, "endpoint", NULL, "aws-cloudtrail");
 
 	if (auth_aws_credentials(&ak, &sk, &tok, &err))
 		die(EXIT_WORK, "%s (%s)", err ? err : "no AWS credentials", cred_hint);

@@ -284,29 +284,6 @@ subscriptions(jv cfg)
 	return subs;
 }
 
-/* a URL setting without its trailing '/', checked as http_init would use it */
-static char *
-url_setting(jv cfg, const char *key, const char *dflt)
-{
-	jv v = jsonl_get(jv_copy(cfg), key);
-	char *url, *err = NULL;
-	http_client probe;
-
-	if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v))
-		url = xstrdup(jv_string_value(v));
-	else if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL)
-		url = xstrdup(dflt);
-	else
-		die(EXIT_USAGE, "%s: must be a URL", key);
-	jv_free(v);
-	while (*url && url[strlen(url) - 1] == '/')
-		url[strlen(url) - 1] = 0;
-	if (http_init(&probe, "azure", url, &err))
-		die(EXIT_USAGE, "%s: %s", key, err ? err : "not usable");
-	http_free(&probe);
-	return url;
-}
-
 static const char *
 need_env(const char *name, const char *what)
 {
@@ -336,8 +313,8 @@ main(int argc, char **argv)
 		since = -1;
 	}
 	subs = subscriptions(cfg);
-	base = url_setting(cfg, "base_url", "https://management.azure.com");
-	login_url = url_setting(cfg, "login_url", "https://login.microsoftonline.com");
+	base = cli_url(cfg, "base_url", "https://management.azure.com", "azure");
+	login_url = cli_url(cfg, "login_url", "https://login.microsoftonline.com", "azure");
 	jscope = jsonl_get(jv_copy(cfg), "scope");
 	if (jv_get_kind(jscope) == JV_KIND_STRING && *jv_string_value(jscope))
 		scope = xstrdup(jv_string_value(jscope));

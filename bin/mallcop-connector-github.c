@@ -303,7 +303,7 @@ main(int argc, char **argv)
 	int64_t since = -1;
 	http_client c;
 	char t[TS_BUFSZ], *err = NULL, *base, *app = NULL;
-	jv cfg, org, jbase, jinc;
+	jv cfg, org, jinc;
 	int failed;
 
 	setargv0(argv[0]);
@@ -317,7 +317,6 @@ main(int argc, char **argv)
 		cursor = given;
 	}
 	org = jsonl_get(jv_copy(cfg), "org");
-	jbase = jsonl_get(jv_copy(cfg), "base_url");
 	jinc = jsonl_get(jv_copy(cfg), "include");
 	if (jv_get_kind(org) == JV_KIND_STRING)
 		r.org = jv_string_value(org);
@@ -334,10 +333,7 @@ main(int argc, char **argv)
 	} else if (jv_get_kind(jinc) != JV_KIND_INVALID && jv_get_kind(jinc) != JV_KIND_NULL) {
 		die(EXIT_USAGE, "include: must be web, git or all");
 	}
-	base = xstrdup(jv_get_kind(jbase) == JV_KIND_STRING ? jv_string_value(jbase)
-	    : "https://api.github.com");
-	while (*base && base[strlen(base) - 1] == '/')
-		base[strlen(base) - 1] = 0;
+	base = cli_url(cfg, "base_url", "https://api.github.com", "github");
 
 	if (since < 0)
 		since = ts_now() - 7 * 24 * 3600 * TS_SECOND;
@@ -369,7 +365,6 @@ main(int argc, char **argv)
 	free(app);
 	jv_free(cfg);
 	jv_free(org);
-	jv_free(jbase);
 	jv_free(jinc);
 	return failed;
 }

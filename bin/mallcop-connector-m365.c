@@ -405,25 +405,6 @@ tenant_ok(const char *s)
 	return 1;
 }
 
-/* a URL setting without its trailing '/', or dflt; malloc'd */
-static char *
-url_setting(jv cfg, const char *key, const char *dflt)
-{
-	jv v = jsonl_get(jv_copy(cfg), key);
-	char *s;
-
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		s = xstrdup(jv_string_value(v));
-	else if (jv_get_kind(v) == JV_KIND_INVALID || jv_get_kind(v) == JV_KIND_NULL)
-		s = xstrdup(dflt);
-	else
-		die(EXIT_USAGE, "%s: must be a URL", key);
-	jv_free(v);
-	while (*s && s[strlen(s) - 1] == '/')
-		s[strlen(s) - 1] = 0;
-	return s;
-}
-
 /* content_types: a list of the documented types; the first four when absent */
 static size_t
 types_setting(jv cfg, const char **out)
@@ -516,8 +497,8 @@ main(int argc, char **argv)
 		since = -1;
 	}
 	ntypes = types_setting(cfg, types);
-	base = url_setting(cfg, "base_url", "https://manage.office.com");
-	loginurl = url_setting(cfg, "login_url", "https://login.microsoftonline.com");
+	base = cli_url(cfg, "base_url", "https://manage.office.com", "m365");
+	loginurl = cli_url(cfg, "login_url", "https://login.microsoftonline.com", "m365");
 	credentials(&r, &secret);
 
 	/* whole seconds; the API refuses a start older than 7 days: keep a minute's margin */

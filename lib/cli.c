@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "http.h"
 #include "jsonl.h"
 #include "ts.h"
 #include "util.h"
@@ -124,4 +125,28 @@ cli_connector_end(int failed, size_t events, size_t untimed, const char *cursor)
 	if (!failed && cursor)
 		fprintf(stderr, "cursor: %s\n", cursor);
 	return failed ? EXIT_WORK : 0;
+}
+
+char *
+cli_url(jv cfg, const char *key, const char *dflt, const char *who)
+{
+	jv v = jsonl_get(jv_copy(cfg), key);
+	char *url = NULL, *err = NULL;
+	http_client probe;
+
+	if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v))
+		url = xstrdup(jv_string_value(v));
+	else if (jv_get_kind(v) == JV_KIND_INVALID || jv_get_kind(v) == JV_KIND_NULL)
+		url = dflt ? xstrdup(dflt) : NULL;
+	else
+		die(EXIT_USAGE, "%s: must be a URL", key);
+	jv_free(v);
+	if (!url)
+		return NULL;
+	while (*url && url[strlen(url) - 1] == '/')
+		url[strlen(url) - 1] = 0;
+	if (http_init(&probe, who, url, &err))
+		die(EXIT_USAGE, "%s: %s", key, err ? err : "not usable");
+	http_free(&probe);
+	return url;
 }

@@ -26,6 +26,12 @@ jv cli_result(void);
  */
 jv cli_connector(int argc, char **argv, const char *usage, const char **cursor, int64_t *since);
 /*
+ * A URL setting of a connector (base_url, login_url, endpoint): cfg[key] without its trailing
+ * '/', or dflt when it is absent (NULL: none); exit 2 naming the key when it is not a string
+ * or not a URL the HTTP layer accepts (https, or http to loopback). malloc'd.
+ */
+char *cli_url(jv cfg, const char *key, const char *dflt, const char *who);
+/*
  * The end of a connector's run: stdout closed (a failed write fails the run), "PROG: N events"
  * (and ", M records without a time skipped") on stderr, then "cursor: CURSOR" unless the run
  * failed: the checkpoint moves only after a whole success. The exit status to return.
