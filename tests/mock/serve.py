@@ -92,7 +92,12 @@ def sigv4_check(method, path, query, headers, body, secret):
 
     pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
     cquery = "&".join("%s=%s" % (enc(k), enc(v)) for k, v in sorted(pairs))
-    cpath = "/".join(enc(urllib.parse.unquote(seg)) for seg in (path or "/").split("/"))
+    # S3 encodes each path segment once; every other service encodes the path as sent again
+    # (a Bedrock model id "a:0" is sent as "a%3A0" and signed as "a%253A0")
+    if service == "s3":
+        cpath = "/".join(enc(urllib.parse.unquote(seg)) for seg in (path or "/").split("/"))
+    else:
+        cpath = "/".join(enc(seg) for seg in (path or "/").split("/"))
     cheaders = "".join("%s:%s\n" % (h, " ".join(headers.get(h, "").split())) for h in signed)
     creq = "\n".join([method, cpath, cquery, cheaders, ";".join(signed),
                       hashlib.sha256(body).hexdigest()])

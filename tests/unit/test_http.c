@@ -13,48 +13,10 @@
 #include "http.h"
 #include "t.h"
 
+#define MOCK_ROOT "/tmp/test_http.XXXXXX"
+#include "mock.h"
+
 #define TOKEN "s3cr3t-t0ken-4242"
-
-static char root[] = "/tmp/test_http.XXXXXX";
-static char base[128];
-static pid_t mock;
-
-static char *
-at(const char *rel)
-{
-	static char buf[4][512];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", root, rel);
-	return buf[k];
-}
-
-/* a whole file, "" when unreadable; static */
-static const char *
-slurp(const char *path)
-{
-	static char buf[1 << 16];
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	if (f) {
-		n = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
-static int
-count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
-		n++;
-	return n;
-}
 
 static double
 now_s(void)
@@ -65,72 +27,6 @@ now_s(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-/* the directory above the test binary that holds tests/mock/serve.py (source tree or build/san) */
-static const char *
-find_serve(void)
-{
-	static char dir[PATH_MAX], path[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-	struct stat st;
-	char *slash;
-
-	if (n <= 0)
-		return NULL;
-	dir[n] = '\0';
-	while ((slash = strrchr(dir, '/')) != NULL) {
-		*slash = '\0';
-		snprintf(path, sizeof path, "%s/tests/mock/serve.py", *dir ? dir : "");
-		if (stat(path, &st) == 0)
-			return path;
-	}
-	return NULL;
-}
-
-static int
-start_mock(const char *routes)
-{
-	const char *serve = find_serve();
-	FILE *f;
-	char port[16];
-
-	if (!serve)
-		return -1;
-	f = fopen(at("routes.json"), "w");
-	if (!f)
-		return -1;
-	fputs(routes, f);
-	fclose(f);
-	if ((mock = fork()) == 0) {
-		if (!freopen("/dev/null", "w", stdout))
-			_exit(127);
-		execlp("python3", "python3", serve, "--port-file", at("port"), at("routes.json"),
-		    at("log.jsonl"), (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		if ((f = fopen(at("port"), "r")) != NULL) {
-			int got = fgets(port, sizeof port, f) != NULL;
-
-			fclose(f);
-			if (got) {
-				port[strcspn(port, "\n")] = '\0';
-				snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
-				return 0;
-			}
-		}
-		usleep(25000);
-	}
-	return -1;
-}
-
-static void
-stop_mock(void)
-{
-	if (mock > 0) {
-		kill(mock, SIGTERM);
-		waitpid(mock, NULL, 0);
-	}
-}
 
 /* a client of the mock, with a secret, failing fast */
 static void
