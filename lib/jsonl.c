@@ -109,3 +109,22 @@ jsonl_number(jv v, double dflt)
 	jv_free(v);
 	return n;
 }
+
+char *
+jsonl_join(jv list, const char *sep)
+{
+	char *out = xstrdup(""), *t;
+
+	if (jv_get_kind(list) == JV_KIND_ARRAY)
+		jv_array_foreach(list, i, s) {
+			(void)i;
+			if (jv_get_kind(s) == JV_KIND_STRING) {
+				t = xasprintf("%s%s%s", out, *out ? sep : "", jv_string_value(s));
+				free(out);
+				out = t;
+			}
+			jv_free(s);
+		}
+	jv_free(list);
+	return out;
+}

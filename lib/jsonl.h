@@ -27,6 +27,8 @@ int jsonl_put(FILE *f, jv v);
 jv jsonl_parse(const char *s, size_t n);
 /* v (consumed) as a number, or dflt when it is not one */
 double jsonl_number(jv v, double dflt);
+/* the strings of a list (consumed) joined with sep, malloc'd; other values are skipped */
+char *jsonl_join(jv list, const char *sep);
 /* v[key] (v consumed), or jv_invalid() when v is not an object or has no such key */
 jv jsonl_get(jv v, const char *key);
 #endif

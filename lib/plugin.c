@@ -114,8 +114,8 @@ try_read(char **path, char *candidate)
 	return text;
 }
 
-char *
-plugin_data(const char *root, const char *rel, char **path)
+static char *
+data_at(const char *root, const char *rel, char **path)
 {
 	static const char *const ups[] = {"/..", "/../..", "/../../.."};
 	static const char *const fixed[] = {"/usr/local/share/mallcop", "/usr/share/mallcop"};
@@ -142,4 +142,16 @@ plugin_data(const char *root, const char *rel, char **path)
 		if ((text = try_read(path, xasprintf("%s/%s", fixed[i], rel))))
 			return text;
 	return NULL;
+}
+
+char *
+plugin_data(const char *root, const char *rel, char **path)
+{
+	char *where = NULL, *text = data_at(root, rel, &where);
+
+	if (path)
+		*path = where;
+	else
+		free(where);
+	return text;
 }

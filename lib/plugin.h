@@ -18,7 +18,8 @@ char *plugin_find(const char *root, const char *kind, const char *name, jv *env,
  * Shipped data (REL: "actors/investigate/POST.md"), the deployment's own copy first: ROOT/REL,
  * then share/mallcop beside the program (bin/ in the source tree, libexec/mallcop installed,
  * BUILD/bin in a build directory), then $MALLCOP_SHARE, /usr/local/share/mallcop and
- * /usr/share/mallcop. The file's text, and its path in *path; NULL when none is found.
+ * /usr/share/mallcop. The file's text, and its path in *path (path may be NULL); NULL when none
+ * is found.
  */
 char *plugin_data(const char *root, const char *rel, char **path);
 #endif

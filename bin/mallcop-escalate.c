@@ -1,0 +1,1063 @@
+/* mallcop-escalate: open findings through the actor chain, then to a human */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actor.h"
+#include "cfg.h"
+#include "cli.h"
+#include "event.h"
+#include "finding.h"
+#include "human.h"
+#include "jsonl.h"
+#include "llm.h"
+#include "plugin.h"
+#include "proc.h"
+#include "store.h"
+#include "ts.h"
+#include "util.h"
+#include "yamljv.h"
+
+static const char usage[] =
+    "usage: mallcop-escalate [--dir DIR] [--human | --jsonl] [--no-actors]\n"
+    "                        [--backend anthropic|openai-compat|bedrock|claude-code]\n"
+    "                        [--wait[=SECONDS]] [-]";
+
+/* budget defaults: a donut is 1,000 tokens, input and output together (mallcop.7) */
+enum { MAX_FINDINGS = 25, MAX_DONUTS_RUN = 500, MAX_DONUTS_FINDING = 50, SQUELCH = 5,
+	NOTIFY_TIMEOUT_S = 120 };
+static const char *const severities[] = {"critical", "warn", "info", NULL};
+
+/* a channel: a notifier program and its settings */
+typedef struct channel {
+	char *name;	/* "notify-slack" */
+	char *prog;
+	char **envp;
+	jv batch;	/* the findings it is to deliver this run */
+	int ok;
+	char *error;
+} channel;
+
+typedef struct run {
+	const char *root;
+	cfg cf;
+	store st;
+	int have_store;
+	jv routes;		/* {severity: {chain: [...], notify: [...]}} */
+	channel *ch;
+	size_t nch;
+	actor_env env;
+	int llm;		/* a model may be called */
+	double squelch;
+	long max_findings;
+	jv findings;		/* this run's findings as they are now: {id: finding} */
+	jv decisions;		/* one per finding handled */
+	jv errors;
+	size_t resolved, escalated, squelched, hard, unrouted, skipped, failsafe;
+	int breaker, budget_spent;
+} run;
+
+static void
+fail_config(run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+fail_config(run *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *m;
+
+	va_start(ap, fmt);
+	m = xvasprintf(fmt, ap);
+	va_end(ap);
+	r->errors = jv_array_append(r->errors, jv_string(m));
+	free(m);
+}
+
+/* a list of names: a string or a list of strings */
+static jv
+names(jv v)
+{
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		return jv_array_append(jv_array(), v);
+	if (jv_get_kind(v) != JV_KIND_ARRAY) {
+		jv_free(v);
+		return jv_array();
+	}
+	return v;
+}
+
+static channel *
+channel_get(run *r, const char *name)
+{
+	for (size_t i = 0; i < r->nch; i++)
+		if (streq(r->ch[i].name, name))
+			return &r->ch[i];
+	return NULL;
+}
+
+/* a channel's program, settings and check: errors go to r->errors */
+static void
+channel_add(run *r, const char *sev, const char *name)
+{
+	char *prog, *path = xasprintf("actors.%s", name), *err = NULL, *where;
+	jv raw, conf, vars = jv_array(), dump;
+	channel *c;
+	size_t ne = 0;
+
+	if (channel_get(r, name)) {
+		free(path);
+		return;
+	}
+	if (strncmp(name, "notify-", 7) || !(prog = plugin_builtin(name))) {
+		fail_config(r, "routing.%s.notify: no channel '%s' (a notifier program "
+		    "mallcop-%s: notify-slack, notify-teams, notify-email, notify-webhook)", sev,
+		    name, name);
+		free(path);
+		return;
+	}
+	r->ch = xrealloc(r->ch, (r->nch + 1) * sizeof *r->ch);
+	c = &r->ch[r->nch++];
+	memset(c, 0, sizeof *c);
+	c->name = xstrdup(name);
+	c->prog = prog;
+	c->batch = jv_array();
+	raw = cfg_get(&r->cf, path);
+	if (!jv_is_valid(raw) || jv_get_kind(raw) == JV_KIND_NULL) {
+		jv_free(raw);
+		raw = jv_object();
+	}
+	if (cfg_resolve(&r->cf, raw, path, &conf, &vars, &err)) {
+		fail_config(r, "channel '%s': %s", name, err);
+		free(err);
+		conf = jv_object();
+	}
+	dump = jv_dump_string(conf, 0);
+	proc_env_add(&c->envp, &ne, "MALLCOP_NOTIFY_CONFIG", jv_string_value(dump));
+	jv_free(dump);
+	proc_env_base(&c->envp, &ne);
+	jv_array_foreach(vars, i, v) {
+		(void)i;
+		if (getenv(jv_string_value(v)))
+			proc_env_add(&c->envp, &ne, jv_string_value(v), getenv(jv_string_value(v)));
+		jv_free(v);
+	}
+	jv_free(vars);
+	(void)where;
+	free(path);
+}
+
+/* run a channel's program with input on stdin; 0 when it exited 0, else *err */
+static int
+channel_run(run *r, channel *c, const char *arg, const char *input, char **err)
+{
+	int in = proc_spool(r->have_store ? r->st.dir : "/tmp"), out, errfd;
+	char *argv[3] = {c->prog, (char *)arg, NULL}, *cursor = NULL, *tail = NULL, *how;
+	proc p = {0}, *pp = &p;
+	size_t n = strlen(input);
+
+	if (write(in, input, n) != (ssize_t)n || lseek(in, 0, SEEK_SET) < 0)
+		die(EXIT_WORK, "cannot write a spool file:");
+	out = proc_spool(r->have_store ? r->st.dir : "/tmp");
+	errfd = proc_spool(r->have_store ? r->st.dir : "/tmp");
+	p.timeout_ms = NOTIFY_TIMEOUT_S * 1000L;
+	if (proc_spawn(&p, argv, c->envp, in, out, errfd, err)) {
+		close(in);
+		close(out);
+		close(errfd);
+		return -1;
+	}
+	proc_wait(&pp, 1);
+	proc_err_tail(errfd, &cursor, &tail);
+	close(in);
+	close(out);
+	close(errfd);
+	free(cursor);
+	if (proc_ok(&p)) {
+		free(tail);
+		return 0;
+	}
+	how = proc_describe(&p);
+	*err = xasprintf("%s %s%s%s", c->name, how, tail ? ": " : "", tail ? tail : "");
+	free(how);
+	free(tail);
+	return -1;
+}
+
+/* routing: {severity: {chain, notify}}, and every actor and channel it names checked */
+static void
+load_routes(run *r)
+{
+	jv routing = cfg_get(&r->cf, "routing");
+
+	r->routes = jv_object();
+	if (jv_get_kind(routing) != JV_KIND_OBJECT && jv_is_valid(routing) &&
+	    jv_get_kind(routing) != JV_KIND_NULL) {
+		char *where = cfg_where(&r->cf, "routing");
+
+		fail_config(r, "%s: routing: expected a mapping of severities", where);
+		free(where);
+	}
+	for (int i = 0; severities[i]; i++) {
+		const char *sev = severities[i];
+		jv v = jsonl_get(jv_copy(routing), sev), chain, notify, route;
+
+		if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL) {
+			jv_free(v);
+			continue;
+		}
+		if (jv_get_kind(v) == JV_KIND_STRING) {	/* the earlier form: warn: triage */
+			chain = names(v);
+			notify = jv_array();
+		} else if (jv_get_kind(v) == JV_KIND_OBJECT) {
+			chain = names(jsonl_get(jv_copy(v), "chain"));
+			notify = names(jsonl_get(v, "notify"));
+		} else {
+			char *path = xasprintf("routing.%s", sev), *where = cfg_where(&r->cf, path);
+
+			fail_config(r, "%s: %s: expected null, an actor, or {chain: [...], notify: "
+			    "[...]}", where, path);
+			free(where);
+			free(path);
+			jv_free(v);
+			continue;
+		}
+		jv_array_foreach(chain, j, a) {
+			actor_def def;
+			char *err = NULL;
+
+			(void)j;
+			if (jv_get_kind(a) != JV_KIND_STRING ||
+			    actor_load(r->root, jv_string_value(a), &def, &err)) {
+				fail_config(r, "routing.%s.chain: %s", sev, err ? err : "not a name");
+				free(err);
+			} else {
+				actor_def_free(&def);
+			}
+			jv_free(a);
+		}
+		jv_array_foreach(notify, j, n) {
+			(void)j;
+			if (jv_get_kind(n) == JV_KIND_STRING)
+				channel_add(r, sev, jv_string_value(n));
+			jv_free(n);
+		}
+		route = jv_object_set(jv_object(), jv_string("chain"), chain);
+		route = jv_object_set(route, jv_string("notify"), notify);
+		r->routes = jv_object_set(r->routes, jv_string(sev), route);
+	}
+	jv_free(routing);
+	/* each channel checks its own settings, sending nothing */
+	for (size_t i = 0; i < r->nch; i++) {
+		char *err = NULL;
+
+		if (channel_run(r, &r->ch[i], "--check", "", &err)) {
+			fail_config(r, "channel '%s' is not usable: %s", r->ch[i].name, err);
+			free(err);
+		}
+	}
+}
+
+static long
+budget_key(run *r, const char *key, const char *legacy, long dflt)
+{
+	char *path = xasprintf("budget.%s", key), *err = NULL;
+	long v;
+
+	if (legacy) {
+		char *lp = xasprintf("budget.%s", legacy);
+		jv has = cfg_get(&r->cf, path), old = cfg_get(&r->cf, lp);
+
+		/* the earlier keys counted tokens */
+		if (!jv_is_valid(has) && jv_get_kind(old) == JV_KIND_NUMBER)
+			dflt = (long)(jv_number_value(old) / 1000);
+		jv_free(has);
+		jv_free(old);
+		free(lp);
+	}
+	if (cfg_int(&r->cf, path, dflt, 0, 100000000, &v, &err)) {
+		fail_config(r, "%s", err);
+		free(err);
+		v = dflt;
+	}
+	free(path);
+	return v;
+}
+
+/* the last annotation with this action, or invalid */
+static jv
+last_note(jv f, const char *action)
+{
+	jv anns = jsonl_get(jv_copy(f), "annotations"), out = jv_invalid();
+
+	if (jv_get_kind(anns) == JV_KIND_ARRAY)
+		jv_array_foreach(anns, i, a) {
+			(void)i;
+			if (streq(event_str(a, "action"), action)) {
+				jv_free(out);
+				out = a;
+			} else {
+				jv_free(a);
+			}
+		}
+	jv_free(anns);
+	return out;
+}
+
+static double
+nevents(jv f)
+{
+	jv ids = jsonl_get(jv_copy(f), "event_ids");
+	double n = jv_get_kind(ids) == JV_KIND_ARRAY ? jv_array_length(jv_copy(ids)) : 0;
+
+	jv_free(ids);
+	return n;
+}
+
+/* delivered already, and no event added since: nothing to do */
+static int
+delivered(jv f)
+{
+	jv d = last_note(f, "delivered");
+	int yes = jv_is_valid(d) && jsonl_number(jsonl_get(jv_copy(d), "events"), -1) == nevents(f);
+
+	jv_free(d);
+	return yes;
+}
+
+typedef struct change {
+	const char *status;
+	jv note;	/* consumed by the change, may be invalid */
+} change;
+
+static jv
+apply(jv f, void *arg)
+{
+	change *c = arg;
+
+	if (c->status)
+		f = jv_object_set(f, jv_string("status"), jv_string(c->status));
+	if (jv_is_valid(c->note)) {
+		f = finding_annotate(f, c->note);
+		c->note = jv_invalid();
+	}
+	return f;
+}
+
+/* a finding of the store changed (status and/or a note); this run's copy follows */
+static void
+change_finding(run *r, const char *id, const char *status, jv note)
+{
+	change c = {status, note};
+	char *err = NULL;
+	jv out, f;
+
+	if (r->have_store && finding_change(&r->st, id, r->env.wait_ms, apply, &c, &out, &err) == 0) {
+		r->findings = jv_object_set(r->findings, jv_string(id), out);
+	} else {
+		if (err) {
+			warnf("%s: %s", id, err);
+			free(err);
+		}
+		f = jsonl_get(jv_copy(r->findings), id);
+		if (jv_is_valid(f))
+			r->findings = jv_object_set(r->findings, jv_string(id), apply(f, &c));
+		else
+			jv_free(f);
+	}
+	jv_free(c.note);
+}
+
+static jv
+note_with_events(jv note, jv f)
+{
+	return jv_object_set(note, jv_string("events"), jv_number(nevents(f)));
+}
+
+/* queue a finding for its route's channels */
+static void
+to_human(run *r, jv f, jv route, const char *why)
+{
+	jv notify = jsonl_get(jv_copy(route), "notify");
+	const char *id = event_str(f, "id");
+
+	if (why)
+		change_finding(r, id, NULL, finding_annotation("mallcop-escalate", why, "escalated",
+		    NULL));
+	jv_array_foreach(notify, i, n) {
+		channel *c = channel_get(r, jv_string_value(n));
+
+		(void)i;
+		if (c)
+			c->batch = jv_array_append(c->batch, jv_string(id));
+		jv_free(n);
+	}
+	jv_free(notify);
+}
+
+static void
+record(run *r, jv f, const char *what, jv decision)
+{
+	jv d = jv_is_valid(decision) ? decision : jv_object();
+
+	d = jv_object_set(d, jv_string("finding_id"), jv_string(event_str(f, "id")));
+	d = jv_object_set(d, jv_string("severity"), jv_string(event_str(f, "severity")));
+	d = jv_object_set(d, jv_string("outcome"), jv_string(what));
+	r->decisions = jv_array_append(r->decisions, d);
+}
+
+/* one finding on its route */
+static void
+handle(run *r, jv f)
+{
+	const char *id = event_str(f, "id"), *det = event_str(f, "detector");
+	jv route = jsonl_get(jv_copy(r->routes), event_str(f, "severity")), chain, dec;
+	int has_chain;
+
+	if (!jv_is_valid(route)) {
+		r->unrouted++;
+		jv_free(route);
+		return;
+	}
+	chain = jsonl_get(jv_copy(route), "chain");
+	has_chain = jv_array_length(jv_copy(chain)) > 0;
+	if (jv_is_valid(last_note(f, "delivery_failed")) && !delivered(f)) {
+		/* decided on an earlier run, its delivery failed: only deliver again */
+		jv fail = last_note(f, "delivery_failed");
+
+		if (jsonl_number(jsonl_get(jv_copy(fail), "events"), -1) == nevents(f)) {
+			to_human(r, f, route, NULL);
+			record(r, f, "delivery_retried", jv_invalid());
+			jv_free(fail);
+			goto out;
+		}
+		jv_free(fail);
+	}
+	if (!has_chain) {
+		to_human(r, f, route, NULL);
+		record(r, f, "to_human", jv_invalid());
+	} else if (actor_human_only(det)) {
+		char *why = xasprintf("%s findings always go to a human: no model may resolve them",
+		    det);
+
+		r->hard++;
+		to_human(r, f, route, why);
+		record(r, f, "hard_constraint", jv_invalid());
+		free(why);
+	} else if (r->breaker) {
+		to_human(r, f, route, NULL);
+		record(r, f, "circuit_breaker", jv_invalid());
+	} else if (!r->llm) {
+		r->failsafe++;
+		to_human(r, f, route, "no LLM is configured: not triaged, sent to a human");
+		record(r, f, "not_triaged", jv_invalid());
+	} else if (r->env.run_tokens == 0) {
+		r->budget_spent = 1;
+		to_human(r, f, route, "the run's token budget is spent: not triaged, sent to a human");
+		record(r, f, "budget_exhausted", jv_invalid());
+	} else {
+		dec = actor_chain(&r->env, f, chain);
+		{
+			jv cur = jsonl_get(jv_copy(r->findings), id);	/* with the actors' notes */
+
+			if (r->have_store) {
+				jv all = store_findings(&r->st, NULL), now = finding_get(all, id);
+
+				if (jv_is_valid(now)) {
+					jv_free(cur);
+					cur = jv_copy(now);
+				}
+				jv_free(all);
+			}
+			if (jv_is_valid(cur))
+				r->findings = jv_object_set(r->findings, jv_string(id), cur);
+			else
+				jv_free(cur);
+		}
+		if (streq(event_str(dec, "cause"), "budget"))
+			r->budget_spent = 1;
+		if (streq(event_str(dec, "action"), "resolved")) {
+			r->resolved++;
+			change_finding(r, id, "resolved", jv_invalid());
+			record(r, f, "resolved", dec);
+		} else if (streq(event_str(dec, "cause"), "model") &&
+		    jsonl_number(jsonl_get(jv_copy(dec), "confidence"), 0) < r->squelch) {
+			/* a model's unsure escalation is held back; a failure never is */
+			r->squelched++;
+			change_finding(r, id, "squelched", finding_annotation("mallcop-squelch",
+			    "held back: the model escalated with a confidence below the squelch "
+			    "threshold", "squelched", NULL));
+			record(r, f, "squelched", dec);
+		} else {
+			r->escalated++;
+			to_human(r, f, route, NULL);
+			record(r, f, "escalated", dec);
+		}
+	}
+out:
+	jv_free(chain);
+	jv_free(route);
+}
+
+/* the circuit breaker's finding: one, updated on every trip */
+static void
+breaker_finding(run *r, size_t count)
+{
+	char t[TS_BUFSZ], *title, *err = NULL;
+	jv all, f, m;
+	int at = -1;
+
+	if (!r->have_store)
+		return;
+	title = xasprintf("Circuit breaker: %zu open findings, more than the %ld the actors may "
+	    "take; no model was called", count, r->max_findings);
+	m = jv_object_set(jv_object(), jv_string("open_findings"), jv_number((double)count));
+	m = jv_object_set(m, jv_string("threshold"), jv_number((double)r->max_findings));
+	f = jv_object();
+	f = jv_object_set(f, jv_string("id"), jv_string("fnd_circuit_breaker"));
+	f = jv_object_set(f, jv_string("timestamp"), jv_string(ts_format(ts_now(), t)));
+	f = jv_object_set(f, jv_string("detector"), jv_string("circuit-breaker"));
+	f = jv_object_set(f, jv_string("event_ids"), jv_array());
+	f = jv_object_set(f, jv_string("title"), jv_string(title));
+	f = jv_object_set(f, jv_string("severity"), jv_string("critical"));
+	f = jv_object_set(f, jv_string("status"), jv_string("open"));
+	f = jv_object_set(f, jv_string("annotations"), jv_array());
+	f = jv_object_set(f, jv_string("metadata"), m);
+	free(title);
+	if (store_lock(&r->st, r->env.wait_ms, &err)) {
+		warnf("%s", err);
+		free(err);
+		jv_free(f);
+		return;
+	}
+	all = store_findings(&r->st, NULL);
+	jv_array_foreach(all, i, x) {
+		if (streq(event_str(x, "id"), "fnd_circuit_breaker"))
+			at = i;
+		jv_free(x);
+	}
+	all = at >= 0 ? jv_array_set(all, at, jv_copy(f)) : jv_array_append(all, jv_copy(f));
+	if (finding_save(&r->st, all, &err)) {
+		warnf("%s", err);
+		free(err);
+	}
+	r->findings = jv_object_set(r->findings, jv_string("fnd_circuit_breaker"), f);
+}
+
+/* deliver every channel's batch: one finding as it is, several as one digest */
+static void
+deliver(run *r, const char *note)
+{
+	for (size_t i = 0; i < r->nch; i++) {
+		channel *c = &r->ch[i];
+		int n = jv_array_length(jv_copy(c->batch));
+		jv payload, list = jv_array();
+		char *err = NULL;
+
+		if (n == 0)
+			continue;
+		jv_array_foreach(c->batch, j, id) {
+			(void)j;
+			list = jv_array_append(list, jsonl_get(jv_copy(r->findings),
+			    jv_string_value(id)));
+			jv_free(id);
+		}
+		if (n == 1 && !note) {
+			payload = jv_array_get(list, 0);
+		} else {
+			char *title = xasprintf("mallcop: %d finding%s", n, n == 1 ? "" : "s");
+
+			payload = jv_object_set(jv_object(), jv_string("kind"), jv_string("digest"));
+			payload = jv_object_set(payload, jv_string("title"), jv_string(title));
+			if (note)
+				payload = jv_object_set(payload, jv_string("note"), jv_string(note));
+			payload = jv_object_set(payload, jv_string("findings"), list);
+			free(title);
+		}
+		payload = jv_dump_string(payload, 0);
+		c->ok = channel_run(r, c, NULL, jv_string_value(payload), &err) == 0;
+		c->error = err;
+		jv_free(payload);
+	}
+}
+
+/* each delivered finding's trail says where it went, or why it did not */
+static void
+mark_delivered(run *r, jv *report)
+{
+	jv ids = jv_object();
+
+	for (size_t i = 0; i < r->nch; i++)
+		jv_array_foreach(r->ch[i].batch, j, id) {
+			jv was = jsonl_get(jv_copy(ids), jv_string_value(id));
+
+			(void)j;
+			if (!jv_is_valid(was)) {
+				jv_free(was);
+				was = jv_array();
+			}
+			ids = jv_object_set(ids, id, jv_array_append(was, jv_number((double)i)));
+		}
+	jv_object_foreach(ids, id, which) {
+		jv f = jsonl_get(jv_copy(r->findings), jv_string_value(id)), names = jv_array();
+		char *fails = NULL;
+
+		jv_array_foreach(which, j, k) {
+			channel *c = &r->ch[(int)jv_number_value(k)];
+
+			(void)j;
+			names = jv_array_append(names, jv_string(c->name));
+			if (!c->ok) {
+				char *t = xasprintf("%s%s%s", fails ? fails : "", fails ? "; " : "",
+				    c->error ? c->error : c->name);
+
+				free(fails);
+				fails = t;
+			}
+			jv_free(k);
+		}
+		{
+			char *joined = jsonl_join(names, ", ");
+			char *text = xasprintf("%s %s", fails ? "not delivered to" : "delivered to",
+			    joined);
+			jv note = finding_annotation("mallcop-escalate", text, fails ? "delivery_failed" :
+			    "delivered", fails);
+
+			change_finding(r, jv_string_value(id), NULL, note_with_events(note, f));
+			*report = jv_object_set(*report, jv_copy(id), jv_string(fails ? "failed" :
+			    "delivered"));
+			free(text);
+			free(joined);
+		}
+		free(fails);
+		jv_free(f);
+		jv_free(id);
+		jv_free(which);
+	}
+	jv_free(ids);
+}
+
+/* USD per million tokens by model, from share/mallcop/pricing.yaml (the deployment's first) */
+static double
+cost(run *r, jv usage, jv *unpriced)
+{
+	char *text = plugin_data(r->root, "pricing.yaml", NULL), *err = NULL;
+	jv p = text ? yamljv_parse(text, strlen(text), NULL, &err) : jv_invalid(), models;
+	double usd = 0;
+
+	free(text);
+	free(err);
+	models = jsonl_get(p, "models");
+	*unpriced = jv_array();
+	jv_object_foreach(usage, m, u) {
+		jv price = jsonl_get(jv_copy(models), jv_string_value(m));
+
+		if (jv_get_kind(price) == JV_KIND_OBJECT)
+			usd += (jsonl_number(jsonl_get(jv_copy(u), "tokens_in"), 0) *
+			    jsonl_number(jsonl_get(jv_copy(price), "input"), 0) +
+			    jsonl_number(jsonl_get(jv_copy(u), "tokens_out"), 0) *
+			    jsonl_number(jsonl_get(jv_copy(price), "output"), 0)) / 1e6;
+		else
+			*unpriced = jv_array_append(*unpriced, jv_copy(m));
+		jv_free(price);
+		jv_free(m);
+		jv_free(u);
+	}
+	jv_free(models);
+	return usd;
+}
+
+/* one line per run in .mallcop/costs.jsonl, appended whole */
+static void
+log_costs(run *r, jv result)
+{
+	char *path, t[TS_BUFSZ];
+	jv line = jv_object();
+	int fd;
+
+	if (!r->have_store)
+		return;
+	line = jv_object_set(line, jv_string("timestamp"), jv_string(ts_format(ts_now(), t)));
+	line = jv_object_set(line, jv_string("findings"), jsonl_get(jv_copy(result),
+	    "findings_processed"));
+	line = jv_object_set(line, jv_string("actors_invoked"), jv_bool(jv_object_length(
+	    jv_copy(r->env.usage)) > 0));
+	for (const char *const *k = (const char *const[]){"donuts_used", "tokens_in", "tokens_out",
+	    "cost_usd", "unpriced_models", "circuit_breaker_triggered", "budget_exhausted",
+	    "budget_remaining_pct", NULL}; *k; k++)
+		line = jv_object_set(line, jv_string(*k), jsonl_get(jv_copy(result), *k));
+	line = jv_object_set(line, jv_string("models"), jv_copy(r->env.usage));
+	line = jv_dump_string(line, 0);
+	path = xasprintf("%s/costs.jsonl", r->st.dir);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		warnf("cannot open '%s':", path);
+	} else {
+		char *l = xasprintf("%s\n", jv_string_value(line));
+
+		if (write(fd, l, strlen(l)) != (ssize_t)strlen(l) || fsync(fd))
+			warnf("cannot write '%s':", path);
+		free(l);
+		close(fd);
+	}
+	free(path);
+	jv_free(line);
+}
+
+static int
+by_severity(const void *a, const void *b)
+{
+	const jv *x = a, *y = b;
+	int d = finding_rank(event_str(*y, "severity")) - finding_rank(event_str(*x, "severity"));
+
+	return d ? d : strcmp(event_str(*x, "timestamp"), event_str(*y, "timestamp"));
+}
+
+static void
+print_human(jv res, jv decisions)
+{
+	printf("escalate: %s\n", event_str(res, "status"));
+	printf("  findings: %.0f handled, %.0f resolved, %.0f escalated, %.0f squelched, "
+	    "%.0f sent to a human\n",
+	    jsonl_number(jsonl_get(jv_copy(res), "findings_processed"), 0),
+	    jsonl_number(jsonl_get(jv_copy(res), "resolved"), 0),
+	    jsonl_number(jsonl_get(jv_copy(res), "escalated"), 0),
+	    jsonl_number(jsonl_get(jv_copy(res), "squelched"), 0),
+	    jsonl_number(jsonl_get(jv_copy(res), "delivered"), 0));
+	if (jv_get_kind(jsonl_get(jv_copy(res), "llm")) == JV_KIND_NULL)
+		printf("  no LLM configured: findings went to a human untriaged\n");
+	if (jv_get_kind(jsonl_get(jv_copy(res), "circuit_breaker_triggered")) == JV_KIND_TRUE)
+		printf("  circuit breaker: too many open findings, no model was called\n");
+	printf("  donuts: %.1f (%.0f tokens in, %.0f out), USD %.4f\n",
+	    jsonl_number(jsonl_get(jv_copy(res), "donuts_used"), 0),
+	    jsonl_number(jsonl_get(jv_copy(res), "tokens_in"), 0),
+	    jsonl_number(jsonl_get(jv_copy(res), "tokens_out"), 0),
+	    jsonl_number(jsonl_get(jv_copy(res), "cost_usd"), 0));
+	jv_array_foreach(decisions, i, d) {
+		(void)i;
+		printf("  %-8s %-22s %-16s ", event_str(d, "severity"), event_str(d, "finding_id"),
+		    event_str(d, "outcome"));
+		human_put(stdout, event_str(d, "reason"));
+		putchar('\n');
+		jv_free(d);
+	}
+	jv_free(res);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"dir", required_argument, NULL, 'd'},
+		{"human", no_argument, NULL, 'u'},
+		{"jsonl", no_argument, NULL, 'j'},
+		{"no-actors", no_argument, NULL, 'n'},
+		{"backend", required_argument, NULL, 'b'},
+		{"wait", optional_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *dir = NULL, *backend = NULL;
+	int c, human = 0, jsonl_out = 0, no_actors = 0, from_stdin = 0, failed = 0;
+	long wait_ms = 2000, squelch;
+	run r;
+	char *err = NULL, *note = NULL;
+	jv list, res, report = jv_object(), unpriced, llmconf;
+	size_t n = 0, delivered_n = 0, failed_n = 0;
+	double tin = 0, tout = 0, usd;
+	jv *fs;
+
+	setargv0(argv[0]);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'u': human = 1; break;
+		case 'j': jsonl_out = 1; break;
+		case 'n': no_actors = 1; break;
+		case 'b': backend = optarg; break;
+		case 'w': wait_ms = cli_wait_ms(optarg); break;
+		case 'h':
+			puts(usage);
+			return 0;
+		default:
+			fprintf(stderr, "%s\n", usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc && streq(argv[optind], "-")) {
+		from_stdin = 1;
+		optind++;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s\n", usage);
+		die(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+	}
+	if (backend && !streq(backend, "anthropic") && !streq(backend, "openai-compat") &&
+	    !streq(backend, "bedrock") && !streq(backend, "claude-code"))
+		die(EXIT_USAGE, "--backend '%s': anthropic, openai-compat, bedrock or claude-code",
+		    backend);
+	human = cli_human(human);
+
+	memset(&r, 0, sizeof r);
+	r.root = store_root(dir);
+	r.errors = jv_array();
+	r.decisions = jv_array();
+	r.findings = jv_object();
+	actor_env_init(&r.env);
+	if (cfg_load(&r.cf, r.root, &err))
+		cli_fail(EXIT_WORK, human, "%s", err);
+	r.env.config = jv_copy(r.cf.root);
+	r.env.wait_ms = wait_ms;
+
+	/* every route and channel is checked before any model is called */
+	load_routes(&r);
+	r.max_findings = budget_key(&r, "max_findings_for_actors", NULL, MAX_FINDINGS);
+	r.env.run_tokens = budget_key(&r, "max_donuts_per_run", "max_tokens_per_run",
+	    MAX_DONUTS_RUN) * 1000;
+	r.env.finding_tokens = budget_key(&r, "max_donuts_per_finding", "max_tokens_per_finding",
+	    MAX_DONUTS_FINDING) * 1000;
+	if (r.env.run_tokens == 0)
+		r.env.run_tokens = -1;	/* 0: no cap */
+	if (cfg_int(&r.cf, "squelch", SQUELCH, 0, 10, &squelch, &err)) {
+		fail_config(&r, "%s", err);
+		free(err);
+		err = NULL;
+	}
+	r.squelch = squelch / 10.0;
+	llmconf = cfg_get(&r.cf, "llm");
+	if (!no_actors && (backend || (jv_is_valid(llmconf) && jv_get_kind(llmconf) != JV_KIND_NULL))) {
+		jv conf = jv_null();
+
+		if (jv_is_valid(llmconf) && jv_get_kind(llmconf) != JV_KIND_NULL &&
+		    cfg_resolve(&r.cf, jv_copy(llmconf), "llm", &conf, NULL, &err)) {
+			fail_config(&r, "%s", err);
+			free(err);
+			err = NULL;
+			conf = jv_null();
+		}
+		if (!(r.env.l = llm_open(conf, backend, &err))) {
+			fail_config(&r, "llm: %s", err ? err : "not usable");
+			free(err);
+			err = NULL;
+		}
+		r.llm = r.env.l != NULL;
+		jv_free(conf);
+	}
+	jv_free(llmconf);
+	if (jv_array_length(jv_copy(r.errors)) > 0) {
+		char *joined = jsonl_join(jv_copy(r.errors), "; ");
+
+		if (!human) {
+			jv e = cli_result();
+
+			e = jv_object_set(e, jv_string("status"), jv_string("error"));
+			e = jv_object_set(e, jv_string("error"), jv_string(joined));
+			e = jv_object_set(e, jv_string("errors"), jv_copy(r.errors));
+			cli_emit(e);
+		}
+		jv_array_foreach(r.errors, i, m) {
+			(void)i;
+			warnf("%s", jv_string_value(m));
+			jv_free(m);
+		}
+		warnf("nothing was sent and no model was called: fix mallcop.yaml or the "
+		    "environment and run again");
+		free(joined);
+		return EXIT_WORK;
+	}
+
+	/* the findings: the store's open ones, or those on stdin */
+	if (from_stdin) {
+		jsonl in;
+		jv f;
+
+		list = jv_array();
+		jsonl_init(&in, stdin, "stdin");
+		while (jsonl_next(&in, &f)) {
+			if (jv_get_kind(f) == JV_KIND_OBJECT && *event_str(f, "id"))
+				list = jv_array_append(list, f);
+			else
+				jv_free(f);
+		}
+		jsonl_done(&in);
+	} else {
+		if (store_open(&r.st, r.root, 1, &err))
+			cli_fail(EXIT_WORK, human, "%s", err);
+		r.have_store = 1;
+		r.env.st = &r.st;
+		c = store_lock(&r.st, wait_ms, &err);
+		if (c)
+			cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, human, "%s", err);
+		list = store_findings(&r.st, NULL);
+		{
+			char *bpath = xasprintf("%s/baseline.json", r.st.dir);
+			long window = 30;
+
+			cfg_int(&r.cf, "baseline.window_days", 30, 1, 3650, &window, &err);
+			free(err);
+			err = NULL;
+			r.env.b = xmalloc(sizeof *r.env.b);
+			if (baseline_load(r.env.b, bpath, (int)window, &err)) {
+				warnf("%s: the actors work without a baseline", err);
+				free(err);
+				err = NULL;
+				baseline_init(r.env.b, (int)window);
+			}
+			free(bpath);
+		}
+	}
+	fs = xcalloc((size_t)jv_array_length(jv_copy(list)) + 1, sizeof *fs);
+	jv_array_foreach(list, i, f) {
+		(void)i;
+		if (streq(event_str(f, "status"), "open") && !delivered(f)) {
+			r.findings = jv_object_set(r.findings, jv_string(event_str(f, "id")),
+			    jv_copy(f));
+			fs[n++] = f;
+		} else {
+			if (streq(event_str(f, "status"), "open"))
+				r.skipped++;
+			jv_free(f);
+		}
+	}
+	jv_free(list);
+	qsort(fs, n, sizeof *fs, by_severity);
+
+	/* the circuit breaker: more open findings for the actors than they may take */
+	if (r.llm) {
+		size_t gated = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			jv route = jsonl_get(jv_copy(r.routes), event_str(fs[i], "severity"));
+			jv chain = jsonl_get(route, "chain");
+
+			gated += jv_get_kind(chain) == JV_KIND_ARRAY &&
+			    jv_array_length(jv_copy(chain)) > 0 &&
+			    !actor_human_only(event_str(fs[i], "detector"));
+			jv_free(chain);
+		}
+		if ((long)gated > r.max_findings) {
+			r.breaker = 1;
+			breaker_finding(&r, gated);
+			note = xasprintf("circuit breaker: %zu open findings for the actors, more than "
+			    "max_findings_for_actors (%ld): no model was called; every one is here",
+			    gated, r.max_findings);
+			/* the breaker's own finding goes to whoever gets critical findings */
+			{
+				jv route = jsonl_get(jv_copy(r.routes), "critical");
+				jv bf = jsonl_get(jv_copy(r.findings), "fnd_circuit_breaker");
+
+				if (jv_is_valid(route) && jv_is_valid(bf))
+					to_human(&r, bf, route, NULL);
+				jv_free(route);
+				jv_free(bf);
+			}
+		}
+	} else if (!no_actors) {
+		note = xstrdup("no LLM is configured: these findings were not triaged");
+	}
+	for (size_t i = 0; i < n; i++) {
+		handle(&r, fs[i]);
+		jv_free(fs[i]);
+	}
+	free(fs);
+	deliver(&r, note);
+	mark_delivered(&r, &report);
+	jv_object_foreach(report, k, v) {
+		if (streq(jv_string_value(v), "delivered"))
+			delivered_n++;
+		else
+			failed_n++;
+		jv_free(k);
+		jv_free(v);
+	}
+	jv_object_foreach(r.env.usage, k, u) {
+		tin += jsonl_number(jsonl_get(jv_copy(u), "tokens_in"), 0);
+		tout += jsonl_number(jsonl_get(jv_copy(u), "tokens_out"), 0);
+		jv_free(k);
+		jv_free(u);
+	}
+	usd = cost(&r, jv_copy(r.env.usage), &unpriced);
+
+	res = cli_result();
+	if (failed_n) {
+		res = jv_object_set(res, jv_string("status"), jv_string("error"));
+		res = jv_object_set(res, jv_string("error"), jv_string("a channel did not take "
+		    "the findings: they stay open and are sent again on the next run"));
+		failed = 1;
+	}
+	res = jv_object_set(res, jv_string("llm"), r.env.l ? jv_string(llm_provider(r.env.l))
+	    : jv_null());
+	res = jv_object_set(res, jv_string("findings_processed"),
+	    jv_number((double)jv_array_length(jv_copy(r.decisions))));
+	res = jv_object_set(res, jv_string("resolved"), jv_number((double)r.resolved));
+	res = jv_object_set(res, jv_string("escalated"), jv_number((double)r.escalated));
+	res = jv_object_set(res, jv_string("squelched"), jv_number((double)r.squelched));
+	res = jv_object_set(res, jv_string("hard_constraint"), jv_number((double)r.hard));
+	res = jv_object_set(res, jv_string("not_triaged"), jv_number((double)r.failsafe));
+	res = jv_object_set(res, jv_string("unrouted"), jv_number((double)r.unrouted));
+	res = jv_object_set(res, jv_string("already_delivered"), jv_number((double)r.skipped));
+	res = jv_object_set(res, jv_string("delivered"), jv_number((double)delivered_n));
+	res = jv_object_set(res, jv_string("delivery_failed"), jv_number((double)failed_n));
+	res = jv_object_set(res, jv_string("circuit_breaker_triggered"), jv_bool(r.breaker));
+	res = jv_object_set(res, jv_string("budget_exhausted"), jv_bool(r.budget_spent));
+	res = jv_object_set(res, jv_string("tokens_in"), jv_number(tin));
+	res = jv_object_set(res, jv_string("tokens_out"), jv_number(tout));
+	res = jv_object_set(res, jv_string("donuts_used"), jv_number((tin + tout) / 1000));
+	res = jv_object_set(res, jv_string("cost_usd"), jv_number(usd));
+	res = jv_object_set(res, jv_string("unpriced_models"), unpriced);
+	{
+		double cap = (double)budget_key(&r, "max_donuts_per_run", "max_tokens_per_run",
+		    MAX_DONUTS_RUN) * 1000;
+
+		res = jv_object_set(res, jv_string("budget_remaining_pct"), jv_number(cap > 0 ?
+		    (cap > tin + tout ? (cap - tin - tout) / cap * 100 : 0) : 100));
+	}
+	res = jv_object_set(res, jv_string("channels"), report);
+	log_costs(&r, res);
+	if (jsonl_out) {
+		jv_array_foreach(r.decisions, i, d) {
+			(void)i;
+			jsonl_put(stdout, d);
+		}
+		if (fshut(stdout, "stdout"))
+			failed = 1;
+		jv_free(res);
+	} else if (human) {
+		print_human(res, jv_copy(r.decisions));
+		if (fshut(stdout, "stdout"))
+			failed = 1;
+	} else {
+		res = jv_object_set(res, jv_string("decisions"), jv_copy(r.decisions));
+		if (cli_emit(res))
+			failed = 1;
+	}
+	for (size_t i = 0; i < r.nch; i++) {
+		free(r.ch[i].name);
+		free(r.ch[i].prog);
+		free(r.ch[i].error);
+		for (char **e = r.ch[i].envp; e && *e; e++)
+			free(*e);
+		free(r.ch[i].envp);
+		jv_free(r.ch[i].batch);
+	}
+	free(r.ch);
+	free(note);
+	if (r.env.b) {
+		baseline_free(r.env.b);
+		free(r.env.b);
+	}
+	llm_close(r.env.l);
+	actor_env_free(&r.env);
+	jv_free(r.routes);
+	jv_free(r.findings);
+	jv_free(r.decisions);
+	jv_free(r.errors);
+	cfg_free(&r.cf);
+	if (r.have_store)
+		store_close(&r.st);
+	return failed ? EXIT_WORK : 0;
+}

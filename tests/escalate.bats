@@ -1,0 +1,284 @@
+#!/usr/bin/env bats
+# mallcop escalate: open findings through the actor chain (a mock Anthropic API), then to a human
+# through a channel (a recording channel program); fail-safe without a model, budgets, squelch,
+# the circuit breaker, delivery once and retries, the airlock
+
+load helper
+
+FIX="$BATS_TEST_DIRNAME/fixtures/escalate"
+KEY=sk-ant-PLANTEDkey0123456789abcdefghij
+
+setup() {
+	deployment
+	mkdir -p .mallcop/events
+	grep '"source":"github"' "$FIX/events.jsonl" > .mallcop/events/github-2026-11.jsonl
+	grep '"source":"azure"' "$FIX/events.jsonl" > .mallcop/events/azure-2026-11.jsonl
+	cp "$FIX/findings.jsonl" .mallcop/findings.jsonl
+	# a channel program that records what it is given and says what it was configured with
+	mkdir -p "$BATS_TEST_TMPDIR/bin" sent
+	cat > "$BATS_TEST_TMPDIR/bin/mallcop-notify-test" <<-'EOF'
+	#!/bin/sh
+	dir=$(printf '%s' "$MALLCOP_NOTIFY_CONFIG" | jq -r .dir)
+	if [ "$1" = --check ]; then
+		if [ -n "$(printf '%s' "$MALLCOP_NOTIFY_CONFIG" | jq -r '.broken // empty')" ]; then
+			echo "notify-test: url is not https" >&2
+			exit 1
+		fi
+		touch "$dir/checked"
+		exit 0
+	fi
+	n=$(ls "$dir" | grep -c '^sent-')
+	cat > "$dir/sent-$n.json"
+	if [ -e "$dir/FAIL" ]; then
+		echo "notify-test: HTTP 500: down" >&2
+		exit 1
+	fi
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/mallcop-notify-test"
+	export PATH="$BATS_TEST_TMPDIR/bin:$PATH"
+	export ANTHROPIC_API_KEY=$KEY MALLCOP_HTTP_FAST=1
+	MOCK_PID=
+	LOG="$BATS_TEST_TMPDIR/log.jsonl"
+}
+
+teardown() {
+	mock_stop
+}
+
+# mallcop.yaml: routing warn and critical to triage then the test channel; EXTRA is appended
+configure() {
+	config <<-EOF
+	routing:
+	  info: null
+	  warn: {chain: [triage], notify: [notify-test]}
+	  critical: {chain: [triage], notify: [notify-test]}
+	actors:
+	  notify-test: {dir: $D/sent}
+	${LLM:-}
+	${EXTRA:-}
+	EOF
+}
+
+with_llm() {
+	LLM="llm: {provider: anthropic, api_key: \"\${ANTHROPIC_API_KEY}\", endpoint: \"http://127.0.0.1:$PORT\"}"
+}
+
+# an Anthropic reply calling one tool: tool NAME INPUT-JSON [TOKENS-IN]
+tool() {
+	printf '{"method":"POST","path":"/v1/messages","status":200,"times":1,"body":{"id":"msg_%s","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[{"type":"text","text":"Looking."},{"type":"tool_use","id":"toolu_%s","name":"%s","input":%s}],"stop_reason":"tool_use","usage":{"input_tokens":%s,"output_tokens":100}}}' \
+		"$RANDOM" "$RANDOM" "$1" "$2" "${3:-1000}"
+}
+
+# resolve-finding: decide ID ACTION CONFIDENCE
+decide() {
+	tool resolve-finding "{\"finding_id\":\"$1\",\"action\":\"$2\",\"reason\":\"alice deploys every day; 40 pushes match her baseline of 35 a day\",\"confidence\":$3}" "${4:-1000}"
+}
+
+sent() {
+	cat sent/sent-*.json 2>/dev/null
+}
+
+note_actions() {
+	jq -r --arg id "$1" 'select(.id == $id) | [.annotations[].action] | join(",")' .mallcop/findings.jsonl
+}
+
+status_of() {
+	jq -r --arg id "$1" 'select(.id == $id) | .status' .mallcop/findings.jsonl
+}
+
+@test "without an LLM it fails safe: every routed finding goes to the human, marked not triaged; once" {
+	configure
+	run --separate-stderr mallcop escalate
+	assert_success
+	jq -e '.llm == null and .not_triaged == 2 and .hard_constraint == 1 and .delivered == 3 and .unrouted == 1' <<< "$output"
+	[ -e sent/checked ]
+	# one digest with the three warn and critical findings, most severe first, and the note
+	[ "$(ls sent | grep -c '^sent-')" -eq 1 ]
+	sent | jq -e '.kind == "digest" and (.note | contains("not triaged")) and ([.findings[].id] == ["fnd_privesc0000000002", "fnd_newactor000000001", "fnd_volume0000000004"])'
+	[ "$(note_actions fnd_newactor000000001)" = escalated,delivered ]
+	[ "$(note_actions fnd_privesc0000000002)" = escalated,delivered ]
+	[ "$(status_of fnd_newactor000000001)" = open ]
+	[ "$(note_actions fnd_timing0000000003)" = "" ]
+	# delivered once: a second run sends nothing
+	run mallcop escalate
+	assert_success
+	jq -e '.delivered == 0 and .already_delivered == 3' <<< "$output"
+	[ "$(ls sent | grep -c '^sent-')" -eq 1 ]
+	# unless events were added to the finding
+	jq -c 'if .id == "fnd_volume0000000004" then .event_ids += ["evt_00000000000000000003"] else . end' .mallcop/findings.jsonl > f && mv f .mallcop/findings.jsonl
+	run mallcop escalate
+	assert_success
+	jq -e '.delivered == 1' <<< "$output"
+	[ "$(ls sent | grep -c '^sent-')" -eq 2 ]
+	jq -e '[.findings[].id] == ["fnd_volume0000000004"]' sent/sent-1.json
+}
+
+@test "a broken channel stops the run before any model is called, naming it" {
+	mock_start <<< "[$(decide fnd_volume0000000004 resolved 0.9)]"
+	with_llm
+	configure
+	sed -i "s|notify-test: {dir: $D/sent}|notify-test: {dir: $D/sent, broken: yes}|" mallcop.yaml
+	run --separate-stderr mallcop escalate
+	assert_failure 1
+	[[ "$stderr" == *"channel 'notify-test' is not usable"*"url is not https"* ]]
+	[[ "$stderr" == *"no model was called"* ]]
+	jq -e '.status == "error"' <<< "$output"
+	[ ! -s "$LOG" ]
+	[ "$(ls sent | grep -c '^sent-')" -eq 0 ]
+	# a channel that does not exist, and an unset variable, are named too
+	sed -i 's|notify: \[notify-test\]}|notify: [notify-nowhere]}|' mallcop.yaml
+	run --separate-stderr mallcop escalate
+	assert_failure 1
+	[[ "$stderr" == *"no channel 'notify-nowhere'"* ]]
+	unset ANTHROPIC_API_KEY
+	run --separate-stderr mallcop escalate
+	assert_failure 1
+	[[ "$stderr" == *ANTHROPIC_API_KEY* ]]
+	[ ! -s "$LOG" ]
+}
+
+@test "the chain decides with tools: a resolution closes a finding, an escalation reaches the human; hard constraints never see a model" {
+	mock_start <<< "[$(tool check-baseline '{"actor":"x-contractor-77"}'),$(decide fnd_newactor000000001 escalated 0.9),$(decide fnd_volume0000000004 resolved 0.8)]"
+	with_llm
+	configure
+	run --separate-stderr mallcop escalate
+	assert_success
+	jq -e '.llm == "anthropic" and .resolved == 1 and .escalated == 1 and .hard_constraint == 1 and .delivered == 2' <<< "$output"
+	[ "$(status_of fnd_volume0000000004)" = resolved ]
+	[ "$(note_actions fnd_volume0000000004)" = resolved ]
+	[ "$(status_of fnd_newactor000000001)" = open ]
+	[ "$(note_actions fnd_newactor000000001)" = escalated,delivered ]
+	jq -r 'select(.id == "fnd_newactor000000001") | .annotations[0].actor' .mallcop/findings.jsonl | grep -qx triage
+	# three calls: the priv-escalation finding never reached the model
+	[ "$(jq -s length "$LOG")" -eq 3 ]
+	{ ! grep -q fnd_privesc "$LOG"; } || false
+	sent | jq -e '.kind == "digest" and ([.findings[].id] == ["fnd_privesc0000000002", "fnd_newactor000000001"])'
+	# the request: the key, the model of the manifest, tools in Anthropic's shape
+	jq -se --arg k "$KEY" '.[0].headers["x-api-key"] == $k and (.[0].body | fromjson | .model == "claude-haiku-4-5-20251001" and (.tools | map(.name) | index("resolve-finding") != null) and (.tools[0].input_schema.type == "object"))' "$LOG"
+	# the second request echoes the tool call with its input, then its result
+	jq -se '.[1].body | fromjson | .messages | (.[1].content | map(select(.type == "tool_use"))[0].input.actor == "x-contractor-77") and (.[2].content[0].type == "tool_result")' "$LOG"
+	# token counts and the cost, per model, in the cost log
+	jq -se 'length == 1 and .[0].tokens_in == 3000 and .[0].tokens_out == 300 and .[0].models["claude-haiku-4-5-20251001"].calls == 3 and (.[0].cost_usd - 0.0045 | fabs) < 0.0000001' .mallcop/costs.jsonl
+	{ ! grep -rqF "$KEY" .mallcop mallcop.yaml; } || false
+	[[ "$output$stderr" != *"$KEY"* ]]
+}
+
+@test "the airlock: event text reaches the model only inside the run's delimiters, which the system prompt explains" {
+	mock_start <<< "[$(decide fnd_newactor000000001 escalated 0.9),$(decide fnd_volume0000000004 resolved 0.8)]"
+	with_llm
+	configure
+	run mallcop escalate
+	assert_success
+	python3 - "$LOG" <<-'EOF'
+	import json, re, sys
+	seen = 0
+	for line in open(sys.argv[1]):
+	    body = json.loads(json.loads(line)["body"])
+	    nonce = re.search(r"<<DATA-([0-9a-f]{32})>>", body["system"]).group(1)
+	    text = json.dumps(body["messages"], ensure_ascii=False)
+	    opens = [m.start() for m in re.finditer("<<DATA-" + nonce + ">>", text)]
+	    closes = [m.start() for m in re.finditer("<</DATA-" + nonce + ">>", text)]
+	    for word in ("ignore previous instructions", "x-contractor-77", "New actor"):
+	        hits = [m.start() for m in re.finditer(re.escape(word), text)]
+	        seen += len(hits)
+	        for h in hits:
+	            o = max([p for p in opens if p < h], default=-1)
+	            c = max([p for p in closes if p < h], default=-1)
+	            assert o > c, "%r outside the delimiters at %d" % (word, h)
+	    assert "never instructions" in body["system"]
+	assert seen >= 3, seen
+	EOF
+}
+
+@test "the iteration cap, a backend failure and a spent budget escalate to the human, never squelched" {
+	# triage may take 4 turns: four tool calls without a decision
+	mock_start <<< "[$(tool check-baseline '{"actor":"x"}'),$(tool check-baseline '{"actor":"x"}'),$(tool check-baseline '{"actor":"x"}'),$(tool check-baseline '{"actor":"x"}'),{\"method\":\"POST\",\"path\":\"/v1/messages\",\"status\":500,\"body\":{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"Internal server error\"}}}]"
+	with_llm
+	EXTRA="squelch: 10" configure
+	run --separate-stderr mallcop escalate --jsonl
+	assert_success
+	printf '%s\n' "$output" > d.jsonl
+	jq -se 'map(select(.finding_id == "fnd_newactor000000001"))[0] | .outcome == "escalated" and .cause == "iterations"' d.jsonl
+	jq -se 'map(select(.finding_id == "fnd_volume0000000004"))[0] | .outcome == "escalated" and .cause == "backend" and (.reason | contains("HTTP 500"))' d.jsonl
+	[ "$(status_of fnd_volume0000000004)" = open ]
+	sent | jq -e '[.findings[].id] | index("fnd_volume0000000004") != null and index("fnd_newactor000000001") != null'
+	# a per-finding budget of 1 donut (1,000 tokens): spent by the first reply of 1,100 tokens
+	mock_stop
+	rm -f "$LOG"
+	cp "$FIX/findings.jsonl" .mallcop/findings.jsonl
+	mock_start <<< "[$(tool check-baseline '{"actor":"x"}'),$(tool check-baseline '{"actor":"x"}'),$(tool check-baseline '{"actor":"x"}')]"
+	with_llm
+	EXTRA=$'squelch: 10\nbudget: {max_donuts_per_finding: 1}' configure
+	run --separate-stderr mallcop escalate --jsonl
+	assert_success
+	printf '%s\n' "$output" | jq -se 'map(select(.cause == "budget")) | length == 2'
+	[ "$(jq -s length "$LOG")" -eq 2 ]
+}
+
+@test "squelch holds back a model's unsure escalation; the run's budget stops the models" {
+	mock_start <<< "[$(decide fnd_newactor000000001 escalated 0.2),$(decide fnd_volume0000000004 escalated 0.2 60000)]"
+	with_llm
+	configure
+	run --separate-stderr mallcop escalate
+	assert_success
+	jq -e '.squelched == 2 and .delivered == 1' <<< "$output"
+	[ "$(status_of fnd_newactor000000001)" = squelched ]
+	sent | jq -e '.id == "fnd_privesc0000000002"'
+	# a run budget of 1 donut: the first finding spends it, the second goes untriaged
+	mock_stop
+	rm -f "$LOG"
+	cp "$FIX/findings.jsonl" .mallcop/findings.jsonl
+	rm -f sent/sent-*
+	mock_start <<< "[$(decide fnd_newactor000000001 escalated 0.9 5000),$(decide fnd_volume0000000004 resolved 0.9)]"
+	with_llm
+	EXTRA="budget: {max_donuts_per_run: 1}" configure
+	run --separate-stderr mallcop escalate
+	assert_success
+	jq -e '.budget_exhausted == true and .resolved == 0' <<< "$output"
+	[ "$(jq -s length "$LOG")" -eq 1 ]
+	[ "$(note_actions fnd_volume0000000004)" = escalated,delivered ]
+	jq -se '.[-1].budget_exhausted == true and .[-1].budget_remaining_pct == 0' .mallcop/costs.jsonl
+}
+
+@test "the circuit breaker: more open findings than the actors may take, no model, one meta finding, one digest" {
+	mock_start <<< "[$(decide fnd_newactor000000001 resolved 0.9)]"
+	with_llm
+	EXTRA="budget: {max_findings_for_actors: 1}" configure
+	run --separate-stderr mallcop escalate
+	assert_success
+	jq -e '.circuit_breaker_triggered == true and .resolved == 0' <<< "$output"
+	[ ! -s "$LOG" ]
+	[ "$(ls sent | grep -c '^sent-')" -eq 1 ]
+	sent | jq -e '.kind == "digest" and (.note | contains("circuit breaker")) and (.findings | length == 4) and .findings[0].id == "fnd_circuit_breaker"'
+	[ "$(jq -r 'select(.id == "fnd_circuit_breaker") | .severity' .mallcop/findings.jsonl)" = critical ]
+	run mallcop escalate
+	[ "$(grep -c fnd_circuit_breaker .mallcop/findings.jsonl)" -eq 1 ]
+}
+
+@test "a delivery that fails leaves the findings open, exits 1, and is sent again next run without asking the model again" {
+	mock_start <<< "[$(decide fnd_newactor000000001 escalated 0.9),$(decide fnd_volume0000000004 resolved 0.9)]"
+	with_llm
+	configure
+	touch sent/FAIL
+	run --separate-stderr mallcop escalate
+	assert_failure 1
+	jq -e '.delivery_failed == 2 and .status == "error"' <<< "$output"
+	[ "$(note_actions fnd_newactor000000001)" = escalated,delivery_failed ]
+	jq -r 'select(.id == "fnd_newactor000000001") | .annotations[-1].reason' .mallcop/findings.jsonl | grep -q 'HTTP 500: down'
+	rm sent/FAIL
+	run --separate-stderr mallcop escalate
+	assert_success
+	jq -e '.delivered == 2' <<< "$output"
+	[ "$(jq -s length "$LOG")" -eq 2 ]
+	[ "$(note_actions fnd_newactor000000001)" = escalated,delivery_failed,delivered ]
+}
+
+@test "findings from stdin: decided and delivered, the store untouched" {
+	configure
+	cp .mallcop/findings.jsonl before.jsonl
+	run --separate-stderr sh -c 'grep fnd_volume .mallcop/findings.jsonl | mallcop escalate - --jsonl'
+	assert_success
+	jq -e '.finding_id == "fnd_volume0000000004" and .outcome == "not_triaged"' <<< "$output"
+	sent | jq -e '.kind == "digest" and .findings[0].id == "fnd_volume0000000004"'
+	cmp before.jsonl .mallcop/findings.jsonl
+}
