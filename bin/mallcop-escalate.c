@@ -25,7 +25,7 @@
 static const char usage[] =
     "usage: mallcop-escalate [--dir DIR] [--human | --jsonl] [--no-actors]\n"
     "                        [--backend anthropic|openai-compat|bedrock|claude-code]\n"
-    "                        [--wait[=SECONDS]] [-]";
+    "                        [--wait[=SECONDS]] [--check] [-]";
 
 /* budget defaults: a donut is 1,000 tokens, input and output together (mallcop.7) */
 enum { MAX_FINDINGS = 25, MAX_DONUTS_RUN = 500, MAX_DONUTS_FINDING = 50, SQUELCH = 5,
@@ -758,11 +758,12 @@ main(int argc, char **argv)
 		{"no-actors", no_argument, NULL, 'n'},
 		{"backend", required_argument, NULL, 'b'},
 		{"wait", optional_argument, NULL, 'w'},
+		{"check", no_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *backend = NULL;
-	int c, human = 0, jsonl_out = 0, no_actors = 0, from_stdin = 0, failed = 0;
+	int c, human = 0, jsonl_out = 0, no_actors = 0, from_stdin = 0, failed = 0, check = 0;
 	long wait_ms = 2000, squelch;
 	run r;
 	char *err = NULL, *note = NULL;
@@ -780,6 +781,7 @@ main(int argc, char **argv)
 		case 'n': no_actors = 1; break;
 		case 'b': backend = optarg; break;
 		case 'w': wait_ms = cli_wait_ms(optarg); break;
+		case 'c': check = 1; break;
 		case 'h':
 			puts(usage);
 			return 0;
@@ -867,7 +869,21 @@ main(int argc, char **argv)
 		warnf("nothing was sent and no model was called: fix mallcop.yaml or the "
 		    "environment and run again");
 		free(joined);
-		return EXIT_WORK;
+		exit(EXIT_WORK);	/* what was loaded goes with the process */
+	}
+	if (check) {	/* the routes, channels and model settings are usable: nothing more */
+		jv ok = cli_result();
+
+		ok = jv_object_set(ok, jv_string("llm"), r.env.l ? jv_string(llm_provider(r.env.l))
+		    : jv_null());
+		ok = jv_object_set(ok, jv_string("channels"), jv_number((double)r.nch));
+		if (human)
+			printf("escalation paths: ok (%zu channel%s, %s)\n", r.nch,
+			    r.nch == 1 ? "" : "s", r.env.l ? llm_provider(r.env.l) : "no LLM: fail-safe");
+		else
+			cli_emit(jv_copy(ok));
+		jv_free(ok);
+		exit(0);
 	}
 
 	/* the findings: the store's open ones, or those on stdin */
