@@ -9,10 +9,12 @@
 #include "event.h"
 #include "human.h"
 #include "jsonl.h"
+#include "proc.h"
 #include "store.h"
+#include "ts.h"
 #include "util.h"
 
-static const char usage[] = "usage: mallcop-status [--dir DIR] [--human]";
+static const char usage[] = "usage: mallcop-status [--dir DIR] [--costs] [--human]";
 
 static jv
 bump(jv counts, const char *key, double by)
@@ -135,6 +137,118 @@ print_counts(const char *title, jv counts)
 	jv_free(counts);
 }
 
+/* whether findings can reach a human: mallcop-escalate --check, which sends nothing */
+static jv
+escalation_health(const char *root)
+{
+	const char *args[] = {"--dir", root, "--check", NULL};
+	jv res, h = jv_object();
+	int st = proc_run_json("escalate", args, NULL, &res);
+
+	h = jv_object_set(h, jv_string("status"), jv_string(st == 0 ? "ok" : st < 0 ? "unknown"
+	    : "broken"));
+	if (st == 0) {
+		h = jv_object_set(h, jv_string("llm"), jsonl_get(jv_copy(res), "llm"));
+		h = jv_object_set(h, jv_string("channels"), jsonl_get(jv_copy(res), "channels"));
+	} else {
+		jv errs = jsonl_get(jv_copy(res), "errors");
+
+		if (jv_get_kind(errs) != JV_KIND_ARRAY) {
+			jv_free(errs);
+			errs = jv_array_append(jv_array(), jsonl_get(jv_copy(res), "error"));
+		}
+		h = jv_object_set(h, jv_string("errors"), errs);
+	}
+	jv_free(res);
+	return h;
+}
+
+static double
+num(jv o, const char *k)
+{
+	return jsonl_number(jsonl_get(jv_copy(o), k), 0);
+}
+
+/* the runs of .mallcop/costs.jsonl, summed, with the last seven days beside the whole */
+static jv
+costs(store *st, int64_t now)
+{
+	char *path = xasprintf("%s/costs.jsonl", st->dir);
+	FILE *f = fopen(path, "r");
+	double runs = 0, donuts = 0, usd = 0, findings = 0, tin = 0, tout = 0, breaker = 0;
+	double spent = 0, wruns = 0, wdonuts = 0, wusd = 0;
+	jv models = jv_object(), c = jv_object(), week = jv_object();
+	jsonl r;
+	jv line;
+
+	if (f) {
+		jsonl_init(&r, f, path);
+		while (jsonl_next(&r, &line)) {
+			int64_t us = 0;
+			/* the earlier implementation's lines count tokens as donuts_used or tokens_used */
+			double d = jv_is_valid(jsonl_get(jv_copy(line), "tokens_in"))
+			    ? num(line, "donuts_used") : (num(line, "donuts_used") +
+			    num(line, "tokens_used")) / 1000;
+			jv m = jsonl_get(jv_copy(line), "models");
+
+			runs++;
+			donuts += d;
+			findings += num(line, "findings");
+			tin += num(line, "tokens_in");
+			tout += num(line, "tokens_out");
+			usd += jv_is_valid(jsonl_get(jv_copy(line), "cost_usd")) ? num(line, "cost_usd")
+			    : num(line, "estimated_cost_usd");
+			breaker += jv_get_kind(jsonl_get(jv_copy(line), "circuit_breaker_triggered")) ==
+			    JV_KIND_TRUE;
+			spent += jv_get_kind(jsonl_get(jv_copy(line), "budget_exhausted")) ==
+			    JV_KIND_TRUE;
+			if (!ts_from_jv(jsonl_get(jv_copy(line), "timestamp"), &us) &&
+			    us >= now - 7 * 86400 * TS_SECOND) {
+				wruns++;
+				wdonuts += d;
+				wusd += num(line, "cost_usd");
+			}
+			if (jv_get_kind(m) == JV_KIND_OBJECT)
+				jv_object_foreach(m, k, u) {
+					jv was = jsonl_get(jv_copy(models), jv_string_value(k));
+
+					if (jv_get_kind(was) != JV_KIND_OBJECT) {
+						jv_free(was);
+						was = jv_object();
+					}
+					for (const char *const *x = (const char *const[]){"tokens_in",
+					    "tokens_out", "calls", NULL}; *x; x++)
+						was = jv_object_set(was, jv_string(*x),
+						    jv_number(num(was, *x) + num(u, *x)));
+					models = jv_object_set(models, k, was);
+					jv_free(u);
+				}
+			jv_free(m);
+			jv_free(line);
+		}
+		jsonl_done(&r);
+		fclose(f);
+	}
+	free(path);
+	c = jv_object_set(c, jv_string("total_runs"), jv_number(runs));
+	c = jv_object_set(c, jv_string("total_donuts"), jv_number(donuts));
+	c = jv_object_set(c, jv_string("avg_donuts_per_run"), jv_number(runs ? donuts / runs : 0));
+	c = jv_object_set(c, jv_string("avg_findings_per_run"), jv_number(runs ? findings / runs
+	    : 0));
+	c = jv_object_set(c, jv_string("tokens_in"), jv_number(tin));
+	c = jv_object_set(c, jv_string("tokens_out"), jv_number(tout));
+	c = jv_object_set(c, jv_string("estimated_total_usd"), jv_number(usd));
+	c = jv_object_set(c, jv_string("circuit_breaker_triggered"), jv_number(breaker));
+	c = jv_object_set(c, jv_string("budget_exhausted"), jv_number(spent));
+	c = jv_object_set(c, jv_string("by_model"), models);
+	week = jv_object_set(week, jv_string("runs"), jv_number(wruns));
+	week = jv_object_set(week, jv_string("donuts"), jv_number(wdonuts));
+	week = jv_object_set(week, jv_string("avg_donuts_per_run"), jv_number(wruns ? wdonuts /
+	    wruns : 0));
+	week = jv_object_set(week, jv_string("usd"), jv_number(wusd));
+	return jv_object_set(c, jv_string("last_7_days"), week);
+}
+
 static void
 print_human(jv r)
 {
@@ -173,6 +287,45 @@ print_human(jv r)
 		jv_free(k);
 		jv_free(v);
 	}
+	{
+		jv h = jsonl_get(jv_copy(r), "escalation_health"), c = jsonl_get(jv_copy(r), "costs");
+
+		printf("Escalation: %s", event_str(h, "status"));
+		if (streq(event_str(h, "status"), "ok")) {
+			jv llm = jsonl_get(jv_copy(h), "llm");
+
+			printf(" (%s, %.0f channel%s)\n", jv_get_kind(llm) == JV_KIND_STRING ?
+			    jv_string_value(llm) : "no LLM: findings go to a human untriaged",
+			    num(h, "channels"), num(h, "channels") == 1 ? "" : "s");
+			jv_free(llm);
+		} else {
+			jv errs = jsonl_get(jv_copy(h), "errors");
+
+			putchar('\n');
+			jv_array_foreach(errs, i, e) {
+				(void)i;
+				printf("  ");
+				human_put(stdout, jv_get_kind(e) == JV_KIND_STRING ? jv_string_value(e)
+				    : "unknown");
+				putchar('\n');
+				jv_free(e);
+			}
+			jv_free(errs);
+		}
+		if (jv_is_valid(c)) {
+			jv w = jsonl_get(jv_copy(c), "last_7_days");
+
+			printf("Costs: %.0f runs, %.1f donuts (%.1f a run), USD %.4f; last 7 days: "
+			    "%.0f runs, %.1f donuts, USD %.4f; circuit breaker %.0f, budget spent "
+			    "%.0f\n", num(c, "total_runs"), num(c, "total_donuts"),
+			    num(c, "avg_donuts_per_run"), num(c, "estimated_total_usd"), num(w, "runs"),
+			    num(w, "donuts"), num(w, "usd"), num(c, "circuit_breaker_triggered"),
+			    num(c, "budget_exhausted"));
+			jv_free(w);
+		}
+		jv_free(h);
+		jv_free(c);
+	}
 	jv_free(conns);
 	jv_free(last);
 	jv_free(r);
@@ -184,11 +337,12 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"dir", required_argument, NULL, 'd'},
 		{"human", no_argument, NULL, 'u'},
+		{"costs", no_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL;
-	int c, human = 0;
+	int c, human = 0, with_costs = 0;
 	bysource b;
 	jv by_status, by_sev, findings, r, last;
 	size_t nf, fskipped = 0;
@@ -202,6 +356,7 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'u': human = 1; break;
+		case 'c': with_costs = 1; break;
 		case 'h':
 			puts(usage);
 			return 0;
@@ -264,6 +419,9 @@ main(int argc, char **argv)
 	}
 	r = jv_object_set(r, jv_string("last_scan"), last);
 	r = jv_object_set(r, jv_string("skipped_lines"), jv_number((double)fskipped));
+	r = jv_object_set(r, jv_string("escalation_health"), escalation_health(st.root));
+	if (with_costs)
+		r = jv_object_set(r, jv_string("costs"), costs(&st, ts_now()));
 	jv_free(findings);
 	store_close(&st);
 	if (human) {

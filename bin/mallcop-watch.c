@@ -21,91 +21,26 @@ static const char usage[] =
     "                     [--backend anthropic|openai-compat|bedrock|claude-code]\n"
     "                     [--wait[=SECONDS]]";
 
-extern char **environ;
-
 typedef struct stage {
 	const char *name;	/* "scan" */
 	int status;		/* its exit status, -1 when it could not run */
 	jv result;		/* its JSON result, or {"status":"error","error":...} */
 } stage;
 
-/* run mallcop-NAME with args, the lock passed on; its JSON result and exit status */
+/* run mallcop-NAME with --dir and args, the lock passed on */
 static void
 run_stage(stage *s, const char *root, int lockfd, const char *const *args)
 {
-	char *prog, *name = xasprintf("%s", s->name), **argv, **envp = NULL, *err = NULL;
-	char *cursor = NULL, *tail = NULL, fdbuf[16];
-	int out, errfd, n = 0;
-	size_t ne = 0;
-	proc p = {0}, *pp = &p;
-	jv j;
+	const char *argv[8] = {"--dir", root};
+	char fdbuf[32];
+	const char *env[] = {fdbuf, NULL};
+	int n = 2;
 
-	s->status = -1;
-	prog = plugin_builtin(name);
-	free(name);
-	if (!prog) {
-		s->result = jv_object_set(jv_object(), jv_string("error"),
-		    jv_string("the program is not installed"));
-		return;
-	}
-	while (args[n])
-		n++;
-	argv = xcalloc((size_t)n + 4, sizeof *argv);
-	argv[0] = prog;
-	argv[1] = "--dir";
-	argv[2] = (char *)root;
-	for (int i = 0; i < n; i++)
-		argv[3 + i] = (char *)args[i];
-	snprintf(fdbuf, sizeof fdbuf, "%d", lockfd);
-	proc_env_add(&envp, &ne, "MALLCOP_LOCK_FD", fdbuf);
-	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "MALLCOP_LOCK_FD=", 16) && strncmp(*e, "MALLCOP_HUMAN=", 14)) {
-			envp = xrealloc(envp, (ne + 2) * sizeof *envp);
-			envp[ne++] = xstrdup(*e);
-			envp[ne] = NULL;
-		}
-	out = proc_spool(".");
-	errfd = proc_spool(".");
-	if (proc_spawn(&p, argv, envp, -1, out, errfd, &err)) {
-		s->result = jv_object_set(jv_object(), jv_string("error"), jv_string(err));
-		free(err);
-	} else {
-		proc_wait(&pp, 1);
-		s->status = WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 1;
-		proc_err_tail(errfd, &cursor, &tail);
-		lseek(out, 0, SEEK_SET);
-		{
-			FILE *f = fdopen(dup(out), "r");
-			jsonl r;
-
-			s->result = jv_invalid();
-			if (f) {
-				jsonl_init(&r, f, s->name);
-				r.quiet = 1;
-				while (jsonl_next(&r, &j)) {	/* the last object printed */
-					jv_free(s->result);
-					s->result = j;
-				}
-				jsonl_done(&r);
-				fclose(f);
-			}
-		}
-		if (jv_get_kind(s->result) != JV_KIND_OBJECT) {
-			jv_free(s->result);
-			s->result = jv_object();
-		}
-		if (s->status && tail && !jv_is_valid(jsonl_get(jv_copy(s->result), "error")))
-			s->result = jv_object_set(s->result, jv_string("error"), jv_string(tail));
-	}
-	free(cursor);
-	free(tail);
-	close(out);
-	close(errfd);
-	for (char **e = envp; e && *e; e++)
-		free(*e);
-	free(envp);
-	free(argv);
-	free(prog);
+	for (; *args && n < 7; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	snprintf(fdbuf, sizeof fdbuf, "MALLCOP_LOCK_FD=%d", lockfd);
+	s->status = proc_run_json(s->name, argv, env, &s->result);
 }
 
 int

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonl.h"
+#include "plugin.h"
 #include "proc.h"
 #include "util.h"
 
@@ -245,4 +247,91 @@ proc_err_tail(int fd, char **cursor, char **tail)
 		free(lines[i]);
 	free(line);
 	fclose(f);
+}
+
+extern char **environ;
+
+int
+proc_run_json(const char *name, const char *const *args, const char *const *env, jv *result)
+{
+	char *prog = plugin_builtin(name), **argv, **envp = NULL, *err = NULL, *cursor = NULL;
+	char *tail = NULL;
+	int out, errfd, n = 0, status = -1;
+	size_t ne = 0;
+	proc p = {0}, *pp = &p;
+	FILE *f;
+
+	*result = jv_object();
+	if (!prog) {
+		*result = jv_object_set(*result, jv_string("error"),
+		    jv_string("the program is not installed"));
+		return -1;
+	}
+	while (args && args[n])
+		n++;
+	argv = xcalloc((size_t)n + 2, sizeof *argv);
+	argv[0] = prog;
+	for (int i = 0; i < n; i++)
+		argv[i + 1] = (char *)args[i];
+	for (; env && *env; env++) {
+		envp = xrealloc(envp, (ne + 2) * sizeof *envp);
+		envp[ne++] = xstrdup(*env);
+		envp[ne] = NULL;
+	}
+	for (char **e = environ; *e; e++) {
+		size_t l = strcspn(*e, "=");
+		int dup = !strncmp(*e, "MALLCOP_HUMAN=", 14);
+
+		for (size_t i = 0; i < ne && !dup; i++)
+			dup = !strncmp(envp[i], *e, l + 1);
+		if (!dup) {
+			envp = xrealloc(envp, (ne + 2) * sizeof *envp);
+			envp[ne++] = xstrdup(*e);
+			envp[ne] = NULL;
+		}
+	}
+	out = proc_spool("/tmp");
+	errfd = proc_spool("/tmp");
+	if (proc_spawn(&p, argv, envp, -1, out, errfd, &err)) {
+		*result = jv_object_set(*result, jv_string("error"), jv_string(err));
+		free(err);
+	} else {
+		proc_wait(&pp, 1);
+		status = WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 1;
+		proc_err_tail(errfd, &cursor, &tail);
+		lseek(out, 0, SEEK_SET);
+		if ((f = fdopen(dup(out), "r"))) {
+			jsonl r;
+			jv j;
+
+			jsonl_init(&r, f, name);
+			r.quiet = 1;
+			while (jsonl_next(&r, &j))	/* the last object printed */
+				if (jv_get_kind(j) == JV_KIND_OBJECT) {
+					jv_free(*result);
+					*result = j;
+				} else {
+					jv_free(j);
+				}
+			jsonl_done(&r);
+			fclose(f);
+		}
+		if (status && tail) {
+			jv e = jv_object_get(jv_copy(*result), jv_string("error"));
+
+			if (!jv_is_valid(e))
+				*result = jv_object_set(*result, jv_string("error"), jv_string(tail));
+			jv_free(e);
+		}
+	}
+	free(cursor);
+	free(tail);
+	close(out);
+	close(errfd);
+	for (char **e = envp; e && *e; e++)
+		free(*e);
+	free(envp);
+	free(argv);
+	free(prog);
+	return status;
 }

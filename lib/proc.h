@@ -3,6 +3,7 @@
 #define MALLCOP_PROC_H
 #include <stdint.h>
 #include <sys/types.h>
+#include <jv.h>
 
 typedef struct proc {
 	pid_t pid;
@@ -36,6 +37,15 @@ int proc_spool(const char *dir);
  * there are none).
  */
 void proc_err_tail(int fd, char **cursor, char **tail);
+/*
+ * Run the mallcop program NAME ("scan": mallcop-scan, found as plugin_builtin finds it) with
+ * args (NULL-terminated), in our environment without MALLCOP_HUMAN and with env ("NAME=value",
+ * NULL-terminated, may be NULL) added; wait for it. Its exit status (-1 when it could not run)
+ * and in *result the last JSON object it printed ({} when none), with "error" set from its
+ * stderr when it failed without saying why.
+ */
+int proc_run_json(const char *name, const char *const *args, const char *const *env,
+    jv *result);
 /* 1 when it exited with status 0 */
 int proc_ok(const proc *p);
 /* "exited with status 3", "killed by signal 9", "timed out after 30s" */

@@ -107,7 +107,8 @@ two_scans() {
 	assert_line --index 12 "  bad: FAILED at 2026-11-26T12:00:00Z"
 	[[ "${lines[13]}" == "    error: connector 'bad' exited with status 1: token \\e[31mexpired"* ]]
 	assert_line --index 14 "    last success: 2026-11-25T09:00:00Z"
-	[ "${#lines[@]}" -eq 15 ]
+	assert_line --index 15 "Escalation: ok (no LLM: findings go to a human untriaged, 0 channels)"
+	[ "${#lines[@]}" -eq 16 ]
 	{ ! printf '%s' "$output" | grep -q $'\x1b'; } || false
 	# the dispatcher's --human does the same
 	run --separate-stderr mallcop --human status
@@ -166,4 +167,34 @@ two_scans() {
 	run --separate-stderr mallcop status --dir "$BATS_TEST_TMPDIR/none"
 	assert_failure 1
 	printf '%s\n' "$output" | jq -e '.status == "error" and (.error | contains("none"))'
+}
+
+@test "escalation health says whether findings can reach a human; --costs sums the cost log" {
+	deployment
+	config <<-EOF
+	routing:
+	  warn: {chain: [triage], notify: [notify-slack]}
+	EOF
+	run --separate-stderr mallcop status
+	assert_success
+	jq -e '.escalation_health.status == "broken" and (.escalation_health.errors | map(select(test("notify-slack"))) | length) >= 1' <<< "$output"
+	run --separate-stderr mallcop status --human
+	assert_line --partial "Escalation: broken"
+	config <<-EOF
+	routing: {}
+	EOF
+	mkdir -p .mallcop
+	now=$(date -u +%FT%TZ)
+	cat > .mallcop/costs.jsonl <<-EOF
+	{"timestamp":"2026-01-01T00:00:00Z","findings":4,"actors_invoked":true,"donuts_used":18432,"estimated_cost_usd":0.004608,"budget_remaining_pct":63.1}
+	{"timestamp":"$now","findings":2,"actors_invoked":true,"donuts_used":3.3,"tokens_in":3000,"tokens_out":300,"cost_usd":0.0045,"circuit_breaker_triggered":false,"budget_exhausted":true,"models":{"claude-haiku-4-5-20251001":{"tokens_in":3000,"tokens_out":300,"calls":3}}}
+	{"timestamp":"$now","findings":6,"actors_invoked":false,"donuts_used":0,"tokens_in":0,"tokens_out":0,"cost_usd":0,"circuit_breaker_triggered":true,"budget_exhausted":false,"models":{}}
+	EOF
+	run --separate-stderr mallcop status --costs
+	assert_success
+	jq -e '.escalation_health.status == "ok" and .costs.total_runs == 3 and (.costs.total_donuts - 21.732 | fabs) < 0.0001 and .costs.avg_findings_per_run == 4 and .costs.circuit_breaker_triggered == 1 and .costs.budget_exhausted == 1 and .costs.by_model["claude-haiku-4-5-20251001"].calls == 3 and .costs.last_7_days.runs == 2 and (.costs.estimated_total_usd - 0.009108 | fabs) < 0.000001' <<< "$output"
+	run --separate-stderr mallcop status
+	jq -e 'has("costs") | not' <<< "$output"
+	run --separate-stderr mallcop status --costs --human
+	assert_line --partial "Costs: 3 runs"
 }
