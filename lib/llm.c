@@ -86,6 +86,28 @@ num(jv o, const char *k)
 	return n;
 }
 
+/* o[k] when it is of kind want, else dflt */
+static jv
+get_or(jv o, const char *k, jv_kind want, jv dflt)
+{
+	jv v = get(o, k);
+
+	if (jv_get_kind(v) == want) {
+		jv_free(dflt);
+		return v;
+	}
+	jv_free(v);
+	return dflt;
+}
+
+/* a tool call's input, {} when it had none */
+#define input_of(call) get_or(call, "input", JV_KIND_OBJECT, jv_object())
+/* the tool calls of an assistant message, [] when none */
+#define calls_of(m) get_or(m, "tool_calls", JV_KIND_ARRAY, jv_array())
+/* a tool's input_schema, {"type":"object"} when it has none */
+#define schema_of(t) get_or(t, "input_schema", JV_KIND_OBJECT, \
+	kv(jv_object(), "type", jv_string("object")))
+
 static jv
 kv(jv o, const char *k, jv v)
 {
@@ -236,7 +258,7 @@ configure(llm *l, jv conf, char **err)
 		return 0;
 	}
 	}
-	if (http_init(&c, who, l->endpoint, &e) < 0) {
+	if (http_init(&c, who, l->endpoint, &e) < 0) {	/* the endpoint is refused now, not later */
 		*err = e;
 		return -1;
 	}
@@ -418,30 +440,6 @@ text_of(jv m)
 	return s ? s : "";
 }
 
-/* a tool call's input: an object, {} when it had none */
-static jv
-input_of(jv call)
-{
-	jv in = get(call, "input");
-
-	if (jv_get_kind(in) == JV_KIND_OBJECT)
-		return in;
-	jv_free(in);
-	return jv_object();
-}
-
-/* the tool calls of an assistant message, [] when none */
-static jv
-calls_of(jv m)
-{
-	jv c = get(m, "tool_calls");
-
-	if (jv_get_kind(c) == JV_KIND_ARRAY)
-		return c;
-	jv_free(c);
-	return jv_array();
-}
-
 /* the last message of out is a user message (of content blocks, when blocks is set) */
 static int
 last_is_user(jv out, int blocks)
@@ -577,9 +575,88 @@ post(http_client *c, const char *url, const char *body, const char *what, char *
 	return j;
 }
 
-/* Anthropic Messages: https://docs.anthropic.com/en/api/messages */
+/* body with the tools in p's shape; none, no key (an empty list is refused) */
 static jv
-anthropic_messages(jv msgs)
+with_tools(jv body, enum provider p, jv tools)
+{
+	jv out;
+
+	if (jv_get_kind(tools) != JV_KIND_ARRAY || jv_array_length(jv_copy(tools)) == 0) {
+		jv_free(tools);
+		return body;
+	}
+	out = jv_array();
+	jv_array_foreach(tools, i, t) {
+		jv o = kv(jv_object(), "name", jv_string(str(t, "name")));
+
+		if (str(t, "description"))
+			o = kv(o, "description", jv_string(str(t, "description")));
+		if (p == ANTHROPIC)
+			o = kv(o, "input_schema", schema_of(t));
+		else if (p == OPENAI)
+			o = kv(kv(jv_object(), "type", jv_string("function")), "function",
+			    kv(o, "parameters", schema_of(t)));
+		else
+			o = kv(jv_object(), "toolSpec", kv(o, "inputSchema", kv(jv_object(), "json",
+			    schema_of(t))));
+		out = jv_array_append(out, o);
+		jv_free(t);
+	}
+	jv_free(tools);
+	if (p == BEDROCK)
+		return kv(body, "toolConfig", kv(jv_object(), "tools", out));
+	return kv(body, "tools", out);
+}
+
+/* Anthropic Messages: https://docs.anthropic.com/en/api/messages */
+/* a text block of p's (Anthropic or Bedrock) */
+static jv
+block_text(enum provider p, const char *text)
+{
+	jv b = p == ANTHROPIC ? kv(jv_object(), "type", jv_string("text")) : jv_object();
+
+	return kv(b, "text", jv_string(text));
+}
+
+/* an assistant's tool call c as a block of p's, with its input */
+static jv
+block_call(enum provider p, jv c)
+{
+	jv b;
+
+	if (p == ANTHROPIC) {
+		b = kv(kv(jv_object(), "type", jv_string("tool_use")), "id", jv_string(str(c, "id")));
+		return kv(kv(b, "name", jv_string(str(c, "name"))), "input", input_of(c));
+	}
+	b = kv(kv(jv_object(), "toolUseId", jv_string(str(c, "id"))), "name",
+	    jv_string(str(c, "name")));
+	return kv(jv_object(), "toolUse", kv(b, "input", input_of(c)));
+}
+
+/* a tool message m as a block of p's */
+static jv
+block_result(enum provider p, jv m)
+{
+	jv b;
+
+	if (p == ANTHROPIC) {
+		b = kv(jv_object(), "type", jv_string("tool_result"));
+		b = kv(b, "tool_use_id", jv_string(str(m, "tool_call_id")));
+		return kv(b, "content", jv_string(text_of(m)));
+	}
+	b = kv(jv_object(), "toolUseId", jv_string(str(m, "tool_call_id")));
+	b = kv(b, "content", jv_array_append(jv_array(), block_text(p, text_of(m))));
+	return kv(jv_object(), "toolResult", b);
+}
+
+/*
+ * The messages of Anthropic Messages (https://docs.anthropic.com/en/api/messages) and Bedrock
+ * Converse (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html):
+ * content blocks; the results of one assistant turn, and what the user says after them, in one
+ * user message. Converse wants user and assistant turns alternating, and blocks everywhere.
+ */
+static jv
+block_messages(enum provider p, jv msgs)
 {
 	jv out = jv_array();
 
@@ -587,22 +664,15 @@ anthropic_messages(jv msgs)
 		const char *role = str(m, "role"), *text = text_of(m);
 
 		if (streq(role, "tool")) {
-			jv b = kv(jv_object(), "type", jv_string("tool_result"));
-
-			b = kv(b, "tool_use_id", jv_string(str(m, "tool_call_id")));
-			out = user_block(out, kv(b, "content", jv_string(text)));
+			out = user_block(out, block_result(p, m));
 		} else if (streq(role, "assistant")) {
 			jv content = jv_array(), calls = calls_of(m);
+			int ncalls = jv_array_length(jv_copy(calls));
 
-			if (*text)
-				content = jv_array_append(content, kv(kv(jv_object(), "type",
-				    jv_string("text")), "text", jv_string(text)));
+			if (*text || (p == BEDROCK && ncalls == 0))
+				content = jv_array_append(content, block_text(p, text));
 			jv_array_foreach(calls, j, c) {
-				jv b = kv(jv_object(), "type", jv_string("tool_use"));
-
-				b = kv(kv(b, "id", jv_string(str(c, "id"))), "name",
-				    jv_string(str(c, "name")));
-				content = jv_array_append(content, kv(b, "input", input_of(c)));
+				content = jv_array_append(content, block_call(p, c));
 				jv_free(c);
 			}
 			jv_free(calls);
@@ -612,9 +682,8 @@ anthropic_messages(jv msgs)
 			}
 			out = jv_array_append(out, kv(kv(jv_object(), "role",
 			    jv_string("assistant")), "content", content));
-		} else if (last_is_user(out, 1)) {	/* after tool results: one user turn */
-			out = append_block(out, kv(kv(jv_object(), "type", jv_string("text")), "text",
-			    jv_string(text)));
+		} else if (p == BEDROCK || last_is_user(out, 1)) {
+			out = user_block(out, block_text(p, text));
 		} else {
 			out = jv_array_append(out, kv(kv(jv_object(), "role", jv_string("user")),
 			    "content", jv_string(text)));
@@ -625,84 +694,80 @@ anthropic_messages(jv msgs)
 	return out;
 }
 
-static jv
-anthropic_tools(jv tools)
-{
-	jv out = jv_array();
-
-	jv_array_foreach(tools, i, t) {
-		jv o = kv(jv_object(), "name", jv_string(str(t, "name"))), schema;
-
-		if (str(t, "description"))
-			o = kv(o, "description", jv_string(str(t, "description")));
-		schema = get(t, "input_schema");
-		if (jv_get_kind(schema) != JV_KIND_OBJECT) {
-			jv_free(schema);
-			schema = kv(jv_object(), "type", jv_string("object"));
-		}
-		out = jv_array_append(out, kv(o, "input_schema", schema));
-		jv_free(t);
-	}
-	jv_free(tools);
-	return out;
-}
-
+/* the reply of Anthropic's or Bedrock's r (consumed): 0, or -1 with *err */
 static int
-anthropic_chat(llm *l, const char *model, const char *system, jv messages, jv tools,
-    int max_tokens, jv *reply, char **err)
+block_reply(enum provider p, jv r, const char *model, const char *what, jv *reply, char **err)
 {
-	http_client c;
-	jv body, r, content, usage, out;
-	char *s, *url, *what;
+	int a = p == ANTHROPIC;
+	jv content, usage, out, m;
 
-	if (client(l, &c, err) < 0) {
-		jv_free(messages);
-		jv_free(tools);
-		return -1;
+	if (a) {
+		content = get(r, "content");
+	} else {
+		m = get(r, "output");
+		content = get(m, "message");
+		jv_free(m);
+		m = content;
+		content = get(m, "content");
+		jv_free(m);
 	}
-	http_header(&c, "x-api-key: %s", l->key);
-	http_header(&c, "anthropic-version: 2023-06-01");
-	body = kv(kv(jv_object(), "model", jv_string(model)), "max_tokens", jv_number(max_tokens));
-	if (system && *system)
-		body = kv(body, "system", jv_string(system));
-	body = kv(body, "messages", anthropic_messages(messages));
-	if (jv_get_kind(tools) == JV_KIND_ARRAY && jv_array_length(jv_copy(tools)) > 0)
-		body = kv(body, "tools", anthropic_tools(tools));
-	else
-		jv_free(tools);
-	s = dump(body);
-	url = request_url(l, "/v1/messages");
-	what = request_what(l, url);
-	r = post(&c, url, s, what, err);
-	free(s);
-	free(url);
-	http_free(&c);
-	content = get(r, "content");
-	if (jv_is_valid(r) && jv_get_kind(content) != JV_KIND_ARRAY)
-		*err = xasprintf("%s: the reply has no content", what);
-	free(what);
 	if (jv_get_kind(content) != JV_KIND_ARRAY) {
+		*err = xasprintf("%s: the reply has no %s", what, a ? "content" :
+		    "output.message.content");
 		jv_free(content);
 		jv_free(r);
 		return -1;
 	}
-	out = reply_new(str(r, "model") ? str(r, "model") : model);
+	out = reply_new(a && str(r, "model") ? str(r, "model") : model);
 	jv_array_foreach(content, i, b) {
 		const char *type = str(b, "type");
+		jv call = !a ? get(b, "toolUse") : streq(type, "tool_use") ? jv_copy(b) : jv_invalid();
+		const char *id = str(call, a ? "id" : "toolUseId");
 
-		if (streq(type, "text") && str(b, "text"))
+		if (str(b, "text") && (!a || streq(type, "text")))
 			out = reply_text(out, str(b, "text"));
-		else if (streq(type, "tool_use") && str(b, "id") && str(b, "name"))
-			out = reply_call(out, str(b, "id"), str(b, "name"), input_of(b));
+		else if (id && str(call, "name"))
+			out = reply_call(out, id, str(call, "name"), input_of(call));
+		jv_free(call);
 		jv_free(b);
 	}
 	usage = get(r, "usage");
-	*reply = reply_usage(out, num(usage, "input_tokens"), num(usage, "output_tokens"),
-	    str(r, "stop_reason"));
+	*reply = reply_usage(out, num(usage, a ? "input_tokens" : "inputTokens"),
+	    num(usage, a ? "output_tokens" : "outputTokens"), str(r, a ? "stop_reason" :
+	    "stopReason"));
 	jv_free(usage);
 	jv_free(content);
 	jv_free(r);
 	return 0;
+}
+
+static int
+anthropic_chat(llm *l, http_client *c, const char *model, const char *system, jv messages,
+    jv tools, int max_tokens, jv *reply, char **err)
+{
+	jv body, r;
+	char *s, *url, *what;
+	int rc = -1;
+
+	http_header(c, "x-api-key: %s", l->key);
+	http_header(c, "anthropic-version: 2023-06-01");
+	body = kv(kv(jv_object(), "model", jv_string(model)), "max_tokens", jv_number(max_tokens));
+	if (system && *system)
+		body = kv(body, "system", jv_string(system));
+	body = kv(body, "messages", block_messages(ANTHROPIC, messages));
+	body = with_tools(body, ANTHROPIC, tools);
+	s = dump(body);
+	url = request_url(l, "/v1/messages");
+	what = request_what(l, url);
+	r = post(c, url, s, what, err);
+	if (jv_is_valid(r))
+		rc = block_reply(ANTHROPIC, r, model, what, reply, err);
+	else
+		jv_free(r);
+	free(s);
+	free(url);
+	free(what);
+	return rc;
 }
 
 /* OpenAI chat completions, as llama.cpp, ollama and vLLM serve them too */
@@ -750,30 +815,6 @@ openai_messages(const char *system, jv msgs)
 		jv_free(m);
 	}
 	jv_free(msgs);
-	return out;
-}
-
-static jv
-openai_tools(jv tools)
-{
-	jv out = jv_array();
-
-	jv_array_foreach(tools, i, t) {
-		jv fn = kv(jv_object(), "name", jv_string(str(t, "name"))), schema;
-
-		if (str(t, "description"))
-			fn = kv(fn, "description", jv_string(str(t, "description")));
-		schema = get(t, "input_schema");
-		if (jv_get_kind(schema) != JV_KIND_OBJECT) {
-			jv_free(schema);
-			schema = kv(jv_object(), "type", jv_string("object"));
-		}
-		fn = kv(fn, "parameters", schema);
-		out = jv_array_append(out, kv(kv(jv_object(), "type", jv_string("function")),
-		    "function", fn));
-		jv_free(t);
-	}
-	jv_free(tools);
 	return out;
 }
 
@@ -831,35 +872,25 @@ openai_stop(const char *finish)
 }
 
 static int
-openai_chat(llm *l, const char *model, const char *system, jv messages, jv tools,
-    int max_tokens, jv *reply, char **err)
+openai_chat(llm *l, http_client *c, const char *model, const char *system, jv messages,
+    jv tools, int max_tokens, jv *reply, char **err)
 {
-	http_client c;
 	jv body, r, choices, choice, msg, calls, usage, out;
 	char *s, *url, *what;
 	int rc = 0;
 
-	if (client(l, &c, err) < 0) {
-		jv_free(messages);
-		jv_free(tools);
-		return -1;
-	}
 	if (l->key)
-		http_header(&c, "Authorization: Bearer %s", l->key);
+		http_header(c, "Authorization: Bearer %s", l->key);
 	body = kv(jv_object(), "model", jv_string(model));
 	body = kv(body, "messages", openai_messages(system, messages));
 	body = kv(body, "max_tokens", jv_number(max_tokens));
-	if (jv_get_kind(tools) == JV_KIND_ARRAY && jv_array_length(jv_copy(tools)) > 0)
-		body = kv(body, "tools", openai_tools(tools));
-	else
-		jv_free(tools);
+	body = with_tools(body, OPENAI, tools);
 	s = dump(body);
 	url = request_url(l, "/chat/completions");
 	what = request_what(l, url);
-	r = post(&c, url, s, what, err);
+	r = post(c, url, s, what, err);
 	free(s);
 	free(url);
-	http_free(&c);
 	if (!jv_is_valid(r)) {
 		free(what);
 		jv_free(r);
@@ -918,72 +949,6 @@ openai_chat(llm *l, const char *model, const char *system, jv messages, jv tools
 }
 
 /* Bedrock Converse: https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html */
-static jv
-text_block(const char *text)
-{
-	return kv(jv_object(), "text", jv_string(text));
-}
-
-static jv
-bedrock_messages(jv msgs)
-{
-	jv out = jv_array();
-
-	jv_array_foreach(msgs, i, m) {
-		const char *role = str(m, "role"), *text = text_of(m);
-
-		if (streq(role, "tool")) {
-			jv b = kv(jv_object(), "toolUseId", jv_string(str(m, "tool_call_id")));
-
-			b = kv(b, "content", jv_array_append(jv_array(), text_block(text)));
-			out = user_block(out, kv(jv_object(), "toolResult", b));
-		} else if (streq(role, "assistant")) {
-			jv content = jv_array(), calls = calls_of(m);
-
-			if (*text || jv_array_length(jv_copy(calls)) == 0)
-				content = jv_array_append(content, text_block(text));
-			jv_array_foreach(calls, j, c) {
-				jv b = kv(jv_object(), "toolUseId", jv_string(str(c, "id")));
-
-				b = kv(kv(b, "name", jv_string(str(c, "name"))), "input", input_of(c));
-				content = jv_array_append(content, kv(jv_object(), "toolUse", b));
-				jv_free(c);
-			}
-			jv_free(calls);
-			out = jv_array_append(out, kv(kv(jv_object(), "role",
-			    jv_string("assistant")), "content", content));
-		} else {	/* Converse wants user and assistant turns alternating */
-			out = user_block(out, text_block(text));
-		}
-		jv_free(m);
-	}
-	jv_free(msgs);
-	return out;
-}
-
-static jv
-bedrock_tools(jv tools)
-{
-	jv out = jv_array();
-
-	jv_array_foreach(tools, i, t) {
-		jv spec = kv(jv_object(), "name", jv_string(str(t, "name"))), schema;
-
-		if (str(t, "description"))
-			spec = kv(spec, "description", jv_string(str(t, "description")));
-		schema = get(t, "input_schema");
-		if (jv_get_kind(schema) != JV_KIND_OBJECT) {
-			jv_free(schema);
-			schema = kv(jv_object(), "type", jv_string("object"));
-		}
-		spec = kv(spec, "inputSchema", kv(jv_object(), "json", schema));
-		out = jv_array_append(out, kv(jv_object(), "toolSpec", spec));
-		jv_free(t);
-	}
-	jv_free(tools);
-	return kv(jv_object(), "tools", out);
-}
-
 /* the signed headers of one request to url */
 static int
 bedrock_sign(const llm *l, http_client *c, const char *url, const char *body, char **err)
@@ -1010,26 +975,18 @@ bedrock_sign(const llm *l, http_client *c, const char *url, const char *body, ch
 }
 
 static int
-bedrock_chat(llm *l, const char *model, const char *system, jv messages, jv tools,
-    int max_tokens, jv *reply, char **err)
+bedrock_chat(llm *l, http_client *c, const char *model, const char *system, jv messages,
+    jv tools, int max_tokens, jv *reply, char **err)
 {
-	http_client c;
-	jv body, r, message, content, usage, out;
+	jv body, r;
 	char *s, *id, *path, *url, *what;
+	int rc = -1;
 
-	if (client(l, &c, err) < 0) {
-		jv_free(messages);
-		jv_free(tools);
-		return -1;
-	}
-	body = kv(jv_object(), "messages", bedrock_messages(messages));
+	body = kv(jv_object(), "messages", block_messages(BEDROCK, messages));
 	if (system && *system)
-		body = kv(body, "system", jv_array_append(jv_array(), text_block(system)));
+		body = kv(body, "system", jv_array_append(jv_array(), block_text(BEDROCK, system)));
 	body = kv(body, "inferenceConfig", kv(jv_object(), "maxTokens", jv_number(max_tokens)));
-	if (jv_get_kind(tools) == JV_KIND_ARRAY && jv_array_length(jv_copy(tools)) > 0)
-		body = kv(body, "toolConfig", bedrock_tools(tools));
-	else
-		jv_free(tools);
+	body = with_tools(body, BEDROCK, tools);
 	s = dump(body);
 	/* a model id has ':' and an ARN '/': one path segment, percent-encoded */
 	if (!(id = curl_easy_escape(NULL, model, 0)))
@@ -1037,43 +994,17 @@ bedrock_chat(llm *l, const char *model, const char *system, jv messages, jv tool
 	path = xasprintf("/model/%s/converse", id);
 	curl_free(id);
 	url = request_url(l, path);
-	free(path);
 	what = request_what(l, url);
-	r = bedrock_sign(l, &c, url, s, err) < 0 ? jv_invalid() : post(&c, url, s, what, err);
-	free(s);
-	free(url);
-	http_free(&c);
-	message = get(r, "output");
-	message = jv_get_kind(message) == JV_KIND_OBJECT ?
-	    jv_object_get(message, jv_string("message")) : message;
-	content = get(message, "content");
-	jv_free(message);
-	if (jv_is_valid(r) && jv_get_kind(content) != JV_KIND_ARRAY)
-		*err = xasprintf("%s: the reply has no output.message.content", what);
-	free(what);
-	if (jv_get_kind(content) != JV_KIND_ARRAY) {
-		jv_free(content);
+	r = bedrock_sign(l, c, url, s, err) < 0 ? jv_invalid() : post(c, url, s, what, err);
+	if (jv_is_valid(r))
+		rc = block_reply(BEDROCK, r, model, what, reply, err);
+	else
 		jv_free(r);
-		return -1;
-	}
-	out = reply_new(model);
-	jv_array_foreach(content, i, b) {
-		jv use = get(b, "toolUse");
-
-		if (str(b, "text"))
-			out = reply_text(out, str(b, "text"));
-		else if (str(use, "toolUseId") && str(use, "name"))
-			out = reply_call(out, str(use, "toolUseId"), str(use, "name"), input_of(use));
-		jv_free(use);
-		jv_free(b);
-	}
-	usage = get(r, "usage");
-	*reply = reply_usage(out, num(usage, "inputTokens"), num(usage, "outputTokens"),
-	    str(r, "stopReason"));
-	jv_free(usage);
-	jv_free(content);
-	jv_free(r);
-	return 0;
+	free(s);
+	free(path);
+	free(url);
+	free(what);
+	return rc;
 }
 
 /* -------------------------------------------------------------------------------------------- */
@@ -1404,6 +1335,8 @@ llm_chat(llm *l, const char *model, const char *system, jv messages, jv tools,
     int max_tokens, jv *reply, char **err)
 {
 	const char *id = llm_model(l, model);
+	http_client c;
+	int rc;
 
 	*err = NULL;
 	*reply = jv_invalid();
@@ -1414,15 +1347,19 @@ llm_chat(llm *l, const char *model, const char *system, jv messages, jv tools,
 	}
 	if (max_tokens <= 0)
 		max_tokens = MAX_TOKENS;
-	switch (l->p) {
-	case ANTHROPIC:
-		return anthropic_chat(l, id, system, messages, tools, max_tokens, reply, err);
-	case OPENAI:
-		return openai_chat(l, id, system, messages, tools, max_tokens, reply, err);
-	case BEDROCK:
-		return bedrock_chat(l, id, system, messages, tools, max_tokens, reply, err);
-	case CLAUDE_CODE:
+	if (l->p == CLAUDE_CODE)
 		return cc_chat(l, id, system, messages, tools, reply, err);
+	if (client(l, &c, err) < 0) {
+		jv_free(messages);
+		jv_free(tools);
+		return -1;
 	}
-	return -1;
+	if (l->p == ANTHROPIC)
+		rc = anthropic_chat(l, &c, id, system, messages, tools, max_tokens, reply, err);
+	else if (l->p == OPENAI)
+		rc = openai_chat(l, &c, id, system, messages, tools, max_tokens, reply, err);
+	else
+		rc = bedrock_chat(l, &c, id, system, messages, tools, max_tokens, reply, err);
+	http_free(&c);
+	return rc;
 }
