@@ -948,8 +948,7 @@ openai_chat(llm *l, http_client *c, const char *model, const char *system, jv me
 	return rc;
 }
 
-/* Bedrock Converse: https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html */
-/* the signed headers of one request to url */
+/* Bedrock: the signed headers of one request to url (SigV4, service bedrock) */
 static int
 bedrock_sign(const llm *l, http_client *c, const char *url, const char *body, char **err)
 {
