@@ -579,7 +579,12 @@ deliver(run *r, const char *note)
 			free(title);
 		}
 		payload = jv_dump_string(payload, 0);
-		c->ok = channel_run(r, c, NULL, jv_string_value(payload), &err) == 0;
+		{
+			char *line = xasprintf("%s\n", jv_string_value(payload));	/* JSON Lines */
+
+			c->ok = channel_run(r, c, NULL, line, &err) == 0;
+			free(line);
+		}
 		c->error = err;
 		jv_free(payload);
 	}

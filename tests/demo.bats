@@ -47,6 +47,24 @@ load helper
 	printf '%s\n' "$listed" | grep -E '^  (critical|warn) +injection-probe '
 }
 
+@test "the demo's watch delivers the incident to the local channel as one digest, untriaged without an LLM" {
+	TMPDIR="$BATS_TEST_TMPDIR" run sh "$TOP/share/mallcop/demo/run"
+	assert_success
+	assert_output --partial "watch: ok"
+	dir=$(ls -d "$BATS_TEST_TMPDIR"/mallcop-demo.*)
+	inbox="$dir/acme/inbox.jsonl"
+	[ "$(wc -l < "$inbox")" -eq 1 ]
+	jq -e '.kind == "digest" and (.note | contains("not triaged"))' "$inbox"
+	jq -e 'any(.findings[]; .detector == "priv-escalation" and (.title | contains("Owner")))' "$inbox"
+	jq -e 'any(.findings[]; .title | contains("x-contractor-77"))' "$inbox"
+	jq -e 'all(.findings[]; .severity == "critical" or .severity == "warn")' "$inbox"
+	# each finding's trail says it was delivered; a second watch sends nothing
+	run mallcop --dir "$dir/acme" watch
+	assert_success
+	jq -e '.escalate.delivered == 0' <<< "$output"
+	[ "$(wc -l < "$inbox")" -eq 1 ]
+}
+
 @test "the demo data is regenerated the same way from its script" {
 	python3 "$TOP/share/mallcop/demo/generate" --out "$BATS_TEST_TMPDIR/ev" >/dev/null 2>&1
 	for f in "$TOP"/share/mallcop/demo/events/*.jsonl; do
