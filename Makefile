@@ -42,7 +42,7 @@ $(BUILD)/bin/%: bin/%.c $(LIBA) $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) $(CFLAGS) $(LDFLAGS) $(MLDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/t.h $(LIBA)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) $(CFLAGS) $(LDFLAGS) $(MLDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 

@@ -1316,9 +1316,13 @@ cc_chat(llm *l, const char *model, const char *system, jv messages, jv tools, jv
 		out = reply_text(out, result);
 	}
 	usage = get(j, "usage");
-	/* the CLI's own prompt is mostly cache reads: real input all the same */
+	/*
+	 * The CLI's own prompt, some 15,000 tokens, is read from the cache on every call, at a
+	 * tenth of the price: counted, it would spend a finding's budget in three turns. What
+	 * this conversation adds is counted: new input and what was written to the cache.
+	 */
 	out = reply_usage(out, num(usage, "input_tokens") + num(usage,
-	    "cache_creation_input_tokens") + num(usage, "cache_read_input_tokens"),
+	    "cache_creation_input_tokens"),
 	    num(usage, "output_tokens"), jv_array_length(get(out, "tool_calls")) > 0 ?
 	    "tool_use" : streq(str(j, "stop_reason"), "max_tokens") ? "max_tokens" : "end_turn");
 	*reply = out;

@@ -720,7 +720,7 @@ t_claude_code(void)
 	ok(same(jv_copy(reply), "{'text':'','tool_calls':["
 	    "{'id':'cc_1','name':'check_baseline','input':{'actor':'alice'}},"
 	    "{'id':'cc_2','name':'read_events','input':{'limit':2}}],"
-	    "'model':'claude-haiku-4-5-20251001','tokens_in':15112,'tokens_out':40,"
+	    "'model':'claude-haiku-4-5-20251001','tokens_in':112,'tokens_out':40,"
 	    "'stop':'tool_use'}"), "claude-code: the tool calls in a code fence, ids made, real "
 	    "token counts (cache reads and writes are input too)");
 	jv_free(reply);
