@@ -25,8 +25,9 @@ static const char usage[] =
 
 enum { SAMPLE_HOURS = 24, DEFAULT_TIMEOUT_S = 120 };
 
-/* budget defaults (mallcop.yaml.5): a donut is 1,000 tokens */
-enum { MAX_FINDINGS_FOR_ACTORS = 25, MAX_DONUTS_PER_RUN = 50000, MAX_DONUTS_PER_FINDING = 5000 };
+/* budget defaults, as mallcop-escalate has them (mallcop.yaml.5): a donut is 1,000 tokens */
+enum { MAX_FINDINGS_FOR_ACTORS = 25, MAX_DONUTS_PER_RUN = 500, MAX_DONUTS_PER_FINDING = 50,
+	DONUTS_LOW = 5, DONUTS_HIGH = 15 };
 
 /* one source this environment may have */
 typedef struct source {
@@ -436,14 +437,15 @@ money(double usd, int decimals)
 }
 
 /*
- * What the LLM part would cost a month, from the sampled events (the earlier implementation's
- * model: 4 runs a day, a finding per 20 to 10 events, 1 to 3 donuts a finding, at most
- * the budget; USD 0.00025 per 1,000 donuts), with every range low to high.
+ * What the LLM part would cost a month, from the sampled events, with the earlier
+ * implementation's model (4 runs a day, a finding per 20 to 10 events) and this one's figures:
+ * triage spends 5 to 15 donuts on a finding, within the run's budget; a donut of Haiku 4.5 at
+ * list price, nine input tokens to one output, costs USD 0.0014. Every range runs low to high.
  */
 static jv
 cost_estimate(long sample, int active)
 {
-	const double usd_per_donut = 0.00025 / 1000, runs = 4 * 30;
+	const double usd_per_donut = 0.0014, runs = 4 * 30;
 	double ev_lo = sample > 10 ? sample : 10, ev_hi = sample > 0 ? 5.0 * sample : 200;
 	double f_lo, f_hi, d_lo, d_hi;
 	jv e = jv_object();
@@ -454,8 +456,8 @@ cost_estimate(long sample, int active)
 	f_hi = (long)ev_hi / 10 < MAX_FINDINGS_FOR_ACTORS ? (long)ev_hi / 10 : MAX_FINDINGS_FOR_ACTORS;
 	if (f_hi < f_lo)
 		f_hi = f_lo;
-	d_lo = 1000 * f_lo;
-	d_hi = 3000 * f_hi < MAX_DONUTS_PER_RUN ? 3000 * f_hi : MAX_DONUTS_PER_RUN;
+	d_lo = DONUTS_LOW * f_lo;
+	d_hi = DONUTS_HIGH * f_hi < MAX_DONUTS_PER_RUN ? DONUTS_HIGH * f_hi : MAX_DONUTS_PER_RUN;
 	if (d_hi < d_lo)
 		d_hi = d_lo;
 	e = jv_object_set(e, jv_string("connectors_active"), jv_number(active));

@@ -134,7 +134,7 @@ no_secret() {
 		assert_success
 		jq -e '.cost_estimate | [.estimated_events_per_run, .estimated_findings_per_run, .estimated_donuts_per_run, .estimated_cost_per_run_usd, .estimated_cost_per_month_usd] | all(split("-") | (.[0] | tonumber) <= (.[1] | tonumber))' <<< "$output"
 	done
-	jq -e '.cost_estimate.estimated_events_per_run == "13-65" and .cost_estimate.estimated_findings_per_run == "1-6" and .cost_estimate.estimated_donuts_per_run == "1000-18000" and .cost_estimate.worst_case_cost_per_month_usd == "1.500"' <<< "$output"
+	jq -e '.cost_estimate.estimated_events_per_run == "13-65" and .cost_estimate.estimated_findings_per_run == "1-6" and .cost_estimate.estimated_donuts_per_run == "5-90" and .cost_estimate.worst_case_cost_per_month_usd == "84.000"' <<< "$output"
 }
 
 @test "--pro is not there yet and says so; bad options are usage errors" {
