@@ -267,6 +267,20 @@ url_path(const char *url)
 	return s;
 }
 
+/* "host" or "host:port" of a URL, for messages about a URL whose path is a secret */
+static char *
+url_host(const char *url)
+{
+	char *scheme, *host, *port, *s;
+
+	if (url_parts(url, &scheme, &host, &port) < 0)
+		return xstrdup("?");
+	s = strcmp(port, strcasecmp(scheme, "https") == 0 ? "443" : "80") == 0 ? xstrdup(host) :
+	    xasprintf("%s:%s", host, port);
+	parts_free(scheme, host, port);
+	return s;
+}
+
 static size_t
 on_body(char *data, size_t size, size_t n, void *arg)
 {
@@ -464,7 +478,8 @@ request_headers(const http_client *c, const char *body, const char *content_type
 /* one try; CURLE_OK when a response (any status) came */
 static CURLcode
 perform(const http_client *c, const char *method, const char *url, const char *body,
-    struct curl_slist *hdrs, http_response *r, char errbuf[CURL_ERROR_SIZE])
+    struct curl_slist *hdrs, struct curl_slist *pin, http_response *r,
+    char errbuf[CURL_ERROR_SIZE])
 {
 	CURL *h = curl_easy_init();
 	buf b = { 0 };
@@ -494,6 +509,10 @@ perform(const http_client *c, const char *method, const char *url, const char *b
 	if (url_parts(url, &scheme, &host, &port) == 0 && is_loopback(host))
 		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");	/* a proxy cannot reach our loopback */
 	parts_free(scheme, host, port);
+	if (pin) {
+		curl_easy_setopt(h, CURLOPT_RESOLVE, pin);
+		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	}
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "mallcop/" MALLCOP_VERSION);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
@@ -565,7 +584,7 @@ int
 http_request(http_client *c, const char *method, const char *url, const char *body,
     const char *content_type, http_response *r)
 {
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs, *pin = NULL;
 	char errbuf[CURL_ERROR_SIZE], *full, *path, *what, why[160];
 	int tries = 0, max = c->max_tries > 0 ? c->max_tries : 1, status = -1;
 	int64_t waited = 0, w, budget = (int64_t)(c->max_wait_s > 0 ? c->max_wait_s : 0) * 1000;
@@ -574,7 +593,7 @@ http_request(http_client *c, const char *method, const char *url, const char *bo
 	memset(r, 0, sizeof *r);
 	r->headers = jv_object();
 	full = full_url(c, url);
-	path = url_path(full);
+	path = c->secret_path ? url_host(full) : url_path(full);
 	what = xasprintf("%s: %s %s", whoof(c), method, path);
 	if (!http_same_host(c, full)) {
 		/* the credentials go with every request: never to a host the user did not configure */
@@ -584,8 +603,10 @@ http_request(http_client *c, const char *method, const char *url, const char *bo
 		goto out;
 	}
 	hdrs = request_headers(c, body, content_type);
+	if (c->pin && !(pin = curl_slist_append(NULL, c->pin)))
+		die(EXIT_WORK, "out of memory");
 	for (;;) {
-		rc = perform(c, method, full, body, hdrs, r, errbuf);
+		rc = perform(c, method, full, body, hdrs, pin, r, errbuf);
 		tries++;
 		if (rc == CURLE_OK && r->status >= 200 && r->status < 300) {
 			status = 0;
@@ -616,6 +637,7 @@ http_request(http_client *c, const char *method, const char *url, const char *bo
 		waited += w;
 	}
 	curl_slist_free_all(hdrs);
+	curl_slist_free_all(pin);
 out:
 	remember_request(r, what);
 	free(what);

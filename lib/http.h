@@ -12,6 +12,14 @@ typedef struct http_client {
 	long max_wait_s;	/* all retries of one request together wait at most this, default 120 */
 	char **headers;		/* "Name: value" sent with every request (auth goes here) */
 	size_t nheaders;
+	/*
+	 * Optional, for a URL that is itself a credential (a webhook's): "HOST:PORT:ADDRESS[,...]"
+	 * connects there without asking DNS again (CURLOPT_RESOLVE), so the address a caller has
+	 * checked is the one used; such a request goes direct, never through a proxy (which would
+	 * resolve the name itself). Not copied: it must outlive the client.
+	 */
+	const char *pin;
+	int secret_path;	/* the URL's path is a secret: messages name the host, not the path */
 } http_client;
 
 typedef struct http_response {

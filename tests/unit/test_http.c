@@ -209,6 +209,37 @@ t_json(http_client *c)
 	http_response_free(&r);
 }
 
+/* a pinned address is the one connected to; a secret path stays out of the messages */
+static void
+t_pin(void)
+{
+	http_client c;
+	http_response r;
+	char *err, url[256], pin[128];
+	const char *port = strrchr(base, ':') + 1;
+
+	snprintf(url, sizeof url, "http://localhost:%s", port);
+	http_init(&c, "test", url, &err);
+	c.max_tries = 1;
+	snprintf(pin, sizeof pin, "localhost:%s:127.0.0.1", port);
+	c.pin = pin;
+	ok(http_request(&c, "GET", "/ok", NULL, NULL, &r) == 0, "a pin to the server's address");
+	http_response_free(&r);
+	snprintf(pin, sizeof pin, "localhost:%s:127.0.0.2", port);	/* nothing listens there */
+	ok(http_request(&c, "GET", "/ok", NULL, NULL, &r) == -1 && r.status == 0,
+	    "a pin elsewhere is where the request goes, whatever DNS says: %s",
+	    r.error ? r.error : "");
+	http_response_free(&r);
+	c.pin = NULL;
+	c.secret_path = 1;
+	ok(http_request(&c, "GET", "/hooks/T0/B0/xyzzy-secret", NULL, NULL, &r) == -1 &&
+	    r.error && !strstr(r.error, "xyzzy") && strstr(r.error, "GET localhost:") &&
+	    strstr(r.error, "HTTP 404"), "secret_path: the message names the host, not the path: %s",
+	    r.error ? r.error : "");
+	http_response_free(&r);
+	http_free(&c);
+}
+
 static void
 t_hosts(void)
 {
@@ -413,6 +444,7 @@ main(void)
 	t_pages(&c);
 	http_free(&c);
 	t_hosts();
+	t_pin();
 	stop_mock();
 	unlink(at("routes.json"));
 	unlink(at("log.jsonl"));
