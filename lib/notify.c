@@ -716,7 +716,9 @@ notify_resolve(const char *host, const char *port, int allow_private, char **pin
 		    NI_NUMERICHOST) != 0)
 			continue;
 		if ((why = notify_private_reason(addr)) && !allow_private) {
-			*err = xasprintf("refusing '%s': it resolves to %s, a %s address (set "
+			*err = streq(host, addr) ? xasprintf("refusing '%s': a %s address (set "
+			    "allow_private: true for a service on your own network)", host, why) :
+			    xasprintf("refusing '%s': it resolves to %s, a %s address (set "
 			    "allow_private: true for a service on your own network)", host, addr,
 			    why);
 			break;
