@@ -315,3 +315,28 @@ status_of() {
 	assert_success
 	jq -e '.costs.total_runs == 3 and .costs.tokens_in == 15000 and .costs.tokens_out == 600 and (.costs.total_donuts - 15.6 | fabs) < 0.001 and .costs.by_model["claude-haiku-4-5-20251001"].calls == 6 and (.costs.estimated_total_usd - 0.018 | fabs) < 0.000001 and .costs.avg_findings_per_run == 3 and .escalation_health.status == "ok" and .escalation_health.llm == "anthropic"' <<< "$output"
 }
+
+@test "end to end with mallcop-notify-webhook over HTTPS (a CA made for the test): signed, delivered once" {
+	test_ca
+	mock_start <<< '[{"method":"POST","path":"/hook","status":200,"body":{"ok":true}}]'
+	export CURL_CA_BUNDLE=$CA MALLCOP_WEBHOOK_SECRET=PLANTEDhmacSECRET
+	config <<-EOF
+	routing:
+	  warn: {chain: [triage], notify: [notify-webhook]}
+	  critical: {chain: [triage], notify: [notify-webhook]}
+	actors:
+	  notify-webhook: {url: "https://127.0.0.1:$PORT/hook", secret: "\${MALLCOP_WEBHOOK_SECRET}", allow_private: true}
+	EOF
+	run --separate-stderr mallcop escalate
+	assert_success
+	jq -e '.delivered == 3 and .channels == {"fnd_privesc0000000002":"delivered","fnd_newactor000000001":"delivered","fnd_volume0000000004":"delivered"}' <<< "$output"
+	[ "$(jq -s length "$LOG")" -eq 1 ]
+	ts=$(jq -r '.headers["x-mallcop-timestamp"]' "$LOG")
+	want=$(jq -j .body "$LOG" | { printf '%s.' "$ts"; cat; } | openssl dgst -sha256 -hmac PLANTEDhmacSECRET | sed 's/.*= //')
+	[ "$(jq -r '.headers["x-mallcop-signature"]' "$LOG")" = "sha256=$want" ]
+	jq -r .body "$LOG" | jq -e '.kind == "digest" and (.findings | length == 3)'
+	run mallcop escalate
+	assert_success
+	[ "$(jq -s length "$LOG")" -eq 1 ]
+	{ ! grep -rqF PLANTEDhmacSECRET .mallcop mallcop.yaml; } || false
+}
