@@ -214,19 +214,6 @@ emit(run *r, jv e)
 		r->newest = us;
 }
 
-static void
-nap_ms(long ms)
-{
-	struct timespec ts;
-
-	if (env_flag("MALLCOP_HTTP_FAST"))
-		ms /= 1000;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* the error of a failed response: its __type (after any '#') and message */
 static void
 aws_error(const http_response *resp, char **type, char **msg)
@@ -310,7 +297,7 @@ fetch(run *r, const char *base, const char *ak, const char *sk, const char *tok,
 		jv_free(req);
 		/* LookupEvents allows 2 requests per second per region */
 		if ((*requests)++ > 0)
-			nap_ms(500);
+			http_nap(500);
 		if (lookup(base, r->region, ak, sk, tok, body, &resp, &err)) {
 			free(body);
 			if (err) {
@@ -326,7 +313,7 @@ fetch(run *r, const char *base, const char *ak, const char *sk, const char *tok,
 				free(ty);
 				free(msg);
 				http_response_free(&resp);
-				nap_ms(1000L << throttled);
+				http_nap(1000L << throttled);
 				continue;
 			}
 			if (resp.status == 401 || resp.status == 403 || (ty &&

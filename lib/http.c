@@ -439,8 +439,8 @@ wait_ms(const http_response *r, int tries)
 	return base + (int64_t)(jitter() % (uint64_t)(base / 2 + 1));
 }
 
-static void
-nap(int64_t ms)
+void
+http_nap(int64_t ms)
 {
 	struct timespec ts;
 
@@ -633,7 +633,7 @@ http_request(http_client *c, const char *method, const char *url, const char *bo
 			r->error = describe(c, what, r, rc, errbuf, why);
 			break;
 		}
-		nap(w);
+		http_nap(w);
 		waited += w;
 	}
 	curl_slist_free_all(hdrs);

@@ -2,6 +2,7 @@
 #ifndef MALLCOP_HTTP_H
 #define MALLCOP_HTTP_H
 #include <stddef.h>
+#include <stdint.h>
 #include <jv.h>
 
 typedef struct http_client {
@@ -48,6 +49,9 @@ int http_header(http_client *c, const char *fmt, ...) __attribute__((format(prin
 int http_request(http_client *c, const char *method, const char *url, const char *body,
     const char *content_type, http_response *r);
 void http_response_free(http_response *r);
+
+/* sleep ms milliseconds (a thousandth of that with MALLCOP_HTTP_FAST=1, for the tests) */
+void http_nap(int64_t ms);
 
 /* the body as JSON; an error naming the request when it is not */
 jv http_json(const http_response *r, char **err);
