@@ -59,10 +59,11 @@ payload(const notify_input *in)
 	if (in->note)
 		body = jv_array_append(body, textblock(in->note, NULL, NULL, NULL));
 	for (int g = 0; g < NOTIFY_SEVS; g++) {
-		jv facts = jv_array();
+		jv facts;
 
 		if (!in->count[g])
 			continue;
+		facts = jv_array();
 		s = xasprintf("%s (%zu)", notify_group_name(g), in->count[g]);
 		body = jv_array_append(body, textblock(s, "Medium", "Bolder", colors[g]));
 		free(s);
