@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "http.h"
 #include "human.h"
 #include "notify.h"
 #include "util.h"
@@ -512,7 +513,7 @@ send_mail(notify_conf *c, const notify_input *in, char **err)
 		tries++;
 		if (rc == CURLE_OK || !transient(rc, &u) || tries >= TRIES)
 			break;
-		notify_nap(2000L << (tries - 1));
+		http_nap(2000L << (tries - 1));
 	}
 	free(msg);
 	if (rc != CURLE_OK) {

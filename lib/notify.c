@@ -221,33 +221,33 @@ group_of(const char *sev)
 	return strcasecmp(sev, "warning") == 0 ? NOTIFY_WARN : NOTIFY_OTHER;
 }
 
+/* v is an object whose key is a non-empty string (equal to want, unless want is NULL) */
 static int
-is_digest(jv v)
+has_string(jv v, const char *key, const char *want)
 {
-	jv kind;
+	jv s;
 	int yes;
 
 	if (jv_get_kind(v) != JV_KIND_OBJECT)
 		return 0;
-	kind = jv_object_get(jv_copy(v), jv_string("kind"));
-	yes = jv_get_kind(kind) == JV_KIND_STRING && streq(jv_string_value(kind), "digest");
-	jv_free(kind);
+	s = jv_object_get(jv_copy(v), jv_string(key));
+	yes = jv_get_kind(s) == JV_KIND_STRING && *jv_string_value(s) &&
+	    (!want || streq(jv_string_value(s), want));
+	jv_free(s);
 	return yes;
+}
+
+static int
+is_digest(jv v)
+{
+	return has_string(v, "kind", "digest");
 }
 
 /* a finding is an object with a non-empty string id */
 static int
 is_finding(jv f)
 {
-	jv id;
-	int ok;
-
-	if (jv_get_kind(f) != JV_KIND_OBJECT)
-		return 0;
-	id = jv_object_get(jv_copy(f), jv_string("id"));
-	ok = jv_get_kind(id) == JV_KIND_STRING && *jv_string_value(id);
-	jv_free(id);
-	return ok;
+	return has_string(f, "id", NULL);
 }
 
 static void
@@ -845,19 +845,6 @@ notify_post(const notify_conf *c, const char *body, char **err)
 	http_response_free(&r);
 	http_free(&h);
 	return rc;
-}
-
-void
-notify_nap(long ms)
-{
-	struct timespec ts;
-
-	if (env_flag("MALLCOP_HTTP_FAST"))
-		ms /= 1000;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 /* ---- the program ---- */

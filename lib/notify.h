@@ -103,6 +103,4 @@ char *notify_dump(jv v);
 char *notify_signature(const char *secret, const char *timestamp, const char *body);
 /* POST body to c->url (pinned, retried on 429/5xx, never redirected, signed when c->secret) */
 int notify_post(const notify_conf *c, const char *body, char **err);
-/* sleep ms milliseconds (a thousandth of it under MALLCOP_HTTP_FAST, as lib/http) */
-void notify_nap(long ms);
 #endif
