@@ -104,8 +104,8 @@ channel_get(run *r, const char *name)
 static void
 channel_add(run *r, const char *sev, const char *name)
 {
-	char *prog, *path = xasprintf("actors.%s", name), *err = NULL, *where;
-	jv raw, conf, vars = jv_array(), dump;
+	char *prog, *path = xasprintf("actors.%s", name), *err = NULL;
+	jv raw, conf, vars, dump;
 	channel *c;
 	size_t ne = 0;
 
@@ -126,6 +126,7 @@ channel_add(run *r, const char *sev, const char *name)
 	c->name = xstrdup(name);
 	c->prog = prog;
 	c->batch = jv_array();
+	vars = jv_array();
 	raw = cfg_get(&r->cf, path);
 	if (!jv_is_valid(raw) || jv_get_kind(raw) == JV_KIND_NULL) {
 		jv_free(raw);
@@ -147,7 +148,6 @@ channel_add(run *r, const char *sev, const char *name)
 		jv_free(v);
 	}
 	jv_free(vars);
-	(void)where;
 	free(path);
 }
 
@@ -425,17 +425,18 @@ handle(run *r, jv f)
 	}
 	chain = jsonl_get(jv_copy(route), "chain");
 	has_chain = jv_array_length(jv_copy(chain)) > 0;
-	if (jv_is_valid(last_note(f, "delivery_failed")) && !delivered(f)) {
+	{
 		/* decided on an earlier run, its delivery failed: only deliver again */
 		jv fail = last_note(f, "delivery_failed");
+		int retry = jv_is_valid(fail) &&
+		    jsonl_number(jsonl_get(jv_copy(fail), "events"), -1) == nevents(f);
 
-		if (jsonl_number(jsonl_get(jv_copy(fail), "events"), -1) == nevents(f)) {
+		jv_free(fail);
+		if (retry) {
 			to_human(r, f, route, NULL);
 			record(r, f, "delivery_retried", jv_invalid());
-			jv_free(fail);
 			goto out;
 		}
-		jv_free(fail);
 	}
 	if (!has_chain) {
 		to_human(r, f, route, NULL);
@@ -469,7 +470,9 @@ handle(run *r, jv f)
 
 				if (jv_is_valid(now)) {
 					jv_free(cur);
-					cur = jv_copy(now);
+					cur = now;
+				} else {
+					jv_free(now);
 				}
 				jv_free(all);
 			}
@@ -555,11 +558,12 @@ deliver(run *r, const char *note)
 	for (size_t i = 0; i < r->nch; i++) {
 		channel *c = &r->ch[i];
 		int n = jv_array_length(jv_copy(c->batch));
-		jv payload, list = jv_array();
+		jv payload, list;
 		char *err = NULL;
 
 		if (n == 0)
 			continue;
+		list = jv_array();
 		jv_array_foreach(c->batch, j, id) {
 			(void)j;
 			list = jv_array_append(list, jsonl_get(jv_copy(r->findings),
@@ -672,6 +676,7 @@ cost(run *r, jv usage, jv *unpriced)
 		jv_free(m);
 		jv_free(u);
 	}
+	jv_free(usage);
 	jv_free(models);
 	return usd;
 }
@@ -681,11 +686,12 @@ static void
 log_costs(run *r, jv result)
 {
 	char *path, t[TS_BUFSZ];
-	jv line = jv_object();
+	jv line;
 	int fd;
 
 	if (!r->have_store)
 		return;
+	line = jv_object();
 	line = jv_object_set(line, jv_string("timestamp"), jv_string(ts_format(ts_now(), t)));
 	line = jv_object_set(line, jv_string("findings"), jsonl_get(jv_copy(result),
 	    "findings_processed"));
@@ -817,6 +823,7 @@ main(int argc, char **argv)
 	actor_env_init(&r.env);
 	if (cfg_load(&r.cf, r.root, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
+	jv_free(r.env.config);
 	r.env.config = jv_copy(r.cf.root);
 	r.env.wait_ms = wait_ms;
 

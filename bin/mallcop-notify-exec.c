@@ -17,7 +17,7 @@ int
 main(int argc, char **argv)
 {
 	const char *raw = getenv("MALLCOP_NOTIFY_CONFIG"), *env_cmd = getenv("MALLCOP_NOTIFY_COMMAND");
-	jv conf = raw && *raw ? jv_parse(raw) : jv_object(), cmd, t;
+	jv conf, cmd, t;
 	char **args = NULL, *err = NULL, *cursor = NULL, *tail = NULL, *how;
 	int check = 0, errfd, n = 0;
 	long timeout = 60;
@@ -35,8 +35,9 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	conf = raw && *raw ? jv_parse(raw) : jv_object();
 	if (jv_get_kind(conf) != JV_KIND_OBJECT)
-		die(EXIT_USAGE, "MALLCOP_NOTIFY_CONFIG is not a JSON object");
+		die(EXIT_WORK, "notify-exec: MALLCOP_NOTIFY_CONFIG is not a JSON object");
 	/* command: a shell command line, or a list of arguments run as they are */
 	cmd = jsonl_get(jv_copy(conf), "command");
 	if (jv_get_kind(cmd) == JV_KIND_STRING && *jv_string_value(cmd)) {
@@ -73,8 +74,12 @@ main(int argc, char **argv)
 	jv_free(conf);
 	if (timeout < 1 || timeout > 3600)
 		die(EXIT_WORK, "notify-exec: timeout: seconds, from 1 to 3600");
-	if (check)
+	if (check) {
+		for (char **a = args; *a; a++)
+			free(*a);
+		free(args);
 		return 0;
+	}
 	/* the command gets the findings on its stdin, our environment, and our stderr */
 	errfd = proc_spool("/tmp");
 	p.timeout_ms = timeout * 1000;

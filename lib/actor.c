@@ -185,6 +185,7 @@ tool_schemas(jv names)
 		}
 		jv_free(n);
 	}
+	jv_free(names);
 	return out;
 }
 
@@ -344,7 +345,7 @@ tool_error(const char *fmt, const char *a)
 	return v;
 }
 
-/* run one tool (not resolve-finding): its result as JSON */
+/* run one tool (not resolve-finding; args borrowed): its result as JSON */
 static jv
 tool_run(actor_env *e, const actor_def *a, jv finding, const char *name, jv args)
 {
@@ -359,7 +360,10 @@ tool_run(actor_env *e, const actor_def *a, jv finding, const char *name, jv args
 		all = store_findings(e->st, NULL);
 		jv f = finding_get(all, id);
 
-		f = jv_is_valid(f) ? jv_copy(f) : tool_error("no finding '%s'", id);
+		if (!jv_is_valid(f)) {
+			jv_free(f);
+			f = tool_error("no finding '%s'", id);
+		}
 		jv_free(all);
 		return f;
 	}
@@ -686,7 +690,7 @@ actor_one(actor_env *e, const actor_def *a, jv finding, long *tokens, int *itera
 				}
 				free(complaint);
 			} else {
-				result = tool_run(e, a, finding, name, jv_copy(args));
+				result = tool_run(e, a, finding, name, args);
 			}
 			dump = jv_dump_string(airlock_json(&e->air, result), 0);
 			tm = jv_object();
