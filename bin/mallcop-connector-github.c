@@ -15,6 +15,8 @@
 static const char usage[] =
     "usage: mallcop-connector-github [--cursor TIME | --since TIME]";
 
+#define OVERLAP (15 * 60 * TS_SECOND)
+
 static const char token_hint[] =
     "check GITHUB_TOKEN: it needs the read:audit_log scope (or an org owner's token)";
 static const char app_hint[] =
@@ -354,7 +356,12 @@ main(int argc, char **argv)
 	http_header(&c, "Accept: application/vnd.github+json");
 	http_header(&c, "X-GitHub-Api-Version: 2022-11-28");
 
-	failed = fetch(&r, &c, base, include, since);
+	/*
+	 * An entry can reach the audit log some minutes after its @timestamp: a run that resumes
+	 * from a cursor asks from a little before it, so a late entry is still read (its id is the
+	 * same: mallcop-scan stores it once)
+	 */
+	failed = fetch(&r, &c, base, include, cursor ? since - OVERLAP : since);
 	http_free(&c);
 	if (r.newest >= since)
 		cursor = ts_format(r.newest - r.newest % TS_SECOND, t);
