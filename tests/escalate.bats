@@ -340,3 +340,18 @@ status_of() {
 	[ "$(jq -s length "$LOG")" -eq 1 ]
 	{ ! grep -rqF PLANTEDhmacSECRET .mallcop mallcop.yaml; } || false
 }
+
+@test "--human: a summary and one line per finding, the model's words escaped" {
+	mock_start <<< "[$(tool resolve-finding '{"finding_id":"fnd_newactor000000001","action":"escalated","reason":"\u001b[2Jclear screen and \u202eevil","confidence":0.9}'),$(decide fnd_volume0000000004 resolved 0.8)]"
+	with_llm
+	configure
+	run --separate-stderr mallcop escalate --human
+	assert_success
+	assert_line --index 0 "escalate: ok"
+	assert_line --partial "findings: 3 handled, 1 resolved, 1 escalated, 0 squelched, 2 sent to a human"
+	assert_line --regexp '^  critical fnd_privesc0000000002 +hard_constraint'
+	assert_line --regexp '^  warn +fnd_volume0000000004 +resolved +alice deploys'
+	[[ "$output" == *'\e[2Jclear screen'* ]]
+	{ ! printf '%s' "$output" | grep -q $'\x1b'; } || false
+	{ ! printf '%s' "$output" | grep -q $'\u202e'; } || false
+}
