@@ -18,30 +18,15 @@ typedef struct state {
 static void *
 start(det_ctx *c, jv conf, char **err)
 {
-	(void)c;
 	double ratio = 1;
-	char *msg = NULL;
+	const det_setting table[] = {
+		{"max_ratio", &ratio, 1e-9, 1e6, 0, "a number above 0, like 1.5"},
+		{NULL, NULL, 0, 0, 0, NULL},
+	};
 
-	jv_object_foreach(conf, k, v) {
-		const char *key = jv_string_value(k);
-		if (msg)
-			;
-		else if (streq(key, "max_ratio")) {
-			ratio = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
-			if (!(ratio > 0 && ratio <= 1e6))
-				msg = xasprintf("detectors." NAME ".max_ratio: expected a "
-				    "number above 0, like 1.5");
-		} else
-			msg = xasprintf("detectors." NAME ".%s: unknown setting (known: max_ratio)",
-			    key);
-		jv_free(k);
-		jv_free(v);
-	}
-	jv_free(conf);
-	if (msg) {
-		*err = msg;
+	(void)c;
+	if ((*err = det_settings(NAME, conf, table)))
 		return NULL;
-	}
 	state *s = xmalloc(sizeof *s);
 	s->max_ratio = ratio;
 	return s;

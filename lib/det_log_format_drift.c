@@ -12,30 +12,16 @@ typedef struct state {
 static void *
 start(det_ctx *c, jv conf, char **err)
 {
-	(void)c;
 	double threshold = 0.3;
-	char *msg = NULL;
+	const det_setting table[] = {
+		{"threshold", &threshold, 0, 0.999999, 0,
+		    "a share of lines from 0 up to (not including) 1, like 0.3"},
+		{NULL, NULL, 0, 0, 0, NULL},
+	};
 
-	jv_object_foreach(conf, k, v) {
-		const char *key = jv_string_value(k);
-		if (streq(key, "threshold")) {
-			threshold = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
-			if (!(threshold >= 0 && threshold < 1))
-				msg = xasprintf("detectors.log-format-drift.threshold: expected a "
-				    "share of lines from 0 up to (not including) 1, like 0.3");
-		} else
-			msg = xasprintf("detectors.log-format-drift.%s: unknown setting (known: "
-			    "threshold)", key);
-		jv_free(k);
-		jv_free(v);
-		if (msg)
-			break;
-	}
-	jv_free(conf);
-	if (msg) {
-		*err = msg;
+	(void)c;
+	if ((*err = det_settings("log-format-drift", conf, table)))
 		return NULL;
-	}
 	state *s = xmalloc(sizeof *s);
 	s->threshold = threshold;
 	return s;

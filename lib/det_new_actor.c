@@ -20,17 +20,11 @@ in_list(const char *const *list, const char *s)
 static void *
 start(det_ctx *c, jv conf, char **err)
 {
-	(void)c;
-	jv keys = jv_keys(conf);
+	static const det_setting none[] = {{NULL, NULL, 0, 0, 0, NULL}};
 
-	if (jv_array_length(jv_copy(keys)) > 0) {
-		jv k = jv_array_get(jv_copy(keys), 0);
-		*err = xasprintf("detectors.new-actor.%s: unknown setting (it has none)",
-		    jv_string_value(k));
-		jv_free(k);
-	}
-	jv_free(keys);
-	return NULL;
+	(void)c;
+	*err = det_settings("new-actor", conf, none);
+	return NULL;	/* no state: *err says whether it started */
 }
 
 static void

@@ -132,15 +132,10 @@ event(det_ctx *c, void *st, const det_event *e)
 static void *
 start(det_ctx *c, jv conf, char **err)
 {
+	static const det_setting none[] = {{NULL, NULL, 0, 0, 0, NULL}};
+
 	(void)c;
-	jv_object_foreach(conf, k, v) {
-		if (!*err)
-			*err = xasprintf("detectors." NAME ".%s: unknown setting (it has none)",
-			    jv_string_value(k));
-		jv_free(k);
-		jv_free(v);
-	}
-	jv_free(conf);
+	*err = det_settings(NAME, conf, none);
 	return NULL;	/* no state: *err says whether it started */
 }
 

@@ -15,29 +15,13 @@ static void *
 start(det_ctx *c, jv conf, char **err)
 {
 	double min_events = 5;
-	char *msg = NULL;
+	const det_setting table[] = {
+		{"min_events", &min_events, 1, 1e9, 1, NULL},
+		{NULL, NULL, 0, 0, 0, NULL},
+	};
 
-	jv_object_foreach(conf, k, v) {
-		const char *key = jv_string_value(k);
-		if (streq(key, "min_events")) {
-			double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
-			if (d < 1 || d > 1e9 || d != (long long)d)
-				msg = xasprintf("detectors.unusual-resource-access.min_events: "
-				    "expected a whole number of at least 1");
-			min_events = d;
-		} else
-			msg = xasprintf("detectors.unusual-resource-access.%s: unknown setting "
-			    "(known: min_events)", key);
-		jv_free(k);
-		jv_free(v);
-		if (msg)
-			break;
-	}
-	jv_free(conf);
-	if (msg) {
-		*err = msg;
+	if ((*err = det_settings("unusual-resource-access", conf, table)))
 		return NULL;
-	}
 	state *s = xmalloc(sizeof *s);
 	s->min_events = min_events;
 	s->actors = det_memory(c, "unusual-resource-access");

@@ -16,31 +16,15 @@ typedef struct state {
 static void *
 start(det_ctx *c, jv conf, char **err)
 {
-	(void)c;
 	double min_history = 20;
-	char *msg = NULL;
+	const det_setting table[] = {
+		{"min_history", &min_history, 1, 1e9, 1, NULL},
+		{NULL, NULL, 0, 0, 0, NULL},
+	};
 
-	jv_object_foreach(conf, k, v) {
-		const char *key = jv_string_value(k);
-		if (streq(key, "min_history")) {
-			double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
-			if (d < 1 || d > 1e9 || d != (long long)d)
-				msg = xasprintf("detectors.unusual-timing.min_history: expected a "
-				    "whole number of at least 1");
-			min_history = d;
-		} else
-			msg = xasprintf("detectors.unusual-timing.%s: unknown setting (known: "
-			    "min_history)", key);
-		jv_free(k);
-		jv_free(v);
-		if (msg)
-			break;
-	}
-	jv_free(conf);
-	if (msg) {
-		*err = msg;
+	(void)c;
+	if ((*err = det_settings("unusual-timing", conf, table)))
 		return NULL;
-	}
 	state *s = xmalloc(sizeof *s);
 	s->min_history = min_history;
 	return s;

@@ -11,44 +11,19 @@ typedef struct state {
 	jv raised;		/* fingerprints raised in this pass: {fp: true} */
 } state;
 
-/* a number setting of at least 1 (v consumed); *msg set when v is not one */
-static double
-at_least_one(jv v, const char *key, char **msg)
-{
-	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
-
-	jv_free(v);
-	if (!(d >= 1 && d < 1e12))
-		*msg = xasprintf("detectors.volume-anomaly.%s: expected a number of at least 1", key);
-	return d;
-}
-
 static void *
 start(det_ctx *c, jv conf, char **err)
 {
-	(void)c;
 	double ratio = 3.0, min_baseline = 5;
-	char *msg = NULL;
+	const det_setting table[] = {
+		{"ratio", &ratio, 1, 1e12, 0, NULL},
+		{"min_baseline", &min_baseline, 1, 1e12, 0, NULL},
+		{NULL, NULL, 0, 0, 0, NULL},
+	};
 
-	jv_object_foreach(conf, k, v) {
-		const char *key = jv_string_value(k);
-		if (streq(key, "ratio"))
-			ratio = at_least_one(jv_copy(v), key, &msg);
-		else if (streq(key, "min_baseline"))
-			min_baseline = at_least_one(jv_copy(v), key, &msg);
-		else
-			msg = xasprintf("detectors.volume-anomaly.%s: unknown setting (known: "
-			    "ratio, min_baseline)", key);
-		jv_free(k);
-		jv_free(v);
-		if (msg)
-			break;
-	}
-	jv_free(conf);
-	if (msg) {
-		*err = msg;
+	(void)c;
+	if ((*err = det_settings("volume-anomaly", conf, table)))
 		return NULL;
-	}
 	state *s = xmalloc(sizeof *s);
 	s->ratio = ratio;
 	s->min_baseline = min_baseline;

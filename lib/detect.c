@@ -76,6 +76,52 @@ det_enabled(jv conf)
 	return on;
 }
 
+char *
+det_settings(const char *detector, jv conf, const det_setting *table)
+{
+	char *msg = NULL;
+
+	jv_object_foreach(conf, k, v) {
+		const char *key = jv_string_value(k);
+		const det_setting *s = table;
+
+		while (s->key && strcmp(s->key, key))
+			s++;
+		if (msg) {
+			;
+		} else if (!s->key) {
+			char *known = xstrdup("");
+
+			for (const det_setting *t = table; t->key; t++) {
+				char *more = xasprintf("%s%s%s", known, *known ? ", " : "", t->key);
+
+				free(known);
+				known = more;
+			}
+			msg = xasprintf("detectors.%s.%s: unknown setting (%s%s%s)", detector, key,
+			    *known ? "known: " : "it has none", known, "");
+			free(known);
+		} else {
+			double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : s->min - 1;
+
+			if (d < s->min || d > s->max || (s->whole && d != (double)(long long)d)) {
+				if (s->hint)
+					msg = xasprintf("detectors.%s.%s: expected %s", detector, key,
+					    s->hint);
+				else
+					msg = xasprintf("detectors.%s.%s: expected a %s of at least %g",
+					    detector, key, s->whole ? "whole number" : "number", s->min);
+			} else {
+				*s->value = d;
+			}
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	jv_free(conf);
+	return msg;
+}
+
 det_ctx *
 det_open(baseline *b, const char *root, jv conf, jv findings, int learning, char **err)
 {

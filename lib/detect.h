@@ -59,6 +59,21 @@ typedef struct det_ops {
 
 /* a detector's settings say enabled: false (or no, off) */
 int det_enabled(jv conf);
+/*
+ * A detector's numeric settings: a table ended by a NULL key, each value holding its default.
+ * conf (consumed) may hold only the table's keys, each a number from min to max (a whole one
+ * when whole). NULL, or the message ("detectors.NAME.KEY: expected a whole number of at least
+ * 1", "detectors.NAME.KEY: unknown setting (known: a, b)", or the hint when one is given),
+ * malloc'd. An empty table: the detector has no settings.
+ */
+typedef struct det_setting {
+	const char *key;
+	double *value;
+	double min, max;
+	int whole;
+	const char *hint;	/* what is expected, when the range alone does not say it well */
+} det_setting;
+char *det_settings(const char *detector, jv conf, const det_setting *table);
 /* the built-in detectors in the order they run: det_nbuiltin of them, NULL where not built */
 extern const det_ops *const det_builtin[];
 extern const size_t det_nbuiltin;
