@@ -53,16 +53,6 @@ stop(void *st)
 }
 
 /* v borrowed */
-static char *
-setting(jv v, const char *key, double lo, double *out)
-{
-	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
-
-	*out = d;
-	return d >= lo && d <= 1e9 ? NULL : xasprintf("detectors." NAME ".%s: expected a number "
-	    "of at least %g", key, lo);
-}
-
 static void *
 start(det_ctx *c, jv conf, char **err)
 {
@@ -78,21 +68,15 @@ start(det_ctx *c, jv conf, char **err)
 	for (int i = 0; i < NATTACK; i++)
 		if (regcomp(&s->attack[i], attacks[i].re, REG_EXTENDED | REG_ICASE | REG_NOSUB))
 			die(EXIT_WORK, NAME ": bad pattern %s", attacks[i].name);
-	jv_object_foreach(conf, k, v) {
-		const char *key = jv_string_value(k);
-		if (msg)
-			;
-		else if (streq(key, "ratio"))
-			msg = setting(v, key, 1, &s->ratio);
-		else if (streq(key, "min_daily"))
-			msg = setting(v, key, 1, &s->min_daily);
-		else
-			msg = xasprintf("detectors." NAME ".%s: unknown setting (known: ratio, "
-			    "min_daily)", key);
-		jv_free(k);
-		jv_free(v);
+	{
+		const det_setting table[] = {
+			{"ratio", &s->ratio, 1, 1e9, 0, NULL},
+			{"min_daily", &s->min_daily, 1, 1e9, 0, NULL},
+			{NULL, NULL, 0, 0, 0, NULL},
+		};
+
+		msg = det_settings(NAME, conf, table);
 	}
-	jv_free(conf);
 	if (msg) {
 		*err = msg;
 		stop(s);

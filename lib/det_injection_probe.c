@@ -56,16 +56,10 @@ stop(void *st)
 static void *
 start(det_ctx *c, jv conf, char **err)
 {
+	static const det_setting none[] = {{NULL, NULL, 0, 0, 0, NULL}};
+
 	(void)c;
-	jv_object_foreach(conf, k, v) {
-		if (!*err)
-			*err = xasprintf("detectors.injection-probe.%s: unknown setting (it has "
-			    "none)", jv_string_value(k));
-		jv_free(k);
-		jv_free(v);
-	}
-	jv_free(conf);
-	if (*err)
+	if ((*err = det_settings("injection-probe", conf, none)))
 		return NULL;
 
 	state *s = xcalloc(1, sizeof *s);

@@ -308,3 +308,22 @@ rule() {	# a declarative rule file for app "acme" from stdin
 	assert_output --partial '\e[31m'
 	{ ! printf '%s' "$output" | grep -q $'\033'; } || false
 }
+
+@test "every detector's settings are checked the same way: the key, what is expected, or the known ones" {
+	deployment
+	bad() {
+		printf 'detectors:\n  %s: {%s}\n' "$1" "$2" > mallcop.yaml
+		run --separate-stderr mallcop detect - --config mallcop.yaml < /dev/null
+		assert_failure 1
+		[[ "$stderr" == *"$3"* ]] || { echo "$stderr"; false; }
+	}
+	bad log-format-drift 'threshold: 1.5' "detectors.log-format-drift.threshold: expected a share of lines"
+	bad container-probing 'ratio: 0' "detectors.container-probing.ratio: expected a number of at least 1"
+	bad volume-anomaly 'bogus: 1' "detectors.volume-anomaly.bogus: unknown setting (known: ratio, min_baseline)"
+	bad injection-probe 'x: 1' "detectors.injection-probe.x: unknown setting (it has none)"
+	bad financial-anomaly 'max_ratio: "high"' "detectors.financial-anomaly.max_ratio: expected a number above 0"
+	bad unusual-resource-access 'min_events: 2.5' "expected a whole number of at least 1"
+	printf 'detectors:\n  volume-anomaly: {ratio: 4, min_baseline: 2}\n  log-format-drift: {threshold: 0.5}\n' > mallcop.yaml
+	run --separate-stderr mallcop detect - --config mallcop.yaml < /dev/null
+	assert_success
+}
