@@ -739,8 +739,13 @@ print_human(jv res, jv decisions)
 	    jsonl_number(jsonl_get(jv_copy(res), "escalated"), 0),
 	    jsonl_number(jsonl_get(jv_copy(res), "squelched"), 0),
 	    jsonl_number(jsonl_get(jv_copy(res), "delivered"), 0));
-	if (jv_get_kind(jsonl_get(jv_copy(res), "llm")) == JV_KIND_NULL)
-		printf("  no LLM configured: findings went to a human untriaged\n");
+	{
+		jv llm = jsonl_get(jv_copy(res), "llm");
+
+		if (jv_get_kind(llm) == JV_KIND_NULL)
+			printf("  no LLM configured: findings went to a human untriaged\n");
+		jv_free(llm);
+	}
 	if (jv_get_kind(jsonl_get(jv_copy(res), "circuit_breaker_triggered")) == JV_KIND_TRUE)
 		printf("  circuit breaker: too many open findings, no model was called\n");
 	printf("  donuts: %.1f (%.0f tokens in, %.0f out), USD %.4f\n",
@@ -756,6 +761,7 @@ print_human(jv res, jv decisions)
 		putchar('\n');
 		jv_free(d);
 	}
+	jv_free(decisions);
 	jv_free(res);
 }
 
