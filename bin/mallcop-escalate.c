@@ -246,6 +246,11 @@ load_routes(run *r)
 				channel_add(r, sev, jv_string_value(n));
 			jv_free(n);
 		}
+		/* an escalation must reach someone: a chain without a channel would triage the same
+		 * findings again on every run and tell nobody */
+		if (jv_array_length(jv_copy(chain)) > 0 && jv_array_length(jv_copy(notify)) == 0)
+			fail_config(r, "routing.%s: a chain needs a channel to a human: add "
+			    "'notify: [notify-slack]' (or another notifier)", sev);
 		route = jv_object_set(jv_object(), jv_string("chain"), chain);
 		route = jv_object_set(route, jv_string("notify"), notify);
 		r->routes = jv_object_set(r->routes, jv_string(sev), route);

@@ -113,22 +113,6 @@ stop(void *st)
 	free(s);
 }
 
-/* v (borrowed) is a list of globs; else the message */
-static char *
-check_list(jv v)
-{
-	if (jv_get_kind(v) != JV_KIND_ARRAY)
-		return xasprintf("detectors." NAME ".exclude: expected a list of globs");
-	jv_array_foreach(v, i, g) {
-		int ok = jv_get_kind(g) == JV_KIND_STRING && *jv_string_value(g);
-		jv_free(g);
-		if (!ok)
-			return xasprintf("detectors." NAME ".exclude[%d]: expected a glob like "
-			    "tests/fixtures/**", i);
-	}
-	return NULL;
-}
-
 static void *
 start(det_ctx *c, jv conf, char **err)
 {
@@ -147,7 +131,8 @@ start(det_ctx *c, jv conf, char **err)
 		else if (!streq(jv_string_value(k), "exclude"))
 			msg = xasprintf("detectors." NAME ".%s: unknown setting (known: exclude)",
 			    jv_string_value(k));
-		else if (!(msg = check_list(v)))
+		else if (!(msg = det_string_list(NAME, "exclude", v, "a list of globs",
+		    "a glob like tests/fixtures/**")))
 			s->exclude = jv_array_concat(s->exclude, jv_copy(v));
 		jv_free(k);
 		jv_free(v);

@@ -71,22 +71,6 @@ lower(const char *s)
 	return v;
 }
 
-/* v (borrowed) is a list of names; else the message */
-static char *
-check_list(jv v)
-{
-	if (jv_get_kind(v) != JV_KIND_ARRAY)
-		return xasprintf("detectors." NAME ".authors: expected a list of author names");
-	jv_array_foreach(v, i, a) {
-		int ok = jv_get_kind(a) == JV_KIND_STRING && *jv_string_value(a);
-		jv_free(a);
-		if (!ok)
-			return xasprintf("detectors." NAME ".authors[%d]: expected an author name",
-			    i);
-	}
-	return NULL;
-}
-
 static void *
 start(det_ctx *c, jv conf, char **err)
 {
@@ -106,7 +90,8 @@ start(det_ctx *c, jv conf, char **err)
 		else if (!streq(jv_string_value(k), "authors"))
 			msg = xasprintf("detectors." NAME ".%s: unknown setting (known: authors)",
 			    jv_string_value(k));
-		else if (!(msg = check_list(v)))
+		else if (!(msg = det_string_list(NAME, "authors", v, "a list of author names",
+		    "an author name")))
 			jv_array_foreach(v, i, a) {
 				(void)i;
 				s->authors = jv_object_set(s->authors, lower(jv_string_value(a)),

@@ -82,32 +82,22 @@ start(det_ctx *c, jv conf, char **err)
 	jv_object_foreach(conf, k, v) {
 		const char *key = jv_string_value(k);
 		int ok = 1;
-		if (streq(key, "roles")) {
-			if (jv_get_kind(v) != JV_KIND_ARRAY)
-				ok = 0;
-			else {
-				jv_array_foreach(v, i, w) {
-					if (jv_get_kind(w) != JV_KIND_STRING || !*jv_string_value(w)) {
-						ok = 0;
-						jv_free(w);
-						break;
-					}
-					char *low = xstrdup(jv_string_value(w));
-					for (char *p = low; *p; p++)
-						*p = tolower((unsigned char)*p);
-					words = jv_array_append(words, jv_string(low));
-					free(low);
-					jv_free(w);
-				}
-			}
-			if (!ok)
-				*err = xasprintf("detectors.priv-escalation.roles: expected a list of "
-				    "role words");
-		} else {
-			ok = 0;
+		if (!streq(key, "roles"))
 			*err = xasprintf("detectors.priv-escalation.%s: unknown setting (known: "
 			    "roles)", key);
-		}
+		else if (!(*err = det_string_list("priv-escalation", "roles", v,
+		    "a list of role words", "a role word")))
+			jv_array_foreach(v, i, w) {
+				char *low = xstrdup(jv_string_value(w));
+
+				(void)i;
+				for (char *p = low; *p; p++)
+					*p = tolower((unsigned char)*p);
+				words = jv_array_append(words, jv_string(low));
+				free(low);
+				jv_free(w);
+			}
+		ok = *err == NULL;
 		jv_free(k);
 		jv_free(v);
 		if (!ok)

@@ -122,6 +122,22 @@ det_settings(const char *detector, jv conf, const det_setting *table)
 	return msg;
 }
 
+char *
+det_string_list(const char *detector, const char *key, jv v, const char *list,
+    const char *item)
+{
+	if (jv_get_kind(v) != JV_KIND_ARRAY)
+		return xasprintf("detectors.%s.%s: expected %s", detector, key, list);
+	jv_array_foreach(v, i, s) {
+		int ok = jv_get_kind(s) == JV_KIND_STRING && *jv_string_value(s);
+
+		jv_free(s);
+		if (!ok)
+			return xasprintf("detectors.%s.%s[%d]: expected %s", detector, key, i, item);
+	}
+	return NULL;
+}
+
 det_ctx *
 det_open(baseline *b, const char *root, jv conf, jv findings, int learning, char **err)
 {

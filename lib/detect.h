@@ -74,6 +74,12 @@ typedef struct det_setting {
 	const char *hint;	/* what is expected, when the range alone does not say it well */
 } det_setting;
 char *det_settings(const char *detector, jv conf, const det_setting *table);
+/*
+ * A setting that is a list of non-empty strings (v borrowed): NULL, or "detectors.NAME.KEY:
+ * expected LIST" / "detectors.NAME.KEY[i]: expected ITEM", malloc'd.
+ */
+char *det_string_list(const char *detector, const char *key, jv v, const char *list,
+    const char *item);
 /* the built-in detectors in the order they run: det_nbuiltin of them, NULL where not built */
 extern const det_ops *const det_builtin[];
 extern const size_t det_nbuiltin;

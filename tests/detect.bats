@@ -323,6 +323,10 @@ rule() {	# a declarative rule file for app "acme" from stdin
 	bad injection-probe 'x: 1' "detectors.injection-probe.x: unknown setting (it has none)"
 	bad financial-anomaly 'max_ratio: "high"' "detectors.financial-anomaly.max_ratio: expected a number above 0"
 	bad unusual-resource-access 'min_events: 2.5' "expected a whole number of at least 1"
+	bad git-oops 'exclude: "tests"' "detectors.git-oops.exclude: expected a list of globs"
+	bad malicious-skill 'authors: [alice, ""]' "detectors.malicious-skill.authors[1]: expected an author name"
+	bad priv-escalation 'roles: [owner, 3]' "detectors.priv-escalation.roles[1]: expected a role word"
+	bad priv-escalation 'role: [owner]' "detectors.priv-escalation.role: unknown setting (known: roles)"
 	printf 'detectors:\n  volume-anomaly: {ratio: 4, min_baseline: 2}\n  log-format-drift: {threshold: 0.5}\n' > mallcop.yaml
 	run --separate-stderr mallcop detect - --config mallcop.yaml < /dev/null
 	assert_success

@@ -134,6 +134,11 @@ status_of() {
 	run --separate-stderr mallcop escalate
 	assert_failure 1
 	[[ "$stderr" == *ANTHROPIC_API_KEY* ]]
+	# a chain with no channel would decide the same findings on every run and tell nobody
+	printf 'routing:\n  warn: triage\n' > mallcop.yaml
+	run --separate-stderr mallcop escalate
+	assert_failure 1
+	[[ "$stderr" == *"routing.warn: a chain needs a channel to a human"* ]]
 	[ ! -s "$LOG" ]
 }
 
