@@ -213,41 +213,63 @@ meta_of(const group *g, int k)
 	return jv_object_set(m, jv_string("actors"), jv_keys(jv_copy(g->actors)));
 }
 
+/* the failures the finding will hold: those it has and the new ones */
+static size_t
+held(det_ctx *c, const char *fp, jv ids)
+{
+	jv have = det_finding_ids(c, NAME, fp), set = jv_object();
+	size_t n;
+
+	jv_array_foreach(have, i, id) {
+		(void)i;
+		if (jv_get_kind(id) == JV_KIND_STRING)
+			set = jv_object_set(set, id, jv_true());
+		else
+			jv_free(id);
+	}
+	jv_array_foreach(ids, i, id) {
+		(void)i;
+		set = jv_object_set(set, id, jv_true());
+	}
+	n = (size_t)jv_object_length(set);
+	jv_free(have);
+	jv_free(ids);
+	return n;
+}
+
 /* the episode takes a failure: a new one reports its whole window, a going one the failure */
 static void
-extend(det_ctx *c, const state *s, group *g, int k, const det_event *e, const char *sev,
-    const char *title)
+extend(det_ctx *c, const state *s, group *g, int k, const det_event *e, const char *sev)
 {
 	episode *ep = &g->ep[k];
 	int fresh = !ep->start || e->us - ep->last > s->window;
+	int mins = (int)s->window_minutes;
+	char *fp, *title;
+	jv ids;
 
 	if (fresh)
 		ep->start = g->f[0].us;
 	ep->last = e->us;
-	char *fp = fingerprint(g, k);
-	det_finding(c, NAME, sev, fp, fresh ? window_ids(g) : JV_ARRAY(jv_string(e->id)),
-	    meta_of(g, k), "%s", title);
+	fp = fingerprint(g, k);
+	ids = fresh ? window_ids(g) : JV_ARRAY(jv_string(e->id));
+	if (k == BURST)
+		title = xasprintf("Auth failure burst: %zu failures from %s within %d min",
+		    held(c, fp, jv_copy(ids)), g->key, mins);
+	else
+		title = xasprintf("Password spray: %d accounts failing to log in from %s within "
+		    "%d min", g->distinct, g->key, mins);
+	det_finding(c, NAME, sev, fp, ids, meta_of(g, k), "%s", title);
+	free(title);
 	free(fp);
 }
 
 static void
 failure(det_ctx *c, state *s, group *g, const det_event *e)
 {
-	int mins = (int)s->window_minutes;
-	char *title;
-
-	if (g->n >= s->threshold) {
-		title = xasprintf("Auth failure burst: %zu failures from %s within %d min", g->n,
-		    g->key, mins);
-		extend(c, s, g, BURST, e, g->n >= s->critical ? "critical" : "warn", title);
-		free(title);
-	}
-	if (g->ip && g->distinct >= s->spray_actors) {
-		title = xasprintf("Password spray: %d accounts failing to log in from %s within "
-		    "%d min", g->distinct, g->key, mins);
-		extend(c, s, g, SPRAY, e, "warn", title);
-		free(title);
-	}
+	if (g->n >= s->threshold)
+		extend(c, s, g, BURST, e, g->n >= s->critical ? "critical" : "warn");
+	if (g->ip && g->distinct >= s->spray_actors)
+		extend(c, s, g, SPRAY, e, "warn");
 }
 
 /* a login that worked right after a burst or a spray: the attacker may have got in */

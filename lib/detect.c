@@ -382,6 +382,8 @@ record(det_ctx *c, const char *detector, const char *severity, const char *fp, j
 		if (c->retro)
 			m = jv_object_set(m, jv_string("retrospective"), jv_true());
 		f = jv_object_set(f, jv_string("metadata"), m);
+		if (sev_rank(severity) >= sev_rank(event_str(f, "severity")))
+			f = jv_object_set(f, jv_string("title"), jv_string(title));
 		/* the same finding again, with nothing new, is no change */
 		if (raised || count_of(f) != before)
 			c->touched = jv_object_set(c->touched, jv_string(k), jv_number(i));
@@ -411,6 +413,24 @@ record(det_ctx *c, const char *detector, const char *severity, const char *fp, j
 	}
 	jv_free(at);
 	free(k);
+}
+
+jv
+det_finding_ids(det_ctx *c, const char *detector, const char *fingerprint)
+{
+	char *k = fpkey(detector, fingerprint);
+	jv at = jv_object_get(jv_copy(c->byfp), jv_string(k)), ids = jv_invalid();
+
+	free(k);
+	if (jv_get_kind(at) == JV_KIND_NUMBER)
+		ids = jsonl_get(jv_array_get(jv_copy(c->all), (int)jv_number_value(at)),
+		    "event_ids");
+	jv_free(at);
+	if (jv_get_kind(ids) != JV_KIND_ARRAY) {
+		jv_free(ids);
+		ids = jv_array();
+	}
+	return ids;
 }
 
 static void

@@ -72,7 +72,25 @@ failures() {
 	check '.fingerprint == "203.0.113.9:2026-11-26" and .severity == "warn" and
 		.event_ids == ["f1","f2","f3","f4","f5","f6","f7","f8","f9","f10","f11","f12"] and
 		.metadata.group_key == "203.0.113.9" and .metadata.actors == ["alice"] and
-		(.title | test("10 failures from 203.0.113.9 within 30 min"))'
+		.title == "Auth failure burst: 12 failures from 203.0.113.9 within 30 min"'
+}
+
+@test "auth-failure-burst: a burst that goes on over two runs counts every failure in its title" {
+	echo 'connectors: {}' > mallcop.yaml
+	mkdir -p .mallcop/events
+	failures 10 sign_in_failure 203.0.113.9 alice > .mallcop/events/azure-2026-11.jsonl
+	run --separate-stderr mallcop detect
+	assert_success
+	jq -e 'select(.detector == "auth-failure-burst") |
+		.title == "Auth failure burst: 10 failures from 203.0.113.9 within 30 min"' \
+		.mallcop/findings.jsonl
+	failures 15 sign_in_failure 203.0.113.9 alice g | tail -n 5 >> .mallcop/events/azure-2026-11.jsonl
+	run --separate-stderr mallcop detect
+	assert_success
+	[ "$(jq -s 'map(select(.detector == "auth-failure-burst")) | length' .mallcop/findings.jsonl)" -eq 1 ]
+	jq -e 'select(.detector == "auth-failure-burst") | (.event_ids | length) == 15 and
+		.title == "Auth failure burst: 15 failures from 203.0.113.9 within 30 min"' \
+		.mallcop/findings.jsonl
 }
 
 @test "auth-failure-burst: nine failures, or ten spread over hours, or logins that worked, are no burst" {
