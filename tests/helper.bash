@@ -3,6 +3,11 @@ bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
+# the same locale whatever the caller's (C.UTF-8 is on every Debian 12): tests that build
+# expected text with $'\U...' need a UTF-8 one
+export LC_ALL=C.UTF-8 LANG=C.UTF-8
+unset LANGUAGE
+
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 # `sh tests/run BUILD` points this at the build being tested (the sanitizer build, say)
 export MALLCOP_EXEC_PATH="${MALLCOP_EXEC_PATH:-$TOP/bin}"
