@@ -280,3 +280,10 @@ teardown() {
 	MALLCOP_EXEC_PATH=$tmp/first:$tmp/exec run "$mallcop" other
 	assert_output other
 }
+
+@test "a command runs with no other program on PATH (the dispatcher forks nothing to find it)" {
+	run env PATH="$tmp/exec" /bin/sh "$mallcop" --dir /srv/acme hello x
+	assert_success
+	assert_line 'arg:x'
+	assert_line 'dir:/srv/acme'
+}
