@@ -12,6 +12,7 @@
 #include "store.h"
 #include "t.h"
 #include "ts.h"
+#include "util.h"
 
 static char root[] = "/tmp/test_store.XXXXXX";
 
@@ -315,6 +316,61 @@ test_checkpoints(store *s)
 	jv_free(back);
 	free(err);
 	unlink(at(".mallcop/checkpoints.yaml"));
+	mkdir(at(".mallcop/checkpoints.yaml"), 0755);
+	err = NULL;
+	back = store_checkpoints(s, &err);
+	ok(!jv_is_valid(back) && err && strstr(err, "cannot read '") &&
+	    strstr(err, "checkpoints.yaml': Is a directory"),
+	    "a checkpoints.yaml that cannot be read is an error, not no checkpoints (%s)",
+	    err ? err : "loaded");
+	jv_free(back);
+	free(err);
+	rmdir(at(".mallcop/checkpoints.yaml"));
+}
+
+/* absent and unreadable are told apart: a reader that took one for the other would let a
+ * writer replace what it never read */
+static void
+test_state_files(void)
+{
+	char *err = NULL, *text, *want;
+	size_t len = 99;
+	FILE *f;
+	store_file sf = {at("d.jsonl"), NULL, 0};
+
+	text = store_read(at("absent"), &len, &err);
+	ok(!text && !err, "store_read: an absent file is NULL without an error");
+	f = store_fopen(at("absent"), &err);
+	ok(!f && !err, "store_fopen: the same");
+	put_file("here", "{\"a\":1}\n");
+	text = store_read(at("here"), &len, &err);
+	ok(text && len == 8 && !err, "store_read: a file's text and length");
+	free(text);
+	f = store_fopen(at("here"), &err);
+	ok(f && !err, "store_fopen: a file opens");
+	if (f) {
+		char buf[16];
+
+		ok(fgets(buf, sizeof buf, f) && store_fclose(f, at("here"), &err) == 0 && !err,
+		    "store_fclose: a file read to its end closes without an error");
+	}
+	unlink(at("here"));
+	mkdir(at("d.jsonl"), 0755);
+	want = xasprintf("cannot read '%s': Is a directory", at("d.jsonl"));
+	text = store_read(at("d.jsonl"), &len, &err);
+	ok(!text, "store_read: a directory is no file");
+	is_str(err, want, "store_read: and it is an error naming it");
+	free(err);
+	f = store_fopen(at("d.jsonl"), &err);
+	ok(!f, "store_fopen: a directory does not open");
+	is_str(err, want, "store_fopen: and it is an error naming it");
+	free(err);
+	errno = 0;
+	ok(store_each_event(&sf, 0, NULL, NULL, NULL) == -1 && errno == EISDIR,
+	    "store_each_event: an event file that cannot be read is an error (%s)",
+	    strerror(errno));
+	free(want);
+	rmdir(at("d.jsonl"));
 }
 
 static void
@@ -432,12 +488,23 @@ test_findings(store *s)
 {
 	size_t skipped = 0;
 	jv all;
-	char *d;
+	char *d, *err = NULL;
 
-	all = store_findings(s, &skipped);
-	ok(jv_get_kind(all) == JV_KIND_ARRAY && jv_array_length(jv_copy(all)) == 0 && skipped == 0,
-	    "no findings.jsonl: no findings");
+	all = store_findings(s, &skipped, &err);
+	ok(jv_get_kind(all) == JV_KIND_ARRAY && jv_array_length(jv_copy(all)) == 0 && skipped == 0
+	    && !err, "no findings.jsonl: no findings");
 	jv_free(all);
+	/* a findings.jsonl that is there but cannot be read is not an empty one */
+	mkdir(at(".mallcop/findings.jsonl"), 0755);
+	all = store_findings(s, &skipped, &err);
+	ok(!jv_is_valid(all), "a findings.jsonl that cannot be read: no list of findings");
+	d = xasprintf("cannot read '%s': Is a directory", at(".mallcop/findings.jsonl"));
+	is_str(err, d, "and a message naming it (%s)", err);
+	free(d);
+	free(err);
+	err = NULL;
+	jv_free(all);
+	rmdir(at(".mallcop/findings.jsonl"));
 	put_file(".mallcop/findings.jsonl",
 	    "{\"id\":\"fnd_1\",\"status\":\"open\",\"title\":\"[USER_DATA_BEGIN]New actor[USER_DATA_END]\"}\n"
 	    "{\"id\":\"fnd_2\",\"status\":\"open\",\"title\":\"two\"}\n"
@@ -446,7 +513,7 @@ test_findings(store *s)
 	    "{\"id\":\"fnd_1\",\"status\":\"resolved\",\"title\":\"[USER_DATA_BEGIN]New actor[USER_DATA_END]\"}\n"
 	    "{\"status\":\"open\",\"title\":\"no id\"}\n"
 	    "{\"id\":\"fnd_3\",\"status\":\"op");
-	all = store_findings(s, &skipped);
+	all = store_findings(s, &skipped, &err);
 	d = NULL;
 	{
 		jv t = jv_dump_string(jv_copy(all), 0);
@@ -534,6 +601,7 @@ main(void)
 	test_abort(&s);
 	test_replace();
 	test_checkpoints(&s);
+	test_state_files();
 	test_event_files(&s);
 	test_each_event();
 	test_findings(&s);
