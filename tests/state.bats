@@ -223,3 +223,13 @@ refused() {
 		assert_success
 	done
 }
+
+@test "watch, what cron runs, as a user who cannot read findings.jsonl: exit 1, the file unchanged" {
+	lock_out findings.jsonl
+	as_user watch
+	assert_failure 1
+	echo "$output" | jq -e --arg f "$D/$F" '.status == "error" and
+		.detect.error == "cannot read \u0027\($f)\u0027: Permission denied" and .escalate.skipped'
+	cmp "$F" "$BEFORE"
+	[ "$(stat -c %U:%a "$F")" = root:0 ]
+}
