@@ -457,7 +457,7 @@ newest(const char *dir, int depth, int64_t *max)
  * the deployment's files were. When no event file grew, no file of the deployment changed and
  * no custom detector waits, a pass would find nothing: the note answers without loading the
  * baseline. The note is written after the baseline, so it never claims more than it holds.
- * A note that is there but cannot be read is an error (-1): the pass would replace it.
+ * A note or an events directory that is there but cannot be read is an error (-1).
  */
 static int
 nothing_new(store *st, const char *root, jv *result, char **err)
@@ -480,7 +480,8 @@ nothing_new(store *st, const char *root, jv *result, char **err)
 	}
 	free(pd);
 	pos = jsonl_get(jv_copy(note), "positions");
-	nf = store_event_files(st, 0, &files);
+	if (!(nf = store_event_files(st, 0, &files, err)) && *err)
+		same = 0;
 	for (size_t i = 0; i < nf && same; i++) {
 		jv at = jsonl_get(jv_copy(pos), base(files[i].path));
 
@@ -503,7 +504,7 @@ nothing_new(store *st, const char *root, jv *result, char **err)
 	jv_free(mt);
 	jv_free(pos);
 	jv_free(note);
-	return same;
+	return *err ? -1 : same;
 }
 
 static void
@@ -706,7 +707,8 @@ main(int argc, char **argv)
 		if (baseline_save(&b, before, &err))
 			cli_fail(EXIT_WORK, textout, "%s", err);
 	}
-	nf = store_event_files(&st, 0, &files);
+	if (!(nf = store_event_files(&st, 0, &files, &err)) && err)
+		cli_fail(EXIT_WORK, textout, "%s", err);
 	run_pass(&p, files, nf);
 
 	errors = jv_object();

@@ -233,7 +233,9 @@ main(int argc, char **argv)
 		what = xasprintf("in the last %ld hours", hours);
 	}
 	/* a month file that ends before the window cannot hold a match: it is not opened */
-	nf = store_event_files(&st, q.since ? ts_month(q.since) : 0, &files);
+	nf = store_event_files(&st, q.since ? ts_month(q.since) : 0, &files, &err);
+	if (err)
+		cli_fail(EXIT_WORK, human, "%s", err);
 	for (size_t i = 0; i < nf; i++) {
 		if (q.source && files[i].source && strcmp(files[i].source, q.source))
 			continue;

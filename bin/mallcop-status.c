@@ -383,7 +383,9 @@ main(int argc, char **argv)
 	by_status = jv_object();
 	by_sev = jv_object();
 	/* the monthly file names say the source: records are counted, not parsed */
-	nf = store_event_files(&st, 0, &files);
+	nf = store_event_files(&st, 0, &files, &err);
+	if (err)
+		cli_fail(EXIT_WORK, human, "%s", err);
 	for (size_t i = 0; i < nf; i++) {
 		if (files[i].source) {
 			long n = store_count_lines(&files[i]);

@@ -245,7 +245,8 @@ events_search(store *st, search *s)
 
 	ts_format(since, t);
 	n = store_event_files(st, (t[0] - '0') * 100000 + (t[1] - '0') * 10000 +
-	    (t[2] - '0') * 1000 + (t[3] - '0') * 100 + (t[5] - '0') * 10 + (t[6] - '0'), &files);
+	    (t[2] - '0') * 1000 + (t[3] - '0') * 100 + (t[5] - '0') * 10 + (t[6] - '0'), &files,
+	    NULL);
 	s->found = jv_array();
 	for (size_t i = 0; i < n; i++)
 		store_each_event(&files[i], since, search_one, s, NULL);

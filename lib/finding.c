@@ -168,7 +168,7 @@ finding_events(store *s, jv ids, char **err)
 			jv_free(id);
 	}
 	if (jv_object_length(jv_copy(l.want))) {
-		n = store_event_files(s, 0, &files);
+		n = store_event_files(s, 0, &files, err);
 		for (size_t i = 0; i < n; i++)
 			if (store_each_event(&files[i], 0, collect, &l, NULL) && err && !*err)
 				*err = xasprintf("cannot read '%s': %s", files[i].path,

@@ -623,15 +623,18 @@ cmp_file(const void *a, const void *b)
 }
 
 size_t
-store_event_files(store *s, int from_month, store_file **out)
+store_event_files(store *s, int from_month, store_file **out, char **err)
 {
 	DIR *d = opendir(s->events);
 	struct dirent *de;
 	size_t n = 0;
 
 	*out = NULL;
-	if (!d)
+	if (!d) {
+		if (errno != ENOENT && err)
+			*err = xasprintf("cannot read '%s': %s", s->events, strerror(errno));
 		return 0;
+	}
 	while ((de = readdir(d))) {
 		size_t l = strlen(de->d_name);
 		store_file f = {0};

@@ -65,8 +65,11 @@ void store_writer_abort(store_writer *w);
 jv store_checkpoints(store *s, char **err);
 int store_save_checkpoints(store *s, jv cps, char **err);
 
-/* event files, sorted by name; from_month limits to files that may hold later events */
-size_t store_event_files(store *s, int from_month, store_file **out);
+/*
+ * event files, sorted by name; from_month limits to files that may hold later events. None
+ * and *err when the events directory is there but cannot be read (err NULL: none then).
+ */
+size_t store_event_files(store *s, int from_month, store_file **out, char **err);
 void store_files_free(store_file *f, size_t n);
 /*
  * Each event of a file in order (fn owns ev and returns non-zero to stop), skipping without

@@ -183,6 +183,20 @@ refused() {
 	echo "$output" | jq -e '.events_examined == 1 and .new_findings == 2'
 }
 
+@test "an events directory a user cannot read: detect, status and events fail naming it" {
+	cp .mallcop/findings.jsonl "$BATS_TEST_TMPDIR/findings"
+	lock_out events
+	for cmd in detect status events "investigate $FID"; do
+		# shellcheck disable=SC2086
+		as_user $cmd
+		echo "mallcop $cmd" >&2
+		assert_failure 1
+		[[ "$stderr" == *"cannot read '"*"$F': Permission denied"* ]] || { echo "$stderr"; false; }
+	done
+	[ "$(stat -c %U:%a "$F")" = root:0 ]
+	cmp .mallcop/findings.jsonl "$BATS_TEST_TMPDIR/findings"
+}
+
 @test "a manifest.json a user cannot read: status stops naming it, scan leaves it as it is" {
 	lock_out manifest.json
 	as_user status

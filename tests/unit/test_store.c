@@ -371,6 +371,26 @@ test_state_files(void)
 	    strerror(errno));
 	free(want);
 	rmdir(at("d.jsonl"));
+	{
+		store o;
+		store_file *files;
+
+		mkdir(at("other"), 0755);
+		mkdir(at("other/.mallcop"), 0755);
+		put_file("other/.mallcop/events", "");
+		err = NULL;
+		if (store_open(&o, at("other"), 0, &err) == 0) {
+			ok(store_event_files(&o, 0, &files, &err) == 0 && err &&
+			    strstr(err, "other/.mallcop/events': Not a directory"),
+			    "store_event_files: an events directory that cannot be read is an error "
+			    "(%s)", err ? err : "none");
+			store_close(&o);
+		}
+		free(err);
+		unlink(at("other/.mallcop/events"));
+		rmdir(at("other/.mallcop"));
+		rmdir(at("other"));
+	}
 }
 
 static void
@@ -385,7 +405,7 @@ test_event_files(store *s)
 	put_file(".mallcop/events/odd.jsonl", "");
 	put_file(".mallcop/events/.hidden.jsonl", "");
 	put_file(".mallcop/events/notes.txt", "");
-	n = store_event_files(s, 0, &f);
+	n = store_event_files(s, 0, &f, NULL);
 	ok(n == 7, "every .jsonl file but the hidden one (%zu)", n);
 	ok_all = n == 7 && strstr(f[0].path, "/aws-cloudtrail-2026-03.jsonl") &&
 	    strstr(f[1].path, "/azure-2025-12.jsonl") && strstr(f[2].path, "/github-2026-02.jsonl") &&
@@ -397,7 +417,7 @@ test_event_files(store *s)
 	ok(n == 7 && f[6].source == NULL && f[6].month == 0, "a name without a month: unknown");
 	store_files_free(f, n);
 
-	n = store_event_files(s, 202603, &f);
+	n = store_event_files(s, 202603, &f, NULL);
 	ok(n == 5 && strstr(f[0].path, "/aws-cloudtrail-2026-03.jsonl") &&
 	    strstr(f[1].path, "/github-2026-03.jsonl") && strstr(f[2].path, "/github-2026-04.jsonl") &&
 	    strstr(f[3].path, "/m365-2026-05.jsonl") && strstr(f[4].path, "/odd.jsonl"),
