@@ -280,6 +280,55 @@ test_replace(void)
 	unlink(at("r.txt"));
 }
 
+/*
+ * A file that is there but that this user cannot read is not replaced: whoever wrote it knew
+ * something the caller did not read. Only root can make such a file and become a user.
+ */
+static void
+test_replace_unreadable(void)
+{
+	char dir[] = "/tmp/test_store_guard.XXXXXX", *path, *err = NULL;
+	pid_t pid;
+	int status = -1;
+
+	if (geteuid() != 0) {
+		printf("ok %d - # SKIP store_replace of a file the user cannot read: needs root\n",
+		    ++t_n);
+		return;
+	}
+	if (!mkdtemp(dir) || chmod(dir, 0777)) {
+		printf("Bail out! guard directory\n");
+		exit(1);
+	}
+	path = xasprintf("%s/findings.jsonl", dir);
+	if (store_replace(path, "root's\n", 7, &err) || chmod(path, 0)) {
+		printf("Bail out! guard file\n");
+		exit(1);
+	}
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(3);
+		if (store_replace(path, "mine\n", 5, &err) == 0)
+			_exit(1);
+		_exit(strstr(err, "cannot read '") && strstr(err, "findings.jsonl': Permission "
+		    "denied; it was left as it is") ? 0 : 2);
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "store_replace refuses a file the user cannot read, naming it (status %d)",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	{
+		char *text = store_slurp(path, NULL);
+
+		is_str(text, "root's\n", "and the file is as it was");
+		free(text);
+	}
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+
 static void
 test_checkpoints(store *s)
 {
@@ -620,6 +669,7 @@ main(void)
 	test_torn(&s);
 	test_abort(&s);
 	test_replace();
+	test_replace_unreadable();
 	test_checkpoints(&s);
 	test_state_files();
 	test_event_files(&s);
