@@ -104,22 +104,6 @@ acknowledge(jv f, void *arg)
 	return jv_object_set(f, jv_string("status"), jv_string("acked"));
 }
 
-/* baseline.window_days of mallcop.yaml when it can be read, else 30 */
-static int
-window_days(const char *root)
-{
-	char *err = NULL;
-	long w = 30;
-	cfg c;
-
-	if (cfg_load(&c, root, &err) == 0 &&
-	    cfg_int(&c, "baseline.window_days", 30, 1, 3650, &w, &err))
-		w = 30;
-	free(err);
-	cfg_free(&c);
-	return (int)w;
-}
-
 static void
 usage_error(const char *msg, const char *what)
 {
@@ -182,7 +166,8 @@ main(int argc, char **argv)
 	if (access(path, F_OK) && errno == ENOENT)
 		cli_fail(EXIT_WORK, human, "finding not found: %s", safe);
 	free(path);
-	k.window = window_days(st.root);
+	if (cfg_check(st.root, &k.window, &err))
+		cli_fail(EXIT_WORK, human, "%s", err);
 	k.bpath = path = xasprintf("%s/baseline.json", st.dir);
 
 	r = finding_change(&st, id, wait_ms, acknowledge, &k, &changed, &err);

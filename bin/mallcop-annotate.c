@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "cli.h"
 #include "finding.h"
 #include "human.h"
@@ -79,6 +80,8 @@ main(int argc, char **argv)
 	human = cli_human(human);
 	safe = human_safe(id);
 	if (store_open(&st, store_root(dir), 0, &err))
+		cli_fail(EXIT_WORK, human, "%s", err);
+	if (cfg_check(st.root, NULL, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
 	/* no store at all holds no finding: say so rather than fail on its lock */
 	path = xasprintf("%s/findings.jsonl", st.dir);

@@ -125,19 +125,7 @@ main(int argc, char **argv)
 	if (store_open(&st, store_root(dir), 0, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
 	path = xasprintf("%s/baseline.json", st.dir);
-	{
-		cfg cf;
-		long w = 30;
-		char *cerr = NULL;
-
-		/* the window only matters for what is shown: a broken mallcop.yaml is no error here */
-		if (cfg_load(&cf, st.root, &cerr) == 0)
-			cfg_int(&cf, "baseline.window_days", 30, 1, 3650, &w, &cerr);
-		free(cerr);
-		cfg_free(&cf);
-		window = (int)w;
-	}
-	if (baseline_load(&b, path, window, &err))
+	if (cfg_check(st.root, &window, &err) || baseline_load(&b, path, window, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
 	r = cli_result();
 	if (actor) {

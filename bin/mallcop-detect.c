@@ -47,6 +47,7 @@ typedef struct pass {
 	det_ctx *c;
 	jv positions;		/* file name -> offset */
 	size_t events, skipped;
+	size_t unreadable;	/* event files that could not be read: looked at next time */
 	FILE *spool;		/* the new events, for custom detectors */
 	int64_t from, to;	/* retrospective: only events in [from, to] of one source */
 	const char *only;
@@ -86,6 +87,7 @@ advance(pass *p, stream *s)
 			s->fp = fopen(s->files[s->at].path, "re");
 			if (!s->fp) {
 				warnf("cannot read '%s':", s->files[s->at].path);
+				p->unreadable++;
 				s->at++;
 				continue;
 			}
@@ -96,6 +98,10 @@ advance(pass *p, stream *s)
 		}
 		n = getline(&s->line, &s->cap, s->fp);
 		if (n <= 0 || s->line[n - 1] != '\n') {	/* the end, or a write in progress */
+			if (n < 0 && ferror(s->fp)) {
+				warnf("cannot read '%s':", s->files[s->at].path);
+				p->unreadable++;
+			}
 			/* what was passed over (malformed lines) is not read again */
 			if (!p->from)
 				p->positions = jv_object_set(p->positions,
@@ -451,11 +457,12 @@ newest(const char *dir, int depth, int64_t *max)
  * the deployment's files were. When no event file grew, no file of the deployment changed and
  * no custom detector waits, a pass would find nothing: the note answers without loading the
  * baseline. The note is written after the baseline, so it never claims more than it holds.
+ * A note or an events directory that is there but cannot be read is an error (-1).
  */
 static int
-nothing_new(store *st, const char *root, jv *result)
+nothing_new(store *st, const char *root, jv *result, char **err)
 {
-	char *path = xasprintf("%s/detect.json", st->dir), *text = store_slurp(path, NULL);
+	char *path = xasprintf("%s/detect.json", st->dir), *text = store_read(path, NULL, err);
 	jv note = text ? jv_parse(text) : jv_invalid(), pos, mt;
 	store_file *files;
 	size_t nf;
@@ -469,11 +476,12 @@ nothing_new(store *st, const char *root, jv *result)
 	if (jv_get_kind(note) != JV_KIND_OBJECT || stat(pd, &sb) == 0) {
 		free(pd);
 		jv_free(note);
-		return 0;
+		return *err ? -1 : 0;
 	}
 	free(pd);
 	pos = jsonl_get(jv_copy(note), "positions");
-	nf = store_event_files(st, 0, &files);
+	if (!(nf = store_event_files(st, 0, &files, err)) && *err)
+		same = 0;
 	for (size_t i = 0; i < nf && same; i++) {
 		jv at = jsonl_get(jv_copy(pos), base(files[i].path));
 
@@ -496,7 +504,7 @@ nothing_new(store *st, const char *root, jv *result)
 	jv_free(mt);
 	jv_free(pos);
 	jv_free(note);
-	return same;
+	return *err ? -1 : same;
 }
 
 static void
@@ -605,7 +613,9 @@ main(int argc, char **argv)
 	{
 		jv quick;
 
-		if (nothing_new(&st, real, &quick)) {
+		if ((c = nothing_new(&st, real, &quick, &err)) < 0)
+			cli_fail(EXIT_WORK, textout, "%s", err);
+		if (c) {
 			quick = jv_object_set(quick, jv_string("findings_count"), jv_number(0));
 			quick = jv_object_set(quick, jv_string("new_findings"), jv_number(0));
 			quick = jv_object_set(quick, jv_string("updated_findings"), jv_number(0));
@@ -627,7 +637,8 @@ main(int argc, char **argv)
 	bpath = xasprintf("%s/baseline.json", st.dir);
 	if (baseline_load(&b, bpath, (int)window, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
-	findings = store_findings(&st, &skipped);
+	if (!jv_is_valid(findings = store_findings(&st, &skipped, &err)))
+		cli_fail(EXIT_WORK, textout, "%s", err);
 	if (!(dc = det_open(&b, real, jv_copy(conf), findings, 1, &err))) {
 		/* "detectors.NAME.KEY: expected ...": the line of the key, else of the detector */
 		char *key = strndup(err, strcspn(err, ": ")), *where = cfg_where(&cf, key);
@@ -696,7 +707,8 @@ main(int argc, char **argv)
 		if (baseline_save(&b, before, &err))
 			cli_fail(EXIT_WORK, textout, "%s", err);
 	}
-	nf = store_event_files(&st, 0, &files);
+	if (!(nf = store_event_files(&st, 0, &files, &err)) && err)
+		cli_fail(EXIT_WORK, textout, "%s", err);
 	run_pass(&p, files, nf);
 
 	errors = jv_object();
@@ -793,7 +805,7 @@ main(int argc, char **argv)
 		cli_fail(EXIT_WORK, textout, "%s", err);
 
 	r = cli_result();
-	if (jv_object_length(jv_copy(errors)))
+	if (jv_object_length(jv_copy(errors)) || p.unreadable)
 		r = jv_object_set(r, jv_string("status"), jv_string("error"));
 	r = jv_object_set(r, jv_string("findings_count"), jv_number((double)(made + updated)));
 	r = jv_object_set(r, jv_string("new_findings"), jv_number((double)made));
@@ -815,7 +827,7 @@ main(int argc, char **argv)
 		jv_free(k);
 		jv_free(v);
 	}
-	rc = jv_object_length(jv_copy(errors)) ? EXIT_WORK : 0;
+	rc = jv_object_length(jv_copy(errors)) || p.unreadable ? EXIT_WORK : 0;
 	jv_free(errors);
 	if (!rc)
 		save_note(&st, tree, p.positions, jv_copy(r));

@@ -471,8 +471,11 @@ handle(run *r, jv f)
 			jv cur = jsonl_get(jv_copy(r->findings), id);	/* with the actors' notes */
 
 			if (r->have_store) {
-				jv all = store_findings(&r->st, NULL), now = finding_get(all, id);
+				char *err = NULL;
+				jv all = store_findings(&r->st, NULL, &err);
+				jv now = jv_is_valid(all) ? finding_get(all, id) : jv_invalid();
 
+				free(err);
 				if (jv_is_valid(now)) {
 					jv_free(cur);
 					cur = now;
@@ -542,7 +545,12 @@ breaker_finding(run *r, size_t count)
 		jv_free(f);
 		return;
 	}
-	all = store_findings(&r->st, NULL);
+	if (!jv_is_valid(all = store_findings(&r->st, NULL, &err))) {
+		warnf("%s", err);
+		free(err);
+		jv_free(f);
+		return;
+	}
 	jv_array_foreach(all, i, x) {
 		if (streq(event_str(x, "id"), "fnd_circuit_breaker"))
 			at = i;
@@ -686,16 +694,16 @@ cost(run *r, jv usage, jv *unpriced)
 	return usd;
 }
 
-/* one line per run in .mallcop/costs.jsonl, appended whole */
-static void
+/* one line per run in .mallcop/costs.jsonl, appended whole; -1 when it could not be */
+static int
 log_costs(run *r, jv result)
 {
 	char *path, t[TS_BUFSZ];
 	jv line;
-	int fd;
+	int fd, bad = 0;
 
 	if (!r->have_store)
-		return;
+		return 0;
 	line = jv_object();
 	line = jv_object_set(line, jv_string("timestamp"), jv_string(ts_format(ts_now(), t)));
 	line = jv_object_set(line, jv_string("findings"), jsonl_get(jv_copy(result),
@@ -712,16 +720,20 @@ log_costs(run *r, jv result)
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		warnf("cannot open '%s':", path);
+		bad = -1;
 	} else {
 		char *l = xasprintf("%s\n", jv_string_value(line));
 
-		if (write(fd, l, strlen(l)) != (ssize_t)strlen(l) || fsync(fd))
+		if (write(fd, l, strlen(l)) != (ssize_t)strlen(l) || fsync(fd)) {
 			warnf("cannot write '%s':", path);
+			bad = -1;
+		}
 		free(l);
 		close(fd);
 	}
 	free(path);
 	jv_free(line);
+	return bad;
 }
 
 static int
@@ -931,7 +943,8 @@ main(int argc, char **argv)
 		c = store_lock(&r.st, wait_ms, &err);
 		if (c)
 			cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, human, "%s", err);
-		list = store_findings(&r.st, NULL);
+		if (!jv_is_valid(list = store_findings(&r.st, NULL, &err)))
+			cli_fail(EXIT_WORK, human, "%s", err);
 		{
 			char *bpath = xasprintf("%s/baseline.json", r.st.dir);
 			long window = 30;
@@ -1056,7 +1069,8 @@ main(int argc, char **argv)
 		    (cap > tin + tout ? (cap - tin - tout) / cap * 100 : 0) : 100));
 	}
 	res = jv_object_set(res, jv_string("channels"), report);
-	log_costs(&r, res);
+	if (log_costs(&r, res))
+		failed = 1;
 	if (jsonl_out) {
 		jv_array_foreach(r.decisions, i, d) {
 			(void)i;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
 #include "cli.h"
 #include "event.h"
 #include "human.h"
@@ -98,8 +99,11 @@ newest_first(const void *a, const void *b)
 static jv
 finding_ids(store *st, const char *id, int human)
 {
-	jv all = store_findings(st, NULL), ids = jv_invalid();
+	char *err = NULL;
+	jv all = store_findings(st, NULL, &err), ids = jv_invalid();
 
+	if (!jv_is_valid(all))
+		cli_fail(EXIT_WORK, human, "%s", err);
 	jv_array_foreach(all, i, f) {
 		(void)i;
 		if (!jv_is_valid(ids) && !strcmp(event_str(f, "id"), id)) {
@@ -217,6 +221,8 @@ main(int argc, char **argv)
 	human = cli_human(human) && !jsonl_out;
 	if (store_open(&st, store_root(dir), 0, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
+	if (cfg_check(st.root, NULL, &err))
+		cli_fail(EXIT_WORK, human, "%s", err);
 
 	q.seen = jv_object();
 	if (finding) {
@@ -227,12 +233,15 @@ main(int argc, char **argv)
 		what = xasprintf("in the last %ld hours", hours);
 	}
 	/* a month file that ends before the window cannot hold a match: it is not opened */
-	nf = store_event_files(&st, q.since ? ts_month(q.since) : 0, &files);
+	nf = store_event_files(&st, q.since ? ts_month(q.since) : 0, &files, &err);
+	if (err)
+		cli_fail(EXIT_WORK, human, "%s", err);
 	for (size_t i = 0; i < nf; i++) {
 		if (q.source && files[i].source && strcmp(files[i].source, q.source))
 			continue;
 		if (store_each_event(&files[i], q.since, match, &q, &skipped))
-			warnf("cannot read '%s':", files[i].path);
+			cli_fail(EXIT_WORK, human, "cannot read '%s': %s", files[i].path,
+			    strerror(errno));
 	}
 	store_files_free(files, nf);
 	if (q.n)

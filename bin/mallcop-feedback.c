@@ -88,16 +88,17 @@ typedef struct recent {
 	int n;
 } recent;
 
-static void
-read_recent(const char *path, recent *rc)
+static int
+read_recent(const char *path, recent *rc, char **err)
 {
-	FILE *fp = fopen(path, "r");
+	FILE *fp = store_fopen(path, err);
 	jsonl rd;
 	jv v;
+	int r;
 
 	memset(rc, 0, sizeof *rc);
 	if (!fp)
-		return;
+		return *err ? -1 : 0;
 	jsonl_init(&rd, fp, path);
 	rd.quiet = 1;
 	while (jsonl_next(&rd, &v)) {
@@ -114,8 +115,9 @@ read_recent(const char *path, recent *rc)
 		}
 		jv_free(v);
 	}
+	r = store_fclose(fp, path, err);
 	jsonl_done(&rd);
-	fclose(fp);
+	return r;
 }
 
 /* a reason to doubt that the finding was read before this decision, or NULL */
@@ -186,15 +188,9 @@ snapshot(store *st, jv evs, int human)
 	char *path = xasprintf("%s/baseline.json", st->dir), *err = NULL;
 	jv snap = jv_object();
 	baseline b;
-	cfg cf;
-	long w = 30;
+	int w;
 
-	if (cfg_load(&cf, st->root, &err) == 0)
-		cfg_int(&cf, "baseline.window_days", 30, 1, 3650, &w, &err);
-	cfg_free(&cf);
-	free(err);
-	err = NULL;
-	if (baseline_load(&b, path, (int)w, &err))
+	if (cfg_check(st->root, &w, &err) || baseline_load(&b, path, w, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
 	free(path);
 	jv_array_foreach(evs, i, e) {
@@ -264,7 +260,8 @@ main(int argc, char **argv)
 		cli_fail(EXIT_WORK, human, "%s", err);
 	if ((c = store_lock(&st, wait_ms, &err)))
 		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, human, "%s", err);
-	all = store_findings(&st, NULL);
+	if (!jv_is_valid(all = store_findings(&st, NULL, &err)))
+		cli_fail(EXIT_WORK, human, "%s", err);
 	f = finding_get(all, id);
 	jv_free(all);
 	if (!jv_is_valid(f))
@@ -277,7 +274,9 @@ main(int argc, char **argv)
 	}
 	c = jv_array_length(jv_copy(anns));
 	last = c ? jv_array_get(jv_copy(anns), c - 1) : jv_null();
-	evs = finding_events(&st, jsonl_get(jv_copy(f), "event_ids"));
+	evs = finding_events(&st, jsonl_get(jv_copy(f), "event_ids"), &err);
+	if (!jv_is_valid(evs))
+		cli_fail(EXIT_WORK, human, "%s", err);
 	now = ts_now();
 	rec = jv_object();
 	rec = jv_object_set(rec, jv_string("finding_id"), jv_string(id));
@@ -299,7 +298,8 @@ main(int argc, char **argv)
 	free(reason);
 
 	path = xasprintf("%s/feedback.jsonl", st.dir);
-	read_recent(path, &rc);
+	if (read_recent(path, &rc, &err))
+		cli_fail(EXIT_WORK, human, "%s", err);
 	why = rubber_stamp(&rc, now, !strcmp(action, "agree"));
 	if (append(path, rec, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);

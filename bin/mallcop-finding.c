@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
 #include "cli.h"
 #include "event.h"
 #include "finding.h"
@@ -86,9 +87,12 @@ main(int argc, char **argv)
 	human = cli_human(human);
 	if (store_open(&st, store_root(dir), 0, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
+	if (cfg_check(st.root, NULL, &err))
+		cli_fail(EXIT_WORK, human, "%s", err);
 
 	/* a reader: no lock, findings.jsonl is only ever replaced whole */
-	all = store_findings(&st, &skipped);
+	if (!jv_is_valid(all = store_findings(&st, &skipped, &err)))
+		cli_fail(EXIT_WORK, human, "%s", err);
 	f = finding_get(all, id);	/* borrows all */
 	jv_free(all);
 	if (!jv_is_valid(f)) {

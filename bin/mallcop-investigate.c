@@ -76,7 +76,7 @@ actor_map(store *st, jv all, const char *id)
 			jv_free(e);
 		jv_free(f);
 	}
-	evs = finding_events(st, ids);
+	evs = finding_events(st, ids, NULL);
 	jv_array_foreach(evs, i, e) {
 		(void)i;
 		map = jv_object_set(map, jv_string(event_str(e, "id")),
@@ -245,21 +245,6 @@ human_view(jv r)
 	jv_free(r);
 }
 
-static int
-window_days(const char *root)
-{
-	cfg cf;
-	long w = 30;
-	char *err = NULL;
-
-	/* the window only matters for what is shown: a broken mallcop.yaml is no error here */
-	if (cfg_load(&cf, root, &err) == 0)
-		cfg_int(&cf, "baseline.window_days", 30, 1, 3650, &w, &err);
-	free(err);
-	cfg_free(&cf);
-	return (int)w;
-}
-
 /* the events oldest first (consumed); those without a readable time first */
 static jv
 by_time(jv evs)
@@ -286,7 +271,7 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *id;
-	int c, human = 0;
+	int c, human = 0, window;
 	char *err = NULL, *path, *post, *post_src;
 	store st;
 	baseline b;
@@ -313,16 +298,20 @@ main(int argc, char **argv)
 	human = cli_human(human);
 	if (store_open(&st, store_root(dir), 0, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
-	all = store_findings(&st, NULL);
+	if (!jv_is_valid(all = store_findings(&st, NULL, &err)))
+		cli_fail(EXIT_WORK, human, "%s", err);
 	f = finding_get(all, id);
 	if (!jv_is_valid(f))
 		cli_fail(EXIT_WORK, human, "finding not found: %s", id);
 	path = xasprintf("%s/baseline.json", st.dir);
-	if (baseline_load(&b, path, window_days(st.root), &err))
+	if (cfg_check(st.root, &window, &err) || baseline_load(&b, path, window, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
 	free(path);
 
-	evs = by_time(finding_events(&st, jsonl_get(jv_copy(f), "event_ids")));
+	evs = finding_events(&st, jsonl_get(jv_copy(f), "event_ids"), &err);
+	if (!jv_is_valid(evs))
+		cli_fail(EXIT_WORK, human, "%s", err);
+	evs = by_time(evs);
 	set = jv_object();
 	actors = jv_object();
 	jv_array_foreach(evs, i, e) {

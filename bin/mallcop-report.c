@@ -4,6 +4,7 @@
 #include <string.h>
 #include <getopt.h>
 
+#include "cfg.h"
 #include "cli.h"
 #include "event.h"
 #include "finding.h"
@@ -136,10 +137,13 @@ main(int argc, char **argv)
 	human = cli_human(human) && !jsonl_out;
 	if (store_open(&st, store_root(dir), 0, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
+	if (cfg_check(st.root, NULL, &err))
+		cli_fail(EXIT_WORK, human, "%s", err);
 	if (since)
 		cutoff = ts_now() - window;
 
-	all = store_findings(&st, &skipped);
+	if (!jv_is_valid(all = store_findings(&st, &skipped, &err)))
+		cli_fail(EXIT_WORK, human, "%s", err);
 	rows = xcalloc((size_t)jv_array_length(jv_copy(all)) + 1, sizeof *rows);
 	jv_array_foreach(all, i, f) {
 		int64_t us;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "cli.h"
 #include "event.h"
 #include "finding.h"
@@ -233,8 +234,11 @@ main(int argc, char **argv)
 	human = cli_human(human);
 	if (store_open(&st, store_root(dir), 0, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
+	if (cfg_check(st.root, NULL, &err))
+		cli_fail(EXIT_WORK, human, "%s", err);
 
-	all = store_findings(&st, &skipped);
+	if (!jv_is_valid(all = store_findings(&st, &skipped, &err)))
+		cli_fail(EXIT_WORK, human, "%s", err);
 	by = jv_object();
 	cmds = jv_array();
 	for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) {

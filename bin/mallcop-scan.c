@@ -318,17 +318,26 @@ summary(conn *c, jv checkpoints)
 	return jv_object_set(s, jv_string("skipped_lines"), jv_number((double)c->skipped));
 }
 
-/* .mallcop/manifest.json: the last scan of each connector, for mallcop-status */
-static void
+/* .mallcop/manifest.json: the last scan of each connector, for mallcop-status; -1 when it
+ * could not be read or written */
+static int
 save_manifest(store *st, jv result, jv configured, int64_t now, int64_t started)
 {
 	const char *status = strcmp(event_str(result, "status"), "ok") ? "error" : "ok";
 	char *path = xasprintf("%s/manifest.json", st->dir), *text, *err = NULL, t[TS_BUFSZ];
 	jv old = jv_invalid(), conns;
+	int r = 0;
 
-	if ((text = store_slurp(path, NULL))) {
+	if ((text = store_read(path, NULL, &err))) {
 		old = jv_parse(text);
 		free(text);
+	} else if (err) {	/* what could not be read is not replaced */
+		warnf("%s", err);
+		free(err);
+		free(path);
+		jv_free(result);
+		jv_free(configured);
+		return -1;
 	}
 	conns = jv_is_valid(old) && jv_get_kind(old) == JV_KIND_OBJECT
 	    ? jv_object_get(jv_copy(old), jv_string("connectors")) : jv_object();
@@ -384,10 +393,12 @@ save_manifest(store *st, jv result, jv configured, int64_t now, int64_t started)
 		    &err)) {
 			warnf("%s", err);
 			free(err);
+			r = -1;
 		}
 		jv_free(s);
 	}
 	free(path);
+	return r;
 }
 
 static void
@@ -587,7 +598,10 @@ main(int argc, char **argv)
 	    jv_string(failed ? "error" : "ok"));
 	result = jv_object_set(result, jv_string("connectors"), conns);
 	result = jv_object_set(result, jv_string("total_events_ingested"), jv_number((double)total));
-	save_manifest(&st, jv_copy(result), cfg_get(&cf, "connectors"), ts_now(), started);
+	if (save_manifest(&st, jv_copy(result), cfg_get(&cf, "connectors"), ts_now(), started)) {
+		failed = 1;
+		result = jv_object_set(result, jv_string("status"), jv_string("error"));
+	}
 
 	for (size_t i = 0; i < n; i++) {
 		close(cs[i].out);

@@ -1,5 +1,6 @@
 /* mallcop-status: what the deployment holds and how its last scan went */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +44,14 @@ count_event(jv ev, const char *text, void *arg)
 
 /* the last scan of each connector; a manifest of the earlier implementation is read too */
 static jv
-last_scans(store *st, jv *last_run)
+last_scans(store *st, jv *last_run, int human)
 {
-	char *path = xasprintf("%s/manifest.json", st->dir), *text = store_slurp(path, NULL);
+	char *err, *path = xasprintf("%s/manifest.json", st->dir);
+	char *text = store_read(path, NULL, &err);
 	jv m = text ? jv_parse(text) : jv_invalid(), conns;
 
+	if (err)
+		cli_fail(EXIT_WORK, human, "%s", err);
 	free(text);
 	free(path);
 	*last_run = jsonl_get(jv_copy(m), "last_run");
@@ -87,24 +91,21 @@ last_scans(store *st, jv *last_run)
 }
 
 /*
- * The connectors mallcop.yaml configures, with their last scan or "never"; without a readable
- * mallcop.yaml, every connector the last scans name (and the reason in config_error).
+ * The connectors mallcop.yaml configures, with their last scan or "never"; without a
+ * mallcop.yaml, every connector the last scans name (and config_error says so).
  */
 static jv
-configured(const char *root, jv scans, jv *r)
+configured(const cfg *c, int absent, jv scans, jv *r)
 {
-	char *err = NULL;
 	jv names, out = jv_object();
-	cfg c;
 
-	if (cfg_load(&c, root, &err)) {
-		*r = jv_object_set(*r, jv_string("config_error"), jv_string(err));
-		free(err);
-		cfg_free(&c);
+	if (absent) {
+		*r = jv_object_set(*r, jv_string("config_error"), jv_string("no mallcop.yaml: the "
+		    "connectors are those of the last scans; run 'mallcop init'"));
 		jv_free(out);
 		return scans;
 	}
-	names = cfg_get(&c, "connectors");
+	names = cfg_get(c, "connectors");
 	if (jv_get_kind(names) == JV_KIND_OBJECT)
 		jv_object_foreach(names, k, v) {
 			jv s = jsonl_get(jv_copy(scans), jv_string_value(k));
@@ -115,7 +116,6 @@ configured(const char *root, jv scans, jv *r)
 		}
 	jv_free(names);
 	jv_free(scans);
-	cfg_free(&c);
 	return out;
 }
 
@@ -171,10 +171,10 @@ num(jv o, const char *k)
 
 /* the runs of .mallcop/costs.jsonl, summed, with the last seven days beside the whole */
 static jv
-costs(store *st, int64_t now)
+costs(store *st, int64_t now, int human)
 {
-	char *path = xasprintf("%s/costs.jsonl", st->dir);
-	FILE *f = fopen(path, "r");
+	char *err, *path = xasprintf("%s/costs.jsonl", st->dir);
+	FILE *f = store_fopen(path, &err);
 	double runs = 0, donuts = 0, usd = 0, findings = 0, tin = 0, tout = 0, breaker = 0;
 	double spent = 0, wruns = 0, wdonuts = 0, wusd = 0;
 	jv models = jv_object(), c = jv_object(), week = jv_object();
@@ -226,8 +226,11 @@ costs(store *st, int64_t now)
 			jv_free(m);
 			jv_free(line);
 		}
+		if (store_fclose(f, path, &err))
+			cli_fail(EXIT_WORK, human, "%s", err);
 		jsonl_done(&r);
-		fclose(f);
+	} else if (err) {
+		cli_fail(EXIT_WORK, human, "%s", err);
 	}
 	free(path);
 	c = jv_object_set(c, jv_string("total_runs"), jv_number(runs));
@@ -342,13 +345,14 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL;
-	int c, human = 0, with_costs = 0;
+	int c, human = 0, with_costs = 0, absent;
 	bysource b;
 	jv by_status, by_sev, findings, r, last;
 	size_t nf, fskipped = 0;
 	double total = 0;
 	store_file *files;
 	store st;
+	cfg cf;
 	char *err = NULL;
 
 	setargv0(argv[0]);
@@ -372,22 +376,27 @@ main(int argc, char **argv)
 	human = cli_human(human);
 	if (store_open(&st, store_root(dir), 0, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
+	if ((absent = cfg_load_optional(&cf, st.root, &err)) < 0)
+		cli_fail(EXIT_WORK, human, "%s", err);
 
 	b.counts = jv_object();
 	by_status = jv_object();
 	by_sev = jv_object();
 	/* the monthly file names say the source: records are counted, not parsed */
-	nf = store_event_files(&st, 0, &files);
+	nf = store_event_files(&st, 0, &files, &err);
+	if (err)
+		cli_fail(EXIT_WORK, human, "%s", err);
 	for (size_t i = 0; i < nf; i++) {
 		if (files[i].source) {
 			long n = store_count_lines(&files[i]);
 
 			if (n < 0)
-				warnf("cannot read '%s':", files[i].path);
-			else
-				b.counts = bump(b.counts, files[i].source, (double)n);
+				cli_fail(EXIT_WORK, human, "cannot read '%s': %s", files[i].path,
+				    strerror(errno));
+			b.counts = bump(b.counts, files[i].source, (double)n);
 		} else if (store_each_event(&files[i], 0, count_event, &b, NULL)) {
-			warnf("cannot read '%s':", files[i].path);
+			cli_fail(EXIT_WORK, human, "cannot read '%s': %s", files[i].path,
+			    strerror(errno));
 		}
 	}
 	store_files_free(files, nf);
@@ -397,7 +406,8 @@ main(int argc, char **argv)
 		jv_free(v);
 	}
 
-	findings = store_findings(&st, &fskipped);
+	if (!jv_is_valid(findings = store_findings(&st, &fskipped, &err)))
+		cli_fail(EXIT_WORK, human, "%s", err);
 	jv_array_foreach(findings, i, f) {
 		(void)i;
 		by_status = bump(by_status, event_str(f, "status"), 1);
@@ -413,7 +423,7 @@ main(int argc, char **argv)
 	r = jv_object_set(r, jv_string("findings_by_status"), by_status);
 	r = jv_object_set(r, jv_string("findings_by_severity"), by_sev);
 	{
-		jv conns = configured(st.root, last_scans(&st, &last), &r);
+		jv conns = configured(&cf, absent, last_scans(&st, &last, human), &r);
 
 		r = jv_object_set(r, jv_string("connectors"), conns);
 	}
@@ -421,8 +431,9 @@ main(int argc, char **argv)
 	r = jv_object_set(r, jv_string("skipped_lines"), jv_number((double)fskipped));
 	r = jv_object_set(r, jv_string("escalation_health"), escalation_health(st.root));
 	if (with_costs)
-		r = jv_object_set(r, jv_string("costs"), costs(&st, ts_now()));
+		r = jv_object_set(r, jv_string("costs"), costs(&st, ts_now(), human));
 	jv_free(findings);
+	cfg_free(&cf);
 	store_close(&st);
 	if (human) {
 		print_human(r);

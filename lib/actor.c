@@ -245,7 +245,8 @@ events_search(store *st, search *s)
 
 	ts_format(since, t);
 	n = store_event_files(st, (t[0] - '0') * 100000 + (t[1] - '0') * 10000 +
-	    (t[2] - '0') * 1000 + (t[3] - '0') * 100 + (t[5] - '0') * 10 + (t[6] - '0'), &files);
+	    (t[2] - '0') * 1000 + (t[3] - '0') * 100 + (t[5] - '0') * 10 + (t[6] - '0'), &files,
+	    NULL);
 	s->found = jv_array();
 	for (size_t i = 0; i < n; i++)
 		store_each_event(&files[i], since, search_one, s, NULL);
@@ -357,7 +358,15 @@ tool_run(actor_env *e, const actor_def *a, jv finding, const char *name, jv args
 
 		if (!id || streq(id, fid) || !e->st)
 			return jv_copy(finding);
-		all = store_findings(e->st, NULL);
+		char *err = NULL;
+
+		all = store_findings(e->st, NULL, &err);
+		if (!jv_is_valid(all)) {
+			jv f = tool_error("%s", err);
+
+			free(err);
+			return f;
+		}
 		jv f = finding_get(all, id);
 
 		if (!jv_is_valid(f)) {
@@ -379,7 +388,7 @@ tool_run(actor_env *e, const actor_def *a, jv finding, const char *name, jv args
 
 			if (!e->st)
 				return tool_error("%s", "no store");
-			evs = finding_events(e->st, jsonl_get(jv_copy(finding), "event_ids"));
+			evs = finding_events(e->st, jsonl_get(jv_copy(finding), "event_ids"), NULL);
 			jv_array_foreach(evs, i, ev) {
 				(void)i;
 				if (i < s.limit)
@@ -396,8 +405,15 @@ tool_run(actor_env *e, const actor_def *a, jv finding, const char *name, jv args
 		const char *actor = arg_str(args, "actor"), *det = arg_str(args, "detector");
 		const char *status = arg_str(args, "status");
 		int limit = arg_limit(args);
-		jv all = e->st ? store_findings(e->st, NULL) : jv_array(), out = jv_array();
+		char *err = NULL;
+		jv all = e->st ? store_findings(e->st, NULL, &err) : jv_array(), out = jv_array();
 
+		if (!jv_is_valid(all)) {
+			jv_free(out);
+			out = tool_error("%s", err);
+			free(err);
+			return out;
+		}
 		jv_array_foreach(all, i, f) {
 			jv m = jsonl_get(jv_copy(f), "metadata");
 
@@ -524,7 +540,8 @@ count_usage(actor_env *e, jv reply)
 static char *
 briefing(actor_env *e, jv finding)
 {
-	jv evs = e->st ? finding_events(e->st, jsonl_get(jv_copy(finding), "event_ids")) : jv_array();
+	jv evs = e->st ? finding_events(e->st, jsonl_get(jv_copy(finding), "event_ids"), NULL)
+	    : jv_array();
 	jv slimmed = jv_array(), actors = jv_array(), base = jv_object(), d1, d2, d3;
 	jv m = jsonl_get(jv_copy(finding), "metadata");
 	char *text;

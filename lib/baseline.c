@@ -143,17 +143,13 @@ int
 baseline_load(baseline *b, const char *path, int window_days, char **err)
 {
 	size_t len;
-	char *text = store_slurp(path, &len);
+	char *text = store_read(path, &len, err);
 	parts *p;
 	jv v, known;
 
 	baseline_init(b, window_days);
-	if (!text) {
-		if (errno == ENOENT)
-			return 0;
-		*err = xasprintf("cannot read '%s': %s", path, strerror(errno));
-		return -1;
-	}
+	if (!text)
+		return *err ? -1 : 0;
 	v = jsonl_parse(text, len);
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		jv_free(v);

@@ -26,7 +26,7 @@ typedef struct baseline {
 
 enum { BASELINE_HOUR_BUCKET = 4, BASELINE_LEARNING_DAYS = 14 };
 
-/* read a baseline file; a missing file is an empty baseline */
+/* read a baseline file; a missing file is an empty baseline, one that cannot be read an error */
 int baseline_load(baseline *b, const char *path, int window_days, char **err);
 int baseline_save(const baseline *b, const char *path, char **err);
 void baseline_free(baseline *b);

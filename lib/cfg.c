@@ -18,8 +18,9 @@ cfg_load(cfg *c, const char *dir, char **err)
 	return r;
 }
 
-int
-cfg_load_file(cfg *c, const char *path, char **err)
+/* optional: 1 and an empty document when there is no file */
+static int
+load(cfg *c, const char *path, int optional, char **err)
 {
 	size_t len;
 	char *buf, *yerr;
@@ -27,11 +28,15 @@ cfg_load_file(cfg *c, const char *path, char **err)
 	c->path = xstrdup(path);
 	c->root = jv_null();
 	c->lines = jv_object();
-	if (!(buf = store_slurp(c->path, &len))) {
-		*err = errno == ENOENT
-		    ? xasprintf("cannot read '%s': no such file; run 'mallcop init' or give "
-			"the deployment with --dir", c->path)
-		    : xasprintf("cannot read '%s': %s", c->path, strerror(errno));
+	if (!(buf = store_read(c->path, &len, err))) {
+		if (*err)
+			return -1;
+		if (optional) {
+			c->root = jv_object();
+			return 1;
+		}
+		*err = xasprintf("cannot read '%s': no such file; run 'mallcop init' or give "
+		    "the deployment with --dir", c->path);
 		return -1;
 	}
 	jv_free(c->lines);
@@ -53,6 +58,67 @@ cfg_load_file(cfg *c, const char *path, char **err)
 		return -1;
 	}
 	return 0;
+}
+
+int
+cfg_load_file(cfg *c, const char *path, char **err)
+{
+	return load(c, path, 0, err);
+}
+
+/* a setting that, when given, must be a mapping */
+static int
+mapping(const cfg *c, const char *key, const char *what, char **err)
+{
+	jv v = cfg_get(c, key);
+	int bad = jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL &&
+	    jv_get_kind(v) != JV_KIND_OBJECT;
+
+	jv_free(v);
+	if (bad) {
+		char *where = cfg_where(c, key);
+
+		*err = xasprintf("%s: %s: expected a mapping of %s (see mallcop.yaml(5))", where,
+		    key, what);
+		free(where);
+	}
+	return bad ? -1 : 0;
+}
+
+static int
+window_days(const cfg *c, long *days, char **err)
+{
+	return cfg_int(c, "baseline.window_days", 30, 1, 3650, days, err);
+}
+
+int
+cfg_load_optional(cfg *c, const char *dir, char **err)
+{
+	char *path = xasprintf("%s/mallcop.yaml", dir);
+	int r = load(c, path, 1, err);
+	long w;
+
+	free(path);
+	if (r == 0 && (mapping(c, "connectors", "connector names", err) ||
+	    mapping(c, "baseline", "baseline settings", err) ||
+	    window_days(c, &w, err)))
+		r = -1;
+	return r;
+}
+
+int
+cfg_check(const char *dir, int *days, char **err)
+{
+	cfg c;
+	int r = cfg_load_optional(&c, dir, err);
+	long w = 30;
+
+	if (r >= 0)
+		window_days(&c, &w, err);
+	cfg_free(&c);
+	if (days)
+		*days = (int)w;
+	return r < 0 ? -1 : 0;
 }
 
 void

@@ -13,6 +13,18 @@ typedef struct cfg {
 int cfg_load(cfg *c, const char *dir, char **err);
 /* the same for a file of any name */
 int cfg_load_file(cfg *c, const char *path, char **err);
+/*
+ * DIR/mallcop.yaml for a program that also works without one (status, events, review, ack...):
+ * 1 and an empty document when there is none; 0 when it loads and the settings every program
+ * shares (connectors, baseline) are sound; -1 with *err naming the file, the line and the key
+ * when it cannot be read or is malformed. cfg_free it in every case.
+ */
+int cfg_load_optional(cfg *c, const char *dir, char **err);
+/*
+ * The same check for a program that needs nothing of the file but baseline.window_days:
+ * 0 (and *days, 30 when not set, unless days is NULL) when it is sound or absent, else -1
+ */
+int cfg_check(const char *dir, int *days, char **err);
 void cfg_free(cfg *c);
 /* the value at a dotted path ("baseline.window_days"), or jv_invalid() */
 jv cfg_get(const cfg *c, const char *path);

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,7 +94,9 @@ finding_change(store *s, const char *id, long wait_ms, finding_fn fn, void *arg,
 
 	if (r)
 		return r > 0 ? 75 : -1;
-	all = store_findings(s, &skipped);
+	all = store_findings(s, &skipped, err);
+	if (!jv_is_valid(all))
+		return -1;
 	if (skipped) {
 		*err = xasprintf("%s/findings.jsonl has %zu lines that are not findings; mend or "
 		    "remove them first, nothing was changed", s->dir, skipped);
@@ -150,7 +153,7 @@ collect(jv ev, const char *text, void *arg)
 }
 
 jv
-finding_events(store *s, jv ids)
+finding_events(store *s, jv ids, char **err)
 {
 	lookup l = {jv_object(), jv_object()};
 	store_file *files;
@@ -165,10 +168,19 @@ finding_events(store *s, jv ids)
 			jv_free(id);
 	}
 	if (jv_object_length(jv_copy(l.want))) {
-		n = store_event_files(s, 0, &files);
+		n = store_event_files(s, 0, &files, err);
 		for (size_t i = 0; i < n; i++)
-			store_each_event(&files[i], 0, collect, &l, NULL);
+			if (store_each_event(&files[i], 0, collect, &l, NULL) && err && !*err)
+				*err = xasprintf("cannot read '%s': %s", files[i].path,
+				    strerror(errno));
 		store_files_free(files, n);
+	}
+	if (err && *err) {
+		jv_free(ids);
+		jv_free(l.want);
+		jv_free(l.found);
+		jv_free(out);
+		return jv_invalid();
 	}
 	/* in the finding's order, which is the order they were seen */
 	jv_array_foreach(ids, i, id) {

@@ -29,8 +29,11 @@ typedef jv (*finding_fn)(jv f, void *arg);
 int finding_change(store *s, const char *id, long wait_ms, finding_fn fn, void *arg, jv *out,
     char **err);
 
-/* the events of a finding in the finding's order (the order they were seen); ids consumed */
-jv finding_events(store *s, jv ids);
+/*
+ * the events of a finding in the finding's order (the order they were seen); ids consumed.
+ * jv_invalid() and *err when an event file cannot be read (err NULL: what can be read).
+ */
+jv finding_events(store *s, jv ids, char **err);
 
 /* --human: a finding (borrowed) as a few lines (title, severity, status, detector, time,
  * annotations), every string from outside escaped */

@@ -168,9 +168,19 @@ sync_dir(const char *path)
 int
 store_replace(const char *path, const void *data, size_t len, char **err)
 {
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	char *tmp;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
+	/* what could not be read was not taken into account: it is not ours to replace */
+	if (fd < 0 && errno != ENOENT) {
+		*err = xasprintf("cannot read '%s': %s; it was left as it is", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		goto fail;
 	if (write_all(fd, data, len) || fsync(fd)) {
@@ -190,6 +200,50 @@ fail:
 	unlink(tmp);
 	free(tmp);
 	return -1;
+}
+
+FILE *
+store_fopen(const char *path, char **err)
+{
+	FILE *f = fopen(path, "re");
+	struct stat st;
+
+	*err = NULL;
+	if (!f) {
+		if (errno != ENOENT)
+			*err = xasprintf("cannot read '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		*err = xasprintf("cannot read '%s': %s", path, strerror(S_ISDIR(st.st_mode)
+		    ? EISDIR : EINVAL));
+		fclose(f);
+		return NULL;
+	}
+	return f;
+}
+
+int
+store_fclose(FILE *f, const char *path, char **err)
+{
+	int bad = ferror(f), e = errno;
+
+	fclose(f);
+	if (!bad)
+		return 0;
+	*err = xasprintf("cannot read '%s': %s", path, strerror(e));
+	return -1;
+}
+
+char *
+store_read(const char *path, size_t *len, char **err)
+{
+	char *text;
+
+	*err = NULL;
+	if (!(text = store_slurp(path, len)) && errno != ENOENT)
+		*err = xasprintf("cannot read '%s': %s", path, strerror(errno));
+	return text;
 }
 
 char *
@@ -528,14 +582,9 @@ store_checkpoints(store *s, char **err)
 	size_t len;
 	jv v;
 
-	if (!(buf = store_slurp(path, &len))) {
-		if (errno == ENOENT) {
-			free(path);
-			return jv_object();
-		}
-		*err = xasprintf("cannot read '%s': %s", path, strerror(errno));
+	if (!(buf = store_read(path, &len, err))) {
 		free(path);
-		return jv_invalid();
+		return *err ? jv_invalid() : jv_object();
 	}
 	v = yamljv_parse(buf, len, NULL, &yerr);
 	free(buf);
@@ -574,15 +623,18 @@ cmp_file(const void *a, const void *b)
 }
 
 size_t
-store_event_files(store *s, int from_month, store_file **out)
+store_event_files(store *s, int from_month, store_file **out, char **err)
 {
 	DIR *d = opendir(s->events);
 	struct dirent *de;
 	size_t n = 0;
 
 	*out = NULL;
-	if (!d)
+	if (!d) {
+		if (errno != ENOENT && err)
+			*err = xasprintf("cannot read '%s': %s", s->events, strerror(errno));
 		return 0;
+	}
 	while ((de = readdir(d))) {
 		size_t l = strlen(de->d_name);
 		store_file f = {0};
@@ -679,6 +731,13 @@ store_each_event(const store_file *f, int64_t since, store_event_fn fn, void *ar
 	if (skipped)
 		*skipped += bad;
 	free(line);
+	if (ferror(fp)) {
+		int e = errno;
+
+		fclose(fp);
+		errno = e;
+		return -1;
+	}
 	fclose(fp);
 	return 0;
 }
@@ -715,10 +774,10 @@ store_count_lines(const store_file *f)
 }
 
 jv
-store_findings(store *s, size_t *skipped)
+store_findings(store *s, size_t *skipped, char **err)
 {
 	char *path = xasprintf("%s/findings.jsonl", s->dir);
-	FILE *fp = fopen(path, "re");
+	FILE *fp = store_fopen(path, err);
 	jv all = jv_array(), seen = jv_object(), v;
 	jsonl r;
 
@@ -755,8 +814,14 @@ store_findings(store *s, size_t *skipped)
 		}
 		if (skipped)
 			*skipped += r.skipped;
+		if (store_fclose(fp, path, err)) {
+			jv_free(all);
+			all = jv_invalid();
+		}
 		jsonl_done(&r);
-		fclose(fp);
+	} else if (*err) {
+		jv_free(all);
+		all = jv_invalid();
 	}
 	jv_free(seen);
 	free(path);

@@ -3,6 +3,7 @@
 #define MALLCOP_STORE_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <jv.h>
 
 typedef struct store {
@@ -29,10 +30,24 @@ void store_close(store *s);
  */
 int store_lock(store *s, long wait_ms, char **err);
 
-/* replace path with data: write a temporary file, fsync, rename, fsync the directory */
+/*
+ * replace path with data: write a temporary file, fsync, rename, fsync the directory; a file
+ * that is there but cannot be read is refused, left as it is
+ */
 int store_replace(const char *path, const void *data, size_t len, char **err);
 /* a whole file, NUL-terminated; NULL with errno set */
 char *store_slurp(const char *path, size_t *len);
+/*
+ * Reading the store's state (findings, baseline, checkpoints, costs, feedback...): absent and
+ * unreadable are told apart, for a file that cannot be read must never be taken for an empty
+ * one and then replaced. store_read: the whole file; NULL with *err NULL when it is absent,
+ * NULL with *err ("cannot read 'PATH': REASON") when it is there but cannot be read (no
+ * permission, a directory). store_fopen: the same, opened for reading; store_fclose closes it
+ * and says, the same way, whether every read succeeded.
+ */
+char *store_read(const char *path, size_t *len, char **err);
+FILE *store_fopen(const char *path, char **err);
+int store_fclose(FILE *f, const char *path, char **err);
 
 /*
  * Appending events: add normalized events one by one (ids the store already holds are
@@ -50,19 +65,26 @@ void store_writer_abort(store_writer *w);
 jv store_checkpoints(store *s, char **err);
 int store_save_checkpoints(store *s, jv cps, char **err);
 
-/* event files, sorted by name; from_month limits to files that may hold later events */
-size_t store_event_files(store *s, int from_month, store_file **out);
+/*
+ * event files, sorted by name; from_month limits to files that may hold later events. None
+ * and *err when the events directory is there but cannot be read (err NULL: none then).
+ */
+size_t store_event_files(store *s, int from_month, store_file **out, char **err);
 void store_files_free(store_file *f, size_t n);
 /*
  * Each event of a file in order (fn owns ev and returns non-zero to stop), skipping without
  * parsing them the events older than since (0: none). Legacy markers are removed. text is the
  * stored line without its newline, or NULL when ev is not what it says (markers removed).
+ * -1 with errno when the file cannot be read.
  */
 typedef int (*store_event_fn)(jv ev, const char *text, void *arg);
 int store_each_event(const store_file *f, int64_t since, store_event_fn fn, void *arg,
     size_t *skipped);
 /* stored records in a file (complete lines that hold an object), counted without parsing */
 long store_count_lines(const store_file *f);
-/* every finding in .mallcop/findings.jsonl, an array; malformed lines are counted */
-jv store_findings(store *s, size_t *skipped);
+/*
+ * every finding in .mallcop/findings.jsonl, an array (empty when there is no file); malformed
+ * lines are counted. jv_invalid() and *err when the file is there but cannot be read.
+ */
+jv store_findings(store *s, size_t *skipped, char **err);
 #endif

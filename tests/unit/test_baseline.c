@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "baseline.h"
@@ -448,6 +449,17 @@ test_load_errors(void)
 	free(err);
 	err = NULL;
 	baseline_free(&b);
+
+	/* there but not readable is not missing: a save over it would lose what it learned */
+	mkdir(at("dir.json"), 0755);
+	ok(baseline_load(&b, at("dir.json"), 30, &err) == -1 && err &&
+	    strstr(err, "cannot read '") && strstr(err, "dir.json': Is a directory"),
+	    "a file that cannot be read is an error naming it, not an empty baseline (%s)",
+	    err ? err : "loaded");
+	free(err);
+	err = NULL;
+	baseline_free(&b);
+	rmdir(at("dir.json"));
 
 	baseline_init(&b, 0);
 	ok(b.window_days == 30, "a window of 0 days means the default 30");

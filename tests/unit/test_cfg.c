@@ -106,6 +106,51 @@ test_load_errors(void)
 	}
 }
 
+/* for programs that also work without mallcop.yaml: absent is fine, malformed is not */
+static void
+test_optional(void)
+{
+	cfg c;
+	char *err = NULL, *want = NULL;
+	int days = 0;
+
+	unlink(path);
+	ok(cfg_load_optional(&c, dir, &err) == 1 && !err &&
+	    jv_get_kind(c.root) == JV_KIND_OBJECT, "cfg_load_optional: no file, an empty document");
+	cfg_free(&c);
+	ok(cfg_check(dir, &days, &err) == 0 && days == 30 && !err,
+	    "cfg_check: no file is sound, the default window");
+	write_config("connectors: {}\nbaseline: {window_days: 7}\n");
+	ok(cfg_check(dir, &days, &err) == 0 && days == 7, "cfg_check: the window of the file");
+	write_config("connectors: {}\nbaseline:\n  window_days: 0\n");
+	if (asprintf(&want, "%s:3: baseline.window_days: expected a whole number", path) < 0)
+		want = NULL;
+	ok(cfg_check(dir, NULL, &err) == -1 && has(err, want),
+	    "cfg_check: a window out of range names file:line and key (%s)", err ? err : "none");
+	free(err);
+	free(want);
+	err = want = NULL;
+	write_config("# the connectors\nconnectors: [github]\n");
+	if (asprintf(&want, "%s:2: connectors: expected a mapping", path) < 0)
+		want = NULL;
+	ok(cfg_check(dir, NULL, &err) == -1 && has(err, want),
+	    "cfg_check: connectors that are not a mapping (%s)", err ? err : "none");
+	free(err);
+	free(want);
+	err = NULL;
+	write_config("connectors:\n  a: {type: file\n");
+	ok(cfg_check(dir, NULL, &err) == -1 && has(err, "mallcop.yaml:"),
+	    "cfg_check: bad YAML (%s)", err ? err : "none");
+	free(err);
+	err = NULL;
+	unlink(path);
+	mkdir(path, 0755);
+	ok(cfg_check(dir, NULL, &err) == -1 && has(err, "Is a directory"),
+	    "cfg_check: a file that cannot be read is not an absent one (%s)", err ? err : "none");
+	free(err);
+	rmdir(path);
+}
+
 static const char config_text[] =
     "connectors:\n"					/* 1 */
     "  demo:\n"						/* 2 */
@@ -322,6 +367,7 @@ main(void)
 	if (asprintf(&path, "%s/mallcop.yaml", dir) < 0)
 		return 1;
 	test_load_errors();
+	test_optional();
 	err = load(&c, config_text);
 	ok(err == NULL, "the test configuration loads (%s)", err ? err : "ok");
 	if (err) {

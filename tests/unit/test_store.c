@@ -12,6 +12,7 @@
 #include "store.h"
 #include "t.h"
 #include "ts.h"
+#include "util.h"
 
 static char root[] = "/tmp/test_store.XXXXXX";
 
@@ -279,6 +280,55 @@ test_replace(void)
 	unlink(at("r.txt"));
 }
 
+/*
+ * A file that is there but that this user cannot read is not replaced: whoever wrote it knew
+ * something the caller did not read. Only root can make such a file and become a user.
+ */
+static void
+test_replace_unreadable(void)
+{
+	char dir[] = "/tmp/test_store_guard.XXXXXX", *path, *err = NULL;
+	pid_t pid;
+	int status = -1;
+
+	if (geteuid() != 0) {
+		printf("ok %d - # SKIP store_replace of a file the user cannot read: needs root\n",
+		    ++t_n);
+		return;
+	}
+	if (!mkdtemp(dir) || chmod(dir, 0777)) {
+		printf("Bail out! guard directory\n");
+		exit(1);
+	}
+	path = xasprintf("%s/findings.jsonl", dir);
+	if (store_replace(path, "root's\n", 7, &err) || chmod(path, 0)) {
+		printf("Bail out! guard file\n");
+		exit(1);
+	}
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(3);
+		if (store_replace(path, "mine\n", 5, &err) == 0)
+			_exit(1);
+		_exit(strstr(err, "cannot read '") && strstr(err, "findings.jsonl': Permission "
+		    "denied; it was left as it is") ? 0 : 2);
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "store_replace refuses a file the user cannot read, naming it (status %d)",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	{
+		char *text = store_slurp(path, NULL);
+
+		is_str(text, "root's\n", "and the file is as it was");
+		free(text);
+	}
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+
 static void
 test_checkpoints(store *s)
 {
@@ -315,6 +365,81 @@ test_checkpoints(store *s)
 	jv_free(back);
 	free(err);
 	unlink(at(".mallcop/checkpoints.yaml"));
+	mkdir(at(".mallcop/checkpoints.yaml"), 0755);
+	err = NULL;
+	back = store_checkpoints(s, &err);
+	ok(!jv_is_valid(back) && err && strstr(err, "cannot read '") &&
+	    strstr(err, "checkpoints.yaml': Is a directory"),
+	    "a checkpoints.yaml that cannot be read is an error, not no checkpoints (%s)",
+	    err ? err : "loaded");
+	jv_free(back);
+	free(err);
+	rmdir(at(".mallcop/checkpoints.yaml"));
+}
+
+/* absent and unreadable are told apart: a reader that took one for the other would let a
+ * writer replace what it never read */
+static void
+test_state_files(void)
+{
+	char *err = NULL, *text, *want;
+	size_t len = 99;
+	FILE *f;
+	store_file sf = {at("d.jsonl"), NULL, 0};
+
+	text = store_read(at("absent"), &len, &err);
+	ok(!text && !err, "store_read: an absent file is NULL without an error");
+	f = store_fopen(at("absent"), &err);
+	ok(!f && !err, "store_fopen: the same");
+	put_file("here", "{\"a\":1}\n");
+	text = store_read(at("here"), &len, &err);
+	ok(text && len == 8 && !err, "store_read: a file's text and length");
+	free(text);
+	f = store_fopen(at("here"), &err);
+	ok(f && !err, "store_fopen: a file opens");
+	if (f) {
+		char buf[16];
+
+		ok(fgets(buf, sizeof buf, f) && store_fclose(f, at("here"), &err) == 0 && !err,
+		    "store_fclose: a file read to its end closes without an error");
+	}
+	unlink(at("here"));
+	mkdir(at("d.jsonl"), 0755);
+	want = xasprintf("cannot read '%s': Is a directory", at("d.jsonl"));
+	text = store_read(at("d.jsonl"), &len, &err);
+	ok(!text, "store_read: a directory is no file");
+	is_str(err, want, "store_read: and it is an error naming it");
+	free(err);
+	f = store_fopen(at("d.jsonl"), &err);
+	ok(!f, "store_fopen: a directory does not open");
+	is_str(err, want, "store_fopen: and it is an error naming it");
+	free(err);
+	errno = 0;
+	ok(store_each_event(&sf, 0, NULL, NULL, NULL) == -1 && errno == EISDIR,
+	    "store_each_event: an event file that cannot be read is an error (%s)",
+	    strerror(errno));
+	free(want);
+	rmdir(at("d.jsonl"));
+	{
+		store o;
+		store_file *files;
+
+		mkdir(at("other"), 0755);
+		mkdir(at("other/.mallcop"), 0755);
+		put_file("other/.mallcop/events", "");
+		err = NULL;
+		if (store_open(&o, at("other"), 0, &err) == 0) {
+			ok(store_event_files(&o, 0, &files, &err) == 0 && err &&
+			    strstr(err, "other/.mallcop/events': Not a directory"),
+			    "store_event_files: an events directory that cannot be read is an error "
+			    "(%s)", err ? err : "none");
+			store_close(&o);
+		}
+		free(err);
+		unlink(at("other/.mallcop/events"));
+		rmdir(at("other/.mallcop"));
+		rmdir(at("other"));
+	}
 }
 
 static void
@@ -329,7 +454,7 @@ test_event_files(store *s)
 	put_file(".mallcop/events/odd.jsonl", "");
 	put_file(".mallcop/events/.hidden.jsonl", "");
 	put_file(".mallcop/events/notes.txt", "");
-	n = store_event_files(s, 0, &f);
+	n = store_event_files(s, 0, &f, NULL);
 	ok(n == 7, "every .jsonl file but the hidden one (%zu)", n);
 	ok_all = n == 7 && strstr(f[0].path, "/aws-cloudtrail-2026-03.jsonl") &&
 	    strstr(f[1].path, "/azure-2025-12.jsonl") && strstr(f[2].path, "/github-2026-02.jsonl") &&
@@ -341,7 +466,7 @@ test_event_files(store *s)
 	ok(n == 7 && f[6].source == NULL && f[6].month == 0, "a name without a month: unknown");
 	store_files_free(f, n);
 
-	n = store_event_files(s, 202603, &f);
+	n = store_event_files(s, 202603, &f, NULL);
 	ok(n == 5 && strstr(f[0].path, "/aws-cloudtrail-2026-03.jsonl") &&
 	    strstr(f[1].path, "/github-2026-03.jsonl") && strstr(f[2].path, "/github-2026-04.jsonl") &&
 	    strstr(f[3].path, "/m365-2026-05.jsonl") && strstr(f[4].path, "/odd.jsonl"),
@@ -432,12 +557,23 @@ test_findings(store *s)
 {
 	size_t skipped = 0;
 	jv all;
-	char *d;
+	char *d, *err = NULL;
 
-	all = store_findings(s, &skipped);
-	ok(jv_get_kind(all) == JV_KIND_ARRAY && jv_array_length(jv_copy(all)) == 0 && skipped == 0,
-	    "no findings.jsonl: no findings");
+	all = store_findings(s, &skipped, &err);
+	ok(jv_get_kind(all) == JV_KIND_ARRAY && jv_array_length(jv_copy(all)) == 0 && skipped == 0
+	    && !err, "no findings.jsonl: no findings");
 	jv_free(all);
+	/* a findings.jsonl that is there but cannot be read is not an empty one */
+	mkdir(at(".mallcop/findings.jsonl"), 0755);
+	all = store_findings(s, &skipped, &err);
+	ok(!jv_is_valid(all), "a findings.jsonl that cannot be read: no list of findings");
+	d = xasprintf("cannot read '%s': Is a directory", at(".mallcop/findings.jsonl"));
+	is_str(err, d, "and a message naming it (%s)", err);
+	free(d);
+	free(err);
+	err = NULL;
+	jv_free(all);
+	rmdir(at(".mallcop/findings.jsonl"));
 	put_file(".mallcop/findings.jsonl",
 	    "{\"id\":\"fnd_1\",\"status\":\"open\",\"title\":\"[USER_DATA_BEGIN]New actor[USER_DATA_END]\"}\n"
 	    "{\"id\":\"fnd_2\",\"status\":\"open\",\"title\":\"two\"}\n"
@@ -446,7 +582,7 @@ test_findings(store *s)
 	    "{\"id\":\"fnd_1\",\"status\":\"resolved\",\"title\":\"[USER_DATA_BEGIN]New actor[USER_DATA_END]\"}\n"
 	    "{\"status\":\"open\",\"title\":\"no id\"}\n"
 	    "{\"id\":\"fnd_3\",\"status\":\"op");
-	all = store_findings(s, &skipped);
+	all = store_findings(s, &skipped, &err);
 	d = NULL;
 	{
 		jv t = jv_dump_string(jv_copy(all), 0);
@@ -533,7 +669,9 @@ main(void)
 	test_torn(&s);
 	test_abort(&s);
 	test_replace();
+	test_replace_unreadable();
 	test_checkpoints(&s);
+	test_state_files();
 	test_event_files(&s);
 	test_each_event();
 	test_findings(&s);
