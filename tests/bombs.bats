@@ -158,3 +158,23 @@ deep_event() {
 	run stored_ids
 	assert_output e1
 }
+
+# 3,000 lines each with a 50,000-byte string after a value, no separator between them: libjq
+# 1.6 loses that string when it finds the error (196 MB for these lines)
+separator_lines() {
+	awk 'BEGIN { s = "y"; while (length(s) < 50000) s = s s
+		for (i = 0; i < 3000; i++) printf "[\"x\" \"%s\"]\n", s }'
+	event e2 github 2026-11-21T12:00:00Z bob
+}
+
+detect_separator_lines() {
+	separator_lines | "$MALLCOP_EXEC_PATH/mallcop-detect" -
+}
+
+@test "JSON lines with a value right after a value are skipped in bounded memory" {
+	run --separate-stderr limited detect_separator_lines
+	assert_success
+	[[ "$stderr" == *"stdin:1: skipped malformed line: Expected separator between values at byte 6"* ]]
+	[[ "$stderr" == *"stdin: 3000 malformed lines skipped in all"* ]]
+	echo "$output" | jq -se 'length == 1 and .[0].event_ids == ["e2"]'
+}

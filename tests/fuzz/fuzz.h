@@ -13,12 +13,14 @@
 #include <stdint.h>
 #include <jv.h>
 
+#include "jsonl.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* data as JSON, as a response body is read; invalid when it is not */
+/* data as JSON, as lib/http reads a response body; invalid when it is not */
 static inline jv
 fuzz_json(const uint8_t *data, size_t size)
 {
-	return size > (size_t)1 << 30 ? jv_invalid() : jv_parse_sized((const char *)data, (int)size);
+	return jsonl_parse((const char *)data, size);
 }
 #endif

@@ -33,11 +33,15 @@ fuzz_request(http_client *c, const char *method, const char *url, const char *bo
     const char *content_type, http_response *r)
 {
 	(void)c, (void)method, (void)url, (void)body, (void)content_type;
+	static const char what[] = "fuzz: POST /reply";
+
 	memset(r, 0, sizeof *r);
 	r->status = 200;
-	r->body = xmalloc(reply_size + 1);
+	/* as lib/http keeps it: the body, NUL, the request's name for messages, NUL */
+	r->body = xmalloc(reply_size + 1 + sizeof what);
 	memcpy(r->body, reply_data, reply_size);
 	r->body[reply_size] = '\0';
+	memcpy(r->body + reply_size + 1, what, sizeof what);
 	r->len = reply_size;
 	r->headers = jv_object();
 	return 0;
