@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <string.h>
@@ -72,14 +73,20 @@ scalar(const char *s, size_t n, int plain)
 static int
 grow(ctx *c, size_t line, size_t values, size_t text, int alias)
 {
+	char n[32];
+
 	c->values += values;
 	c->text += text;
-	if (c->values > YAMLJV_MAX_VALUES)
+	if (c->values > YAMLJV_MAX_VALUES) {
+		snprintf(n, sizeof n, "%d", YAMLJV_MAX_VALUES);
 		return fail(c, line, alias ? "aliases expand the document to more than %s values"
-		    : "the document has more than %s values", "1000000");
-	if (c->text > YAMLJV_MAX_TEXT)
-		return fail(c, line, "%s expand the document to more than 16 MiB of text",
-		    alias ? "aliases" : "scalars");
+		    : "the document has more than %s values", n);
+	}
+	if (c->text > YAMLJV_MAX_TEXT) {
+		snprintf(n, sizeof n, "%d MiB", YAMLJV_MAX_TEXT >> 20);
+		return fail(c, line, alias ? "aliases expand the document to more than %s of text"
+		    : "the document has more than %s of text", n);
+	}
 	return 0;
 }
 
@@ -115,9 +122,13 @@ collection(ctx *c, yaml_event_t *first, const char *path, jv *out)
 	jv v;
 	size_t i = 0;
 
-	if (++c->depth > YAMLJV_MAX_DEPTH)
+	if (++c->depth > YAMLJV_MAX_DEPTH) {
+		char n[32];
+
+		snprintf(n, sizeof n, "%d", YAMLJV_MAX_DEPTH);
 		return fail(c, first->start_mark.line + 1, "collections nested more than %s deep",
-		    "256");
+		    n);
+	}
 	v = map ? jv_object() : jv_array();
 	for (;;) {
 		yaml_event_t e;
@@ -248,7 +259,8 @@ yamljv_parse(const char *buf, size_t len, jv *lines, char **err)
 			line++;
 		jv_free(c.anchors);
 		jv_free(c.lines);
-		*err = xasprintf("%zu: the document is larger than 8 MiB", line);
+		*err = xasprintf("%zu: the document is larger than %d MiB", line,
+		    YAMLJV_MAX_BYTES >> 20);
 		return jv_invalid();
 	}
 	yaml_parser_initialize(&c.p);
