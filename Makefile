@@ -26,8 +26,12 @@ SCRIPTS = $(filter-out %.c %.o %.d $(PROGSRC:.c=),$(wildcard bin/mallcop-*))
 UNITSRC = $(wildcard tests/unit/test_*.c)
 UNITS = $(UNITSRC:%.c=$(BUILD)/%)
 MANPAGES = $(wildcard man/man1/*.1 man/man5/*.5 man/man7/*.7)
+FUZZSRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZNAMES = $(FUZZSRC:tests/fuzz/fuzz_%.c=%)
+REPLAYS = $(FUZZNAMES:%=$(BUILD)/tests/unit/test_fuzz_%)
+FUZZTIME ?= 120
 
-all: $(PROGS) $(UNITS)
+all: $(PROGS) $(UNITS) $(REPLAYS)
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
@@ -46,6 +50,18 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) $(CFLAGS) $(LDFLAGS) $(MLDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
+# a fuzz harness with a main() that feeds it the inputs kept in tests/fuzz: a unit test of check
+$(BUILD)/tests/unit/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(wildcard tests/fuzz/*.h) \
+		$(LIBA) $(wildcard lib/*.h) $(PROGSRC) lib/llm.c
+	@mkdir -p $(@D)
+	$(CC) $(MCFLAGS) $(CFLAGS) $(LDFLAGS) $(MLDFLAGS) -DFUZZ_NAME='"$*"' \
+		-DFUZZ_DIR='"$(CURDIR)/tests/fuzz"' -o $@ $< tests/fuzz/replay.c $(LIBA) $(LIBS)
+
+# the same harness under libFuzzer (clang only)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(LIBA) $(wildcard lib/*.h) \
+		$(PROGSRC) lib/llm.c
+	$(CC) $(MCFLAGS) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) $(MLDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
 deps:
 	@sh tests/install-deps
 
@@ -63,6 +79,14 @@ demo: deps
 	@$(MAKE) -s all
 	@sh share/mallcop/demo/run
 
+# every harness in tests/fuzz under libFuzzer for FUZZTIME seconds (not part of check: long runs);
+# an input that crashes one is kept in tests/fuzz/crashes/NAME, which check then replays
+fuzz:
+	@sh tests/install-deps fuzz
+	@$(MAKE) -s BUILD=build/fuzz CC=clang CFLAGS='$(SANFLAGS) -fsanitize=fuzzer-no-link' \
+		LDFLAGS='-fsanitize=address,undefined' $(FUZZNAMES:%=build/fuzz/fuzz_%)
+	@sh tests/fuzz/run $(FUZZTIME) $(FUZZNAMES)
+
 bench: deps
 	@$(MAKE) -s all
 	@sh tests/bench/run
@@ -78,6 +102,6 @@ install: all
 	for f in $(MANPAGES); do install -m 644 $$f $(DESTDIR)$(MANDIR)/$${f#man/}; done
 
 clean:
-	rm -rf build lib/*.o lib/libmallcop.a $(PROGS) $(UNITS)
+	rm -rf build lib/*.o lib/libmallcop.a $(PROGS) $(UNITS) $(REPLAYS)
 
-.PHONY: all deps check sanitize demo bench install clean
+.PHONY: all deps check sanitize demo fuzz bench install clean

@@ -132,7 +132,7 @@ emit(run *r, jv e)
 	/* the inner record, a JSON string: an object in raw when it parses */
 	ce = jv_object_get(jv_copy(e), jv_string("CloudTrailEvent"));
 	if (jv_get_kind(ce) == JV_KIND_STRING) {
-		jv p = jv_parse(jv_string_value(ce));
+		jv p = jsonl_parse(jv_string_value(ce), strlen(jv_string_value(ce)));
 
 		jv_free(ce);
 		if (jv_get_kind(p) == JV_KIND_OBJECT) {

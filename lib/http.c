@@ -23,6 +23,7 @@
 
 #include "http.h"
 #include "human.h"
+#include "jsonl.h"
 #include "util.h"
 
 #ifndef MALLCOP_VERSION
@@ -204,7 +205,7 @@ service_text(const char *body, size_t len)
 
 	if (!body || len == 0)
 		return NULL;
-	j = jv_parse_sized(body, len > INT32_MAX ? INT32_MAX : (int)len);
+	j = jsonl_parse(body, len);
 	if (jv_get_kind(j) == JV_KIND_OBJECT) {
 		static const char *const keys[] = { "message", "error", "Message", "errorMessage" };
 
@@ -658,7 +659,7 @@ http_json(const http_response *r, char **err)
 		*err = xasprintf("%s: no response", what);
 		return jv_invalid();
 	}
-	j = jv_parse_sized(r->body, r->len > INT32_MAX ? INT32_MAX : (int)r->len);
+	j = jsonl_parse(r->body, r->len);
 	if (jv_is_valid(j))
 		return j;
 	msg = jv_invalid_get_msg(j);

@@ -16,12 +16,49 @@ jsonl_init(jsonl *r, FILE *f, const char *name)
 	r->name = name;
 }
 
+/*
+ * Where a string follows a value with no ',' or ':' between them ({"a":1 "b"}), 1-based; 0
+ * when none does. libjq 1.6 loses that string when it finds the error, so hostile text would
+ * leak as much memory as it sends: such text is refused here before libjq reads it.
+ */
+static size_t
+missing_separator(const char *s, size_t n)
+{
+	int value = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '"':
+			if (value)
+				return i + 1;
+			for (i++; i < n && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+			value = 1;
+			break;
+		case ',': case ':': case '[': case '{':
+			value = 0;
+			break;
+		case ' ': case '\t': case '\r': case '\n':
+			break;
+		default:	/* a closing bracket, or a number or literal going on */
+			value = 1;
+		}
+	}
+	return 0;
+}
+
 jv
 jsonl_parse(const char *s, size_t n)
 {
+	size_t at;
+
 	if (n > INT_MAX)
 		return jv_invalid_with_msg(jv_string("line too long"));
-	return jv_parse_sized(s, (int)n);
+	if ((at = missing_separator(s, n)))
+		return jv_invalid_with_msg(jv_string_fmt("Expected separator between values at "
+		    "byte %zu", at));
+	return jv_parse_sized(s, (int)n);	/* nesting past 256 levels: an error (libjq's limit) */
 }
 
 static int

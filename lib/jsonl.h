@@ -23,7 +23,10 @@ int jsonl_next(jsonl *r, jv *out);
 void jsonl_done(jsonl *r);
 /* write v (consumed) compactly with a newline; -1 on a write error */
 int jsonl_put(FILE *f, jv v);
-/* parse one JSON text of n bytes; an invalid jv with a message on error */
+/*
+ * parse one JSON text of n bytes; an invalid jv with a message on error (nesting deeper than
+ * 256 levels is one). Text from outside is parsed here, not by jv_parse: see jsonl.c.
+ */
 jv jsonl_parse(const char *s, size_t n);
 /* v (consumed) as a number, or dflt when it is not one */
 double jsonl_number(jv v, double dflt);

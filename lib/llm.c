@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "http.h"
 #include "human.h"
+#include "jsonl.h"
 #include "llm.h"
 #include "proc.h"
 #include "util.h"
@@ -837,7 +838,7 @@ openai_arguments(jv fn, const char *name, const char *what, char **err)
 		jv_free(a);
 		return jv_object();
 	}
-	in = jv_parse(s);
+	in = jsonl_parse(s, strlen(s));
 	if (jv_get_kind(in) != JV_KIND_OBJECT) {
 		jv msg = jv_is_valid(in) ? jv_invalid() : jv_invalid_get_msg(jv_copy(in));
 		char *why = NULL, *cut, *safe = human_safe(name);
@@ -1109,7 +1110,7 @@ balanced(const char *s)
 static jv
 first_object(const char *text)
 {
-	jv j = jv_parse(text);
+	jv j = jsonl_parse(text, strlen(text));
 
 	if (jv_get_kind(j) == JV_KIND_OBJECT)
 		return j;
@@ -1119,7 +1120,7 @@ first_object(const char *text)
 
 		if (!n)
 			continue;
-		j = jv_parse_sized(p, (int)n);
+		j = jsonl_parse(p, n);
 		if (jv_get_kind(j) == JV_KIND_OBJECT)
 			return j;
 		jv_free(j);
@@ -1270,7 +1271,7 @@ cc_chat(llm *l, const char *model, const char *system, jv messages, jv tools, jv
 	free(prompt);
 	if (!text)
 		return -1;
-	j = jv_parse(text);
+	j = jsonl_parse(text, strlen(text));
 	if (jv_get_kind(j) != JV_KIND_OBJECT || !(result = str(j, "result"))) {
 		char *q = quote(text);
 

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <string.h>
@@ -8,10 +9,15 @@
 #include "util.h"
 #include "yamljv.h"
 
+/* a key path longer than this is not recorded in the line map, nor extended further */
+enum { PATH_MAX_LEN = 1024, LINES_BUDGET = 32 << 20, LINE_COST = 64 };
+
 typedef struct {
 	yaml_parser_t p;
-	jv anchors;
+	jv anchors;		/* name: [value, values, text] */
 	jv lines;
+	size_t linecost;	/* bytes the line map holds, about */
+	size_t depth, values, text;	/* with every alias expanded */
 	char *err;
 } ctx;
 
@@ -63,6 +69,49 @@ scalar(const char *s, size_t n, int plain)
 	return jv_string_sized(s, (int)n);
 }
 
+/* count what a node adds to the document once aliases are expanded */
+static int
+grow(ctx *c, size_t line, size_t values, size_t text, int alias)
+{
+	char n[32];
+
+	c->values += values;
+	c->text += text;
+	if (c->values > YAMLJV_MAX_VALUES) {
+		snprintf(n, sizeof n, "%d", YAMLJV_MAX_VALUES);
+		return fail(c, line, alias ? "aliases expand the document to more than %s values"
+		    : "the document has more than %s values", n);
+	}
+	if (c->text > YAMLJV_MAX_TEXT) {
+		snprintf(n, sizeof n, "%d MiB", YAMLJV_MAX_TEXT >> 20);
+		return fail(c, line, alias ? "aliases expand the document to more than %s of text"
+		    : "the document has more than %s of text", n);
+	}
+	return 0;
+}
+
+static void
+record(ctx *c, const char *path, size_t line)
+{
+	size_t cost = strlen(path) + LINE_COST;
+
+	if (!jv_is_valid(c->lines) || c->linecost + cost > LINES_BUDGET)
+		return;
+	c->linecost += cost;
+	c->lines = jv_object_set(c->lines, jv_string(path), jv_number(line));
+}
+
+/* path.key, or path[i]; NULL when path is (or would become) too long to be of use */
+static char *
+subpath(const char *path, const char *key, size_t i)
+{
+	if (!path || strlen(path) + (key ? strlen(key) : 24) + 2 > PATH_MAX_LEN)
+		return NULL;
+	if (!key)
+		return xasprintf("%s[%zu]", path, i);
+	return *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
+}
+
 static int value(ctx *c, yaml_event_t *e, const char *path, jv *out);
 
 static int
@@ -70,9 +119,17 @@ collection(ctx *c, yaml_event_t *first, const char *path, jv *out)
 {
 	int map = first->type == YAML_MAPPING_START_EVENT;
 	yaml_event_type_t end = map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
-	jv v = map ? jv_object() : jv_array();
+	jv v;
 	size_t i = 0;
 
+	if (++c->depth > YAMLJV_MAX_DEPTH) {
+		char n[32];
+
+		snprintf(n, sizeof n, "%d", YAMLJV_MAX_DEPTH);
+		return fail(c, first->start_mark.line + 1, "collections nested more than %s deep",
+		    n);
+	}
+	v = map ? jv_object() : jv_array();
 	for (;;) {
 		yaml_event_t e;
 		char *sub;
@@ -93,28 +150,31 @@ collection(ctx *c, yaml_event_t *first, const char *path, jv *out)
 				goto bad;
 			}
 			key = jv_string((char *)e.data.scalar.value);
-			sub = *path ? xasprintf("%s.%s", path, jv_string_value(key))
-				    : xstrdup(jv_string_value(key));
+			sub = subpath(path, jv_string_value(key), 0);
 			if (jv_object_has(jv_copy(v), jv_copy(key))) {
-				fail(c, line, "duplicate key '%s'", sub);
+				fail(c, line, "duplicate key '%.200s'", sub ? sub : jv_string_value(key));
 				free(sub);
 				jv_free(key);
 				yaml_event_delete(&e);
 				goto bad;
 			}
-			if (jv_is_valid(c->lines))
-				c->lines = jv_object_set(c->lines, jv_string(sub), jv_number(line));
+			if (sub)
+				record(c, sub, line);
 			yaml_event_delete(&e);
+			if (grow(c, line, 1, (size_t)jv_string_length_bytes(jv_copy(key)), 0)) {
+				free(sub);
+				jv_free(key);
+				goto bad;
+			}
 			if (next(c, &e)) {
 				free(sub);
 				jv_free(key);
 				goto bad;
 			}
 		} else {
-			sub = xasprintf("%s[%zu]", path, i++);
-			if (jv_is_valid(c->lines))
-				c->lines = jv_object_set(c->lines, jv_string(sub),
-				    jv_number(e.start_mark.line + 1));
+			sub = subpath(path, NULL, i++);
+			if (sub)
+				record(c, sub, e.start_mark.line + 1);
 		}
 		if (value(c, &e, sub, &item)) {
 			free(sub);
@@ -124,6 +184,7 @@ collection(ctx *c, yaml_event_t *first, const char *path, jv *out)
 		free(sub);
 		v = map ? jv_object_set(v, key, item) : jv_array_append(v, item);
 	}
+	c->depth--;
 	*out = v;
 	return 0;
 bad:
@@ -136,19 +197,24 @@ static int
 value(ctx *c, yaml_event_t *e, const char *path, jv *out)
 {
 	const char *anchor = NULL;
+	size_t line = e->start_mark.line + 1, values = c->values, text = c->text;
 	int r = 0;
 
 	switch (e->type) {
 	case YAML_SCALAR_EVENT:
 		anchor = (const char *)e->data.scalar.anchor;
-		*out = scalar((const char *)e->data.scalar.value, e->data.scalar.length,
-		    e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !e->data.scalar.tag);
+		r = grow(c, line, 1, e->data.scalar.length, 0);
+		if (r == 0)
+			*out = scalar((const char *)e->data.scalar.value, e->data.scalar.length,
+			    e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !e->data.scalar.tag);
 		break;
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
 		anchor = (const char *)(e->type == YAML_MAPPING_START_EVENT ?
 		    e->data.mapping_start.anchor : e->data.sequence_start.anchor);
-		r = collection(c, e, path, out);
+		r = grow(c, line, 1, 0, 0);
+		if (r == 0)
+			r = collection(c, e, path, out);
 		break;
 	case YAML_ALIAS_EVENT: {
 		jv a = jv_object_get(jv_copy(c->anchors),
@@ -156,18 +222,23 @@ value(ctx *c, yaml_event_t *e, const char *path, jv *out)
 
 		if (!jv_is_valid(a)) {
 			jv_free(a);
-			r = fail(c, e->start_mark.line + 1, "unknown alias '*%s'",
-			    (const char *)e->data.alias.anchor);
+			r = fail(c, line, "unknown alias '*%.200s'", (const char *)e->data.alias.anchor);
+		} else if ((r = grow(c, line, (size_t)jv_number_value(jv_array_get(jv_copy(a), 1)),
+		    (size_t)jv_number_value(jv_array_get(jv_copy(a), 2)), 1)) == 0) {
+			*out = jv_array_get(a, 0);
 		} else {
-			*out = a;
+			jv_free(a);
 		}
 		break;
 	}
 	default:
-		r = fail(c, e->start_mark.line + 1, "%s", "unexpected YAML structure");
+		r = fail(c, line, "%s", "unexpected YAML structure");
 	}
+	/* an alias of this anchor weighs what the anchored value added to the document */
 	if (r == 0 && anchor)
-		c->anchors = jv_object_set(c->anchors, jv_string(anchor), jv_copy(*out));
+		c->anchors = jv_object_set(c->anchors, jv_string(anchor),
+		    JV_ARRAY(jv_copy(*out), jv_number((double)(c->values - values)),
+		    jv_number((double)(c->text - text))));
 	yaml_event_delete(e);
 	return r;
 }
@@ -181,6 +252,17 @@ yamljv_parse(const char *buf, size_t len, jv *lines, char **err)
 	int ok = 0;
 
 	*err = NULL;
+	if (len > YAMLJV_MAX_BYTES) {
+		size_t line = 1;
+
+		for (const char *p = buf; (p = memchr(p, '\n', buf + YAMLJV_MAX_BYTES - p)); p++)
+			line++;
+		jv_free(c.anchors);
+		jv_free(c.lines);
+		*err = xasprintf("%zu: the document is larger than %d MiB", line,
+		    YAMLJV_MAX_BYTES >> 20);
+		return jv_invalid();
+	}
 	yaml_parser_initialize(&c.p);
 	yaml_parser_set_input_string(&c.p, (const unsigned char *)buf, len);
 	/* stream start, then document start or stream end (an empty file is null) */

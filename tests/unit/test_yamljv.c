@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "t.h"
+#include "util.h"
 #include "yamljv.h"
 
 /* 1 when yaml parses to the value of the JSON text want */
@@ -180,6 +181,129 @@ test_aliases(void)
 	    "a redefined anchor: the latest wins");
 }
 
+/* n opening brackets then n closing ones (caller frees) */
+static char *
+nested(size_t n)
+{
+	char *s = malloc(2 * n + 1);
+
+	memset(s, '[', n);
+	memset(s + n, ']', n);
+	s[2 * n] = 0;
+	return s;
+}
+
+/* anchors a0..aN, each a list of 9 aliases of the one before; a0 is s */
+static char *
+laughs(int levels, const char *s)
+{
+	char *y = xasprintf("a0: &a0 \"%s\"\n", s), *t;
+
+	for (int i = 1; i <= levels; i++) {
+		t = xasprintf("%sa%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
+		    y, i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+		free(y);
+		y = t;
+	}
+	return y;
+}
+
+static void
+test_limits(void)
+{
+	char *y, *e, *big;
+	jv lines = jv_null(), v;
+
+	y = nested(YAMLJV_MAX_DEPTH);
+	v = yamljv_parse(y, strlen(y), NULL, &e);
+	ok(jv_is_valid(v), "256 nested sequences are read (%s)", e ? e : "ok");
+	jv_free(v);
+	free(e);
+	free(y);
+	y = nested(YAMLJV_MAX_DEPTH + 1);
+	e = yaml_err(y);
+	is_str(e, "1: collections nested more than 256 deep", "257 are refused");
+	free(e);
+	free(y);
+	big = malloc(100001);
+	memset(big, '[', 100000);
+	big[100000] = 0;
+	y = xasprintf("a: 1\nb:\n  - %s", big);
+	e = yaml_err(y);
+	is_str(e, "3: collections nested more than 256 deep", "100,000 open [ are refused");
+	free(e);
+	free(y);
+	free(big);
+	big = malloc(400001);
+	for (int i = 0; i < 100000; i++)
+		memcpy(big + 4 * i, "{a: ", 4);
+	big[400000] = 0;
+	e = yaml_err(big);
+	is_str(e, "1: collections nested more than 256 deep", "and so are 100,000 open {");
+	free(e);
+	free(big);
+
+	y = laughs(9, "lol");
+	e = yaml_err(y);
+	is_str(e, "8: aliases expand the document to more than 1000000 values",
+	    "a billion laughs is refused at the line where it passes the limit");
+	free(e);
+	free(y);
+	y = laughs(6, "lol");
+	v = yamljv_parse(y, strlen(y), NULL, &e);
+	ok(jv_is_valid(v), "9^6 values by aliases are read (%s)", e ? e : "ok");
+	jv_free(v);
+	free(e);
+	free(y);
+	big = malloc(40001);
+	memset(big, 'x', 40000);
+	big[40000] = 0;
+	y = laughs(3, big);
+	e = yaml_err(y);
+	is_str(e, "4: aliases expand the document to more than 16 MiB of text",
+	    "few aliases of a long string are refused too");
+	free(e);
+	free(y);
+	free(big);
+	e = yaml_err("a: &a [x]\nb: &a [*a, *a]\nc: [*a, *a]\n");
+	ok(e == NULL, "a redefined anchor weighs what its latest value does");
+	free(e);
+
+	big = malloc(YAMLJV_MAX_BYTES + 2);
+	memset(big, '\n', YAMLJV_MAX_BYTES + 1);
+	big[YAMLJV_MAX_BYTES + 1] = 0;
+	e = yaml_err(big);
+	ok(starts(e, "8388609: the document is larger than 8 MiB"),
+	    "a document over 8 MiB is refused with the line where the limit falls (%s)",
+	    e ? e : "parsed");
+	free(e);
+	big[YAMLJV_MAX_BYTES] = 0;
+	e = yaml_err(big);
+	ok(e == NULL, "a document of 8 MiB is read");
+	free(e);
+	free(big);
+
+	/* a long key path would make the line map quadratic: it is left out, the value kept */
+	big = malloc(2001);
+	memset(big, 'k', 2000);
+	big[2000] = 0;
+	y = xasprintf("? %s\n: {a: [1, 2], b: 3}\n", big);
+	v = yamljv_parse(y, strlen(y), &lines, &e);
+	ok(jv_get_kind(v) == JV_KIND_OBJECT && jv_object_length(jv_copy(v)) == 1 &&
+	    jv_object_length(jv_copy(lines)) == 0,
+	    "keys under a 2000-byte key are read, their paths not recorded (%s)", e ? e : "ok");
+	jv_free(v);
+	jv_free(lines);
+	free(y);
+	y = xasprintf("? %s\n: 1\n? %s\n: 2\n", big, big);
+	e = yaml_err(y);
+	ok(starts(e, "3: duplicate key 'kkkk") && strlen(e) < 300,
+	    "a long duplicate key is named, cut short (%.40s...)", e ? e : "parsed");
+	free(e);
+	free(y);
+	free(big);
+}
+
 /* emit v, check that it reads back as v, and return the text (or NULL) */
 static char *
 round_trip(const char *json, const char *what)
@@ -250,6 +374,7 @@ main(void)
 	test_lines();
 	test_errors();
 	test_aliases();
+	test_limits();
 	test_emit();
 	return t_done();
 }
