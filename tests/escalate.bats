@@ -439,3 +439,36 @@ investigate() {
 	assert "1 more withheld" in brief, brief
 	PY
 }
+
+@test "findings from stdin: a line that is not a finding is skipped and counted, named on stderr, never dropped silently" {
+	configure
+	{ grep fnd_volume .mallcop/findings.jsonl; printf '%s\n' 'not json' '[1,2]' '{"title":"no id"}'; } > in.jsonl
+	run --separate-stderr mallcop escalate - < in.jsonl
+	assert_success
+	jq -e '.skipped_lines == 3 and .findings_processed == 1 and .decisions[0].finding_id == "fnd_volume0000000004"' <<< "$output"
+	[[ "$stderr" == *"stdin:2: skipped malformed line"* ]]
+	[[ "$stderr" == *'stdin: 2 lines skipped: not a finding (a JSON object with an "id")'* ]]
+	run --separate-stderr mallcop escalate - --human < in.jsonl
+	assert_success
+	assert_line "  3 input lines skipped: not findings"
+	# a clean input says so too
+	run --separate-stderr mallcop escalate - < <(grep fnd_volume .mallcop/findings.jsonl)
+	jq -e '.skipped_lines == 0' <<< "$output"
+	[ -z "$stderr" ]
+}
+
+@test "--human with --jsonl is a usage error in every program that takes both; MALLCOP_HUMAN gives way to --jsonl" {
+	configure
+	for prog in detect escalate events report scan; do
+		run --separate-stderr "$MALLCOP_EXEC_PATH/mallcop-$prog" --human --jsonl
+		assert_failure 2
+		[ -z "$output" ]
+		[[ "$stderr" == "mallcop-$prog: --human and --jsonl: give one output form"$'\n'"usage: mallcop-$prog"* ]]
+		run --separate-stderr mallcop "$prog" --jsonl --human
+		assert_failure 2
+	done
+	[ "$(note_actions fnd_newactor000000001)" = "" ]
+	MALLCOP_HUMAN=1 run --separate-stderr mallcop report --jsonl
+	assert_success
+	printf '%s\n' "$output" | jq -se 'length == 4 and all(.[]; .id | startswith("fnd_"))'
+}
