@@ -236,10 +236,13 @@ words_of(jv words, jv v)
 static jv
 hidden(actor_env *e)
 {
-	jv all, ids = jv_array(), set = jv_object(), words = jv_array(), evs;
+	jv all, ids, set, words, evs;
 
 	if (jv_is_valid(e->hidden))
 		return e->hidden;
+	ids = jv_array();
+	set = jv_object();
+	words = jv_array();
 	all = e->st ? store_findings(e->st, NULL) : jv_array();
 	jv_array_foreach(all, i, f) {
 		jv eids = jsonl_get(jv_copy(f), "event_ids");
@@ -276,10 +279,8 @@ hidden(actor_env *e)
 static int
 hidden_event(actor_env *e, jv ev)
 {
-	jv set = jsonl_get(jv_copy(hidden(e)), "events");
-	int yes = jv_object_has(set, jv_string(event_str(ev, "id")));
-
-	return yes;
+	return jv_object_has(jsonl_get(jv_copy(hidden(e)), "events"),
+	    jv_string(event_str(ev, "id")));
 }
 
 static int
