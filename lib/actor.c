@@ -576,7 +576,8 @@ tool_run(actor_env *e, const actor_def *a, jv finding, const char *name, jv args
 			if (!actor_human_only(event_str(f, "detector")) &&
 			    (!det || streq(event_str(f, "detector"), det)) &&
 			    (!status || streq(event_str(f, "status"), status)) &&
-			    (!actor || strcasestr(event_str(m, "actor"), actor)) &&
+			    (!actor || (event_field(m, "actor") &&
+			    strcasestr(event_field(m, "actor"), actor))) &&
 			    jv_array_length(jv_copy(out)) < limit)
 				out = jv_array_append(out, shown(e, f));
 			jv_free(f);
@@ -750,8 +751,8 @@ briefing(actor_env *e, jv finding)
 	jv m = jsonl_get(jv_copy(finding), "metadata");
 	char *text, *also;
 
-	if (*event_str(m, "actor"))
-		actors = jv_array_append(actors, jv_string(event_str(m, "actor")));
+	if (event_field(m, "actor"))	/* metadata may be missing from a finding on stdin */
+		actors = jv_array_append(actors, jv_string(event_field(m, "actor")));
 	jv_free(m);
 	jv_array_foreach(evs, i, ev) {
 		const char *who = event_str(ev, "actor");

@@ -472,3 +472,12 @@ investigate() {
 	assert_success
 	printf '%s\n' "$output" | jq -se 'length == 4 and all(.[]; .id | startswith("fnd_"))'
 }
+
+@test "a finding on stdin without metadata reaches the model and is decided" {
+	mock_start <<< "[$(decide fnd_bare escalated 0.9)]"
+	with_llm
+	configure
+	run --separate-stderr mallcop escalate - --jsonl <<< '{"id":"fnd_bare","detector":"new-actor","severity":"warn","status":"open","title":"bare"}'
+	assert_success
+	jq -e '.finding_id == "fnd_bare" and .outcome == "escalated" and .cause == "model"' <<< "$output"
+}
