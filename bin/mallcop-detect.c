@@ -582,7 +582,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", usage);
 		die(EXIT_USAGE, "--baseline and --config go with '-' (the filter mode)");
 	}
-	human = cli_human(human) && !jsonl_out;
+	human = cli_output(human, jsonl_out, usage);
 	textout = human || jsonl_out;
 
 	if (!realpath(store_root(dir), real))

@@ -765,6 +765,9 @@ print_human(jv res, jv decisions)
 	}
 	if (jv_get_kind(jsonl_get(jv_copy(res), "circuit_breaker_triggered")) == JV_KIND_TRUE)
 		printf("  circuit breaker: too many open findings, no model was called\n");
+	if (jsonl_number(jsonl_get(jv_copy(res), "skipped_lines"), 0) > 0)
+		printf("  %.0f input lines skipped: not findings\n",
+		    jsonl_number(jsonl_get(jv_copy(res), "skipped_lines"), 0));
 	printf("  donuts: %.1f (%.0f tokens in, %.0f out), USD %.4f\n",
 	    jsonl_number(jsonl_get(jv_copy(res), "donuts_used"), 0),
 	    jsonl_number(jsonl_get(jv_copy(res), "tokens_in"), 0),
@@ -802,7 +805,7 @@ main(int argc, char **argv)
 	run r;
 	char *err = NULL, *note = NULL;
 	jv list, res, report = jv_object(), unpriced, llmconf;
-	size_t n = 0, delivered_n = 0, failed_n = 0;
+	size_t n = 0, delivered_n = 0, failed_n = 0, skipped_lines = 0;
 	double tin = 0, tout = 0, usd;
 	jv *fs;
 
@@ -836,7 +839,7 @@ main(int argc, char **argv)
 	    !streq(backend, "bedrock") && !streq(backend, "claude-code"))
 		die(EXIT_USAGE, "--backend '%s': anthropic, openai-compat, bedrock or claude-code",
 		    backend);
-	human = cli_human(human);
+	human = cli_output(human, jsonl_out, usage);
 
 	memset(&r, 0, sizeof r);
 	r.root = store_root(dir);
@@ -925,15 +928,22 @@ main(int argc, char **argv)
 	if (from_stdin) {
 		jsonl in;
 		jv f;
+		size_t other = 0;
 
 		list = jv_array();
 		jsonl_init(&in, stdin, "stdin");
 		while (jsonl_next(&in, &f)) {
-			if (jv_get_kind(f) == JV_KIND_OBJECT && *event_str(f, "id"))
+			if (jv_get_kind(f) == JV_KIND_OBJECT && *event_str(f, "id")) {
 				list = jv_array_append(list, f);
-			else
+			} else {
+				other++;
 				jv_free(f);
+			}
 		}
+		if (other)
+			warnf("stdin: %zu line%s skipped: not a finding (a JSON object with an \"id\")",
+			    other, other == 1 ? "" : "s");
+		skipped_lines = in.skipped + other;
 		jsonl_done(&in);
 	} else {
 		if (store_open(&r.st, r.root, 1, &err))
@@ -943,7 +953,7 @@ main(int argc, char **argv)
 		c = store_lock(&r.st, wait_ms, &err);
 		if (c)
 			cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, human, "%s", err);
-		if (!jv_is_valid(list = store_findings(&r.st, NULL, &err)))
+		if (!jv_is_valid(list = store_findings(&r.st, &skipped_lines, &err)))
 			cli_fail(EXIT_WORK, human, "%s", err);
 		{
 			char *bpath = xasprintf("%s/baseline.json", r.st.dir);
@@ -1061,6 +1071,7 @@ main(int argc, char **argv)
 	res = jv_object_set(res, jv_string("donuts_used"), jv_number((tin + tout) / 1000));
 	res = jv_object_set(res, jv_string("cost_usd"), jv_number(usd));
 	res = jv_object_set(res, jv_string("unpriced_models"), unpriced);
+	res = jv_object_set(res, jv_string("skipped_lines"), jv_number((double)skipped_lines));
 	{
 		double cap = (double)budget_key(&r, "max_donuts_per_run", "max_tokens_per_run",
 		    MAX_DONUTS_RUN) * 1000;

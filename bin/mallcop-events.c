@@ -218,7 +218,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", usage);
 		die(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
 	}
-	human = cli_human(human) && !jsonl_out;
+	human = cli_output(human, jsonl_out, usage);
 	if (store_open(&st, store_root(dir), 0, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
 	if (cfg_check(st.root, NULL, &err))

@@ -1,11 +1,13 @@
 /* mallcop-notify-exec: hand findings to a command of the operator's */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "jsonl.h"
+#include "notify.h"
 #include "proc.h"
 #include "util.h"
 
@@ -13,13 +15,54 @@ static const char usage[] = "usage: mallcop-notify-exec [--check]";
 
 extern char **environ;
 
+/*
+ * stdin in a spool file, checked as every notifier checks its input (one finding, a digest,
+ * JSON Lines of findings): the fd to give the command, at its start; -1 when there is nothing
+ * to send. A bad input ends the program.
+ */
+static int
+checked_input(void)
+{
+	int fd = proc_spool("/tmp"), rc;
+	char buf[1 << 16], *err = NULL;
+	size_t total = 0;
+	ssize_t got;
+	notify_input in;
+	FILE *f;
+
+	while (total <= NOTIFY_INPUT_MAX && (got = read(0, buf, sizeof buf)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			die(EXIT_WORK, "notify-exec: cannot read stdin:");
+		if (write(fd, buf, (size_t)got) != got)
+			die(EXIT_WORK, "notify-exec: cannot write a spool file:");
+		total += (size_t)got;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0 || !(f = fdopen(dup(fd), "r")))
+		die(EXIT_WORK, "notify-exec: cannot read a spool file:");
+	rc = notify_read(f, &in, &err);
+	fclose(f);
+	notify_input_free(&in);
+	if (rc < 0)
+		die(EXIT_WORK, "notify-exec: %s", err);
+	if (rc == 1) {
+		warnf("nothing to send: the input holds no findings");
+		close(fd);
+		return -1;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		die(EXIT_WORK, "notify-exec: cannot read a spool file:");
+	return fd;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *raw = getenv("MALLCOP_NOTIFY_CONFIG"), *env_cmd = getenv("MALLCOP_NOTIFY_COMMAND");
 	jv conf, cmd, t;
 	char **args = NULL, *err = NULL, *cursor = NULL, *tail = NULL, *how;
-	int check = 0, errfd, n = 0;
+	int check = 0, errfd, infd = -1, n = 0;
 	long timeout = 60;
 	proc p = {0}, *pp = &p;
 
@@ -74,20 +117,23 @@ main(int argc, char **argv)
 	jv_free(conf);
 	if (timeout < 1 || timeout > 3600)
 		die(EXIT_WORK, "notify-exec: timeout: seconds, from 1 to 3600");
-	if (check) {
+	if (!check)
+		infd = checked_input();
+	if (check || infd < 0) {
 		for (char **a = args; *a; a++)
 			free(*a);
 		free(args);
 		return 0;
 	}
-	/* the command gets the findings on its stdin, our environment, and our stderr */
+	/* the command gets the input as it came on its stdin, our environment, and our stderr */
 	errfd = proc_spool("/tmp");
 	p.timeout_ms = timeout * 1000;
-	if (proc_spawn(&p, args, environ, 0, 1, errfd, &err))
+	if (proc_spawn(&p, args, environ, infd, 1, errfd, &err))
 		die(EXIT_WORK, "notify-exec: %s", err);
 	proc_wait(&pp, 1);
 	proc_err_tail(errfd, &cursor, &tail);
 	close(errfd);
+	close(infd);
 	if (!proc_ok(&p)) {
 		how = proc_describe(&p);
 		die(EXIT_WORK, "notify-exec: the command %s%s%s", how, tail ? ": " : "",

@@ -483,7 +483,7 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	human = cli_human(human) && !jsonl_out;
+	human = cli_output(human, jsonl_out, usage);
 	textout = human || jsonl_out;	/* no JSON result on stdout */
 	started = ts_now();
 	if (!realpath(store_root(dir), real))

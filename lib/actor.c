@@ -15,7 +15,7 @@
 #include "yamljv.h"
 
 enum { DEFAULT_ITERATIONS = 10, DEFAULT_REPLY_TOKENS = 2048, TOOL_LIMIT = 50,
-	SEARCH_DAYS = 30 };
+	SEARCH_DAYS = 30, HIDDEN_WORD_MIN = 4, ID_SHOWN = 100 };
 
 static const char *const human_only[] = {
 	"priv-escalation", "log-format-drift", "injection-probe", "boundary-violation", NULL,
@@ -102,6 +102,7 @@ actor_env_init(actor_env *e)
 	e->usage = jv_object();
 	e->run_tokens = -1;
 	e->wait_ms = 10000;
+	e->hidden = jv_invalid();
 	airlock_init(&e->air);
 }
 
@@ -110,6 +111,8 @@ actor_env_free(actor_env *e)
 {
 	jv_free(e->config);
 	jv_free(e->usage);
+	jv_free(e->hidden);
+	free(e->hidden_error);
 }
 
 /* ---- tools ---- */
@@ -196,7 +199,208 @@ slim(jv ev)
 	return jv_object_delete(ev, jv_string("raw"));
 }
 
+/* ---- what no model may see ---- */
+
+/* the strings of v (consumed) long enough to be told apart, added to words */
+static jv
+words_of(jv words, jv v)
+{
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		if (strlen(jv_string_value(v)) >= HIDDEN_WORD_MIN)
+			return jv_array_append(words, v);
+		break;
+	case JV_KIND_OBJECT:
+		jv_object_foreach(v, k, x) {
+			jv_free(k);
+			words = words_of(words, x);
+		}
+		break;
+	case JV_KIND_ARRAY:
+		jv_array_foreach(v, i, x) {
+			(void)i;
+			words = words_of(words, x);
+		}
+		break;
+	default:
+		break;
+	}
+	jv_free(v);
+	return words;
+}
+
+/*
+ * The findings of human-only detectors (whatever their status) and their events, loaded once
+ * a run: the ids of those events, and their text (action, target, metadata) that the
+ * baseline may have learned. Borrowed.
+ */
+static jv
+hidden(actor_env *e)
+{
+	jv all, ids, set, words, evs;
+
+	if (jv_is_valid(e->hidden))
+		return e->hidden;
+	ids = jv_array();
+	set = jv_object();
+	words = jv_array();
+	char *err = NULL;
+
+	all = e->st ? store_findings(e->st, NULL, &err) : jv_array();
+	if (!jv_is_valid(all)) {
+		/* not knowing what is hidden, a model is shown nothing of the store */
+		jv_free(all);
+		all = jv_array();
+		e->hidden_error = err;
+	}
+	jv_array_foreach(all, i, f) {
+		jv eids = jsonl_get(jv_copy(f), "event_ids");
+
+		(void)i;
+		if (actor_human_only(event_str(f, "detector")) && jv_get_kind(eids) == JV_KIND_ARRAY)
+			jv_array_foreach(eids, j, id) {
+				(void)j;
+				if (jv_get_kind(id) == JV_KIND_STRING) {
+					set = jv_object_set(set, jv_copy(id), jv_true());
+					ids = jv_array_append(ids, id);
+				} else {
+					jv_free(id);
+				}
+			}
+		jv_free(eids);
+		jv_free(f);
+	}
+	jv_free(all);
+	evs = e->st ? finding_events(e->st, ids, NULL) : (jv_free(ids), jv_array());
+	jv_array_foreach(evs, i, ev) {
+		(void)i;
+		words = words_of(words, jsonl_get(jv_copy(ev), "action"));
+		words = words_of(words, jsonl_get(jv_copy(ev), "target"));
+		words = words_of(words, jsonl_get(ev, "metadata"));
+	}
+	jv_free(evs);
+	e->hidden = jv_object_set(jv_object_set(jv_object(), jv_string("events"), set),
+	    jv_string("words"), words);
+	return e->hidden;
+}
+
+/* an event (borrowed) of a human-only finding */
+static int
+hidden_event(actor_env *e, jv ev)
+{
+	return jv_object_has(jsonl_get(jv_copy(hidden(e)), "events"),
+	    jv_string(event_str(ev, "id")));
+}
+
+static int
+hidden_text(actor_env *e, const char *s)
+{
+	jv words = jsonl_get(jv_copy(hidden(e)), "words");
+	int hit = 0;
+
+	jv_array_foreach(words, i, w) {
+		(void)i;
+		hit |= strcasestr(s, jv_string_value(w)) != NULL;
+		jv_free(w);
+	}
+	jv_free(words);
+	return hit;
+}
+
+/*
+ * v (consumed) without the text of hidden events: the baseline learned from every event, so
+ * an actor's profile can hold a target or a role only such an event had. Keys holding it go,
+ * strings holding it are withheld.
+ */
+static jv
+scrub(actor_env *e, jv v)
+{
+	jv out;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_OBJECT:
+		out = jv_object();
+		jv_object_foreach(v, k, x) {
+			if (hidden_text(e, jv_string_value(k))) {
+				jv_free(k);
+				jv_free(x);
+			} else {
+				out = jv_object_set(out, k, scrub(e, x));
+			}
+		}
+		break;
+	case JV_KIND_ARRAY:
+		out = jv_array();
+		jv_array_foreach(v, i, x) {
+			(void)i;
+			if (jv_get_kind(x) == JV_KIND_STRING && hidden_text(e, jv_string_value(x)))
+				jv_free(x);
+			else
+				out = jv_array_append(out, scrub(e, x));
+		}
+		break;
+	case JV_KIND_STRING:
+		if (!hidden_text(e, jv_string_value(v)))
+			return v;
+		out = jv_string("[withheld]");
+		break;
+	default:
+		return v;
+	}
+	jv_free(v);
+	return out;
+}
+
+/* a finding (borrowed) as a model may see it: without the ids of hidden events */
+static jv
+shown(actor_env *e, jv finding)
+{
+	jv ids = jsonl_get(jv_copy(finding), "event_ids"), keep = jv_array();
+	jv set = jsonl_get(jv_copy(hidden(e)), "events");
+
+	if (jv_get_kind(ids) != JV_KIND_ARRAY) {
+		jv_free(ids);
+		jv_free(keep);
+		jv_free(set);
+		return jv_copy(finding);
+	}
+	jv_array_foreach(ids, i, id) {
+		(void)i;
+		if (jv_get_kind(id) == JV_KIND_STRING && jv_object_has(jv_copy(set), jv_copy(id)))
+			jv_free(id);
+		else
+			keep = jv_array_append(keep, id);
+	}
+	jv_free(ids);
+	jv_free(set);
+	return jv_object_set(jv_copy(finding), jv_string("event_ids"), keep);
+}
+
+/* the events of a finding (borrowed) a model may see, at most limit; *withheld counts the others */
+static jv
+visible_events(actor_env *e, jv finding, int limit, int *withheld)
+{
+	jv evs = finding_events(e->st, jsonl_get(jv_copy(finding), "event_ids"), NULL);
+	jv out = jv_array();
+
+	*withheld = 0;
+	jv_array_foreach(evs, i, ev) {
+		(void)i;
+		if (hidden_event(e, ev)) {
+			++*withheld;
+			jv_free(ev);
+		} else if (jv_array_length(jv_copy(out)) < limit) {
+			out = jv_array_append(out, slim(ev));
+		} else {
+			jv_free(ev);
+		}
+	}
+	jv_free(evs);
+	return out;
+}
+
 typedef struct search {
+	actor_env *e;
 	const char *query, *source, *actor;
 	int limit;
 	jv found;	/* the newest `limit`, oldest first */
@@ -217,7 +421,7 @@ search_one(jv ev, const char *text, void *arg)
 
 	(void)text;
 	if ((s->source && !streq(event_str(ev, "source"), s->source)) ||
-	    (s->actor && strcasecmp(event_str(ev, "actor"), s->actor))) {
+	    (s->actor && strcasecmp(event_str(ev, "actor"), s->actor)) || hidden_event(s->e, ev)) {
 		jv_free(ev);
 		return 0;
 	}
@@ -346,59 +550,31 @@ tool_error(const char *fmt, const char *a)
 	return v;
 }
 
-/* run one tool (not resolve-finding; args borrowed): its result as JSON */
+/*
+ * Run one tool (not resolve-finding; args borrowed): its result as JSON. A finding_id in args
+ * is the finding's own (actor_one refuses any other); nothing of a human-only finding is shown.
+ */
 static jv
 tool_run(actor_env *e, const actor_def *a, jv finding, const char *name, jv args)
 {
 	const char *fid = event_str(finding, "id");
 
-	if (streq(name, "read-finding")) {
-		const char *id = arg_str(args, "finding_id");
-		jv all;
-
-		if (!id || streq(id, fid) || !e->st)
-			return jv_copy(finding);
-		char *err = NULL;
-
-		all = store_findings(e->st, NULL, &err);
-		if (!jv_is_valid(all)) {
-			jv f = tool_error("%s", err);
-
-			free(err);
-			return f;
-		}
-		jv f = finding_get(all, id);
-
-		if (!jv_is_valid(f)) {
-			jv_free(f);
-			f = tool_error("no finding '%s'", id);
-		}
-		jv_free(all);
-		return f;
-	}
+	(void)hidden(e);
+	if (e->hidden_error)
+		return tool_error("%s", e->hidden_error);
+	if (streq(name, "read-finding"))
+		return shown(e, finding);
 	if (streq(name, "read-events") || streq(name, "search-events")) {
-		search s = {.query = arg_str(args, "query"), .source = arg_str(args, "source"),
+		search s = {.e = e, .query = arg_str(args, "query"), .source = arg_str(args, "source"),
 		    .actor = arg_str(args, "actor"), .limit = arg_limit(args)};
 		const char *id = arg_str(args, "finding_id");
+		int withheld;
 
 		if (!s.query)
 			s.query = "";
-		if (streq(name, "read-events") && (id || (!s.source && !s.actor))) {
-			jv evs, out = jv_array();
-
-			if (!e->st)
-				return tool_error("%s", "no store");
-			evs = finding_events(e->st, jsonl_get(jv_copy(finding), "event_ids"), NULL);
-			jv_array_foreach(evs, i, ev) {
-				(void)i;
-				if (i < s.limit)
-					out = jv_array_append(out, slim(ev));
-				else
-					jv_free(ev);
-			}
-			jv_free(evs);
-			return out;
-		}
+		if (streq(name, "read-events") && (id || (!s.source && !s.actor)))
+			return e->st ? visible_events(e, finding, s.limit, &withheld)
+			    : tool_error("%s", "no store");
 		return e->st ? events_search(e->st, &s) : jv_array();
 	}
 	if (streq(name, "search-findings")) {
@@ -414,17 +590,19 @@ tool_run(actor_env *e, const actor_def *a, jv finding, const char *name, jv args
 			free(err);
 			return out;
 		}
+
 		jv_array_foreach(all, i, f) {
 			jv m = jsonl_get(jv_copy(f), "metadata");
 
 			(void)i;
-			if ((!det || streq(event_str(f, "detector"), det)) &&
+			if (!actor_human_only(event_str(f, "detector")) &&
+			    (!det || streq(event_str(f, "detector"), det)) &&
 			    (!status || streq(event_str(f, "status"), status)) &&
-			    (!actor || strcasestr(event_str(m, "actor"), actor)) &&
+			    (!actor || (event_field(m, "actor") &&
+			    strcasestr(event_field(m, "actor"), actor))) &&
 			    jv_array_length(jv_copy(out)) < limit)
-				out = jv_array_append(out, f);
-			else
-				jv_free(f);
+				out = jv_array_append(out, shown(e, f));
+			jv_free(f);
 			jv_free(m);
 		}
 		jv_free(all);
@@ -436,7 +614,7 @@ tool_run(actor_env *e, const actor_def *a, jv finding, const char *name, jv args
 		if (!e->b)
 			return tool_error("%s", "no baseline yet");
 		if (actor)
-			return baseline_actor(e->b, actor);
+			return scrub(e, baseline_actor(e->b, actor));
 		if (entity)
 			return baseline_entity(e->b, entity);
 		return tool_error("%s", "give actor or entity");
@@ -463,6 +641,55 @@ tool_run(actor_env *e, const actor_def *a, jv finding, const char *name, jv args
 		return jv_object_set(jv_object(), jv_string("annotated"), jv_string(fid));
 	}
 	return tool_error("no tool '%s'", name);
+}
+
+/* the finding a tool call's arguments (borrowed) name when it is not this one, or NULL */
+static char *
+other_finding(jv finding, jv args)
+{
+	jv id = jsonl_get(jv_copy(args), "finding_id"), d;
+	char *other = NULL;
+
+	if (jv_get_kind(id) == JV_KIND_STRING) {
+		if (!streq(jv_string_value(id), event_str(finding, "id")))
+			other = xstrdup(jv_string_value(id));
+	} else if (jv_is_valid(id) && jv_get_kind(id) != JV_KIND_NULL) {
+		d = jv_dump_string(jv_copy(id), 0);
+		other = xstrdup(jv_string_value(d));
+		jv_free(d);
+	}
+	jv_free(id);
+	return other;
+}
+
+/*
+ * A call of tool naming another finding: refused. The refusal is annotated on the finding under
+ * triage and added to *refused; what the model is told is returned.
+ */
+static jv
+refuse(actor_env *e, const char *actor, jv finding, const char *tool, const char *other,
+    jv *refused)
+{
+	const char *fid = event_str(finding, "id");
+	char *text = xasprintf("refused %s on finding '%.*s': an actor acts only on the finding "
+	    "under triage", tool, ID_SHOWN, other), *err = NULL;
+	note n = {.actor = actor, .text = text, .action = "refused"};
+	jv r = jv_object();
+
+	if (annotate(e, fid, &n, &err) < 0) {
+		warnf("%s: cannot annotate: %s", fid, err ? err : "the store is locked");
+		free(err);
+	}
+	free(text);
+	r = jv_object_set(r, jv_string("actor"), jv_string(actor));
+	r = jv_object_set(r, jv_string("tool"), jv_string(tool));
+	r = jv_object_set(r, jv_string("finding_id"), jv_string_fmt("%.*s", ID_SHOWN, other));
+	*refused = jv_array_append(*refused, r);
+	text = xasprintf("refused: you examine finding %s only; %s may not act on finding '%.*s'",
+	    fid, tool, ID_SHOWN, other);
+	r = tool_error("%s", text);
+	free(text);
+	return r;
 }
 
 /* ---- decisions ---- */
@@ -540,14 +767,14 @@ count_usage(actor_env *e, jv reply)
 static char *
 briefing(actor_env *e, jv finding)
 {
-	jv evs = e->st ? finding_events(e->st, jsonl_get(jv_copy(finding), "event_ids"), NULL)
-	    : jv_array();
-	jv slimmed = jv_array(), actors = jv_array(), base = jv_object(), d1, d2, d3;
+	int withheld = 0;
+	jv evs = e->st ? visible_events(e, finding, TOOL_LIMIT, &withheld) : jv_array();
+	jv actors = jv_array(), base = jv_object(), d1, d2, d3;
 	jv m = jsonl_get(jv_copy(finding), "metadata");
-	char *text;
+	char *text, *also;
 
-	if (*event_str(m, "actor"))
-		actors = jv_array_append(actors, jv_string(event_str(m, "actor")));
+	if (event_field(m, "actor"))	/* metadata may be missing from a finding on stdin */
+		actors = jv_array_append(actors, jv_string(event_field(m, "actor")));
 	jv_free(m);
 	jv_array_foreach(evs, i, ev) {
 		const char *who = event_str(ev, "actor");
@@ -560,26 +787,26 @@ briefing(actor_env *e, jv finding)
 		}
 		if (!seen && *who && jv_array_length(jv_copy(actors)) < 5)
 			actors = jv_array_append(actors, jv_string(who));
-		if (i < TOOL_LIMIT)
-			slimmed = jv_array_append(slimmed, slim(ev));
-		else
-			jv_free(ev);
+		jv_free(ev);
 	}
-	jv_free(evs);
 	if (e->b)
 		jv_array_foreach(actors, i, x) {
 			(void)i;
-			base = jv_object_set(base, jv_copy(x), baseline_actor(e->b, jv_string_value(x)));
+			base = jv_object_set(base, jv_copy(x),
+			    scrub(e, baseline_actor(e->b, jv_string_value(x))));
 			jv_free(x);
 		}
 	jv_free(actors);
-	d1 = jv_dump_string(airlock_json(&e->air, jv_copy(finding)), 0);
-	d2 = jv_dump_string(airlock_json(&e->air, slimmed), 0);
+	d1 = jv_dump_string(airlock_json(&e->air, shown(e, finding)), 0);
+	d2 = jv_dump_string(airlock_json(&e->air, evs), 0);
 	d3 = jv_dump_string(airlock_json(&e->air, base), 0);
+	also = withheld ? xasprintf(" (%d more withheld: they belong to findings only a human may "
+	    "see)", withheld) : xstrdup("");
 	text = xasprintf("A finding of the deployment needs a decision. Examine it with the tools, "
-	    "then call resolve-finding exactly once.\n\nThe finding (id %s):\n%s\n\nIts events:\n%s"
-	    "\n\nThe baseline of its actors:\n%s\n", event_str(finding, "id"), jv_string_value(d1),
-	    jv_string_value(d2), jv_string_value(d3));
+	    "then call resolve-finding exactly once.\n\nThe finding (id %s):\n%s\n\nIts events%s:"
+	    "\n%s\n\nThe baseline of its actors:\n%s\n", event_str(finding, "id"),
+	    jv_string_value(d1), also, jv_string_value(d2), jv_string_value(d3));
+	free(also);
 	jv_free(d1);
 	jv_free(d2);
 	jv_free(d3);
@@ -588,11 +815,11 @@ briefing(actor_env *e, jv finding)
 
 /* a decision written as JSON in the text, by a model that does not call tools well */
 static jv
-text_resolution(jv finding, const char *actor, const char *text)
+text_resolution(actor_env *e, const char *actor, jv finding, const char *text, jv *refused)
 {
 	for (const char *p = strchr(text, '{'); p; p = strchr(p + 1, '{')) {
 		jv j = jv_parse(p), r;
-		char *complaint;
+		char *complaint, *other;
 
 		if (!jv_is_valid(j)) {	/* trailing text after the object: try up to each '}' */
 			const char *q = strrchr(p, '}');
@@ -602,7 +829,11 @@ text_resolution(jv finding, const char *actor, const char *text)
 				continue;
 			j = jv_parse_sized(p, (int)(q - p + 1));
 		}
-		if (jv_get_kind(j) == JV_KIND_OBJECT && event_field(j, "action")) {
+		if (jv_get_kind(j) == JV_KIND_OBJECT && event_field(j, "action") &&
+		    (other = other_finding(finding, j))) {
+			jv_free(refuse(e, actor, finding, "resolve-finding", other, refused));
+			free(other);
+		} else if (jv_get_kind(j) == JV_KIND_OBJECT && event_field(j, "action")) {
 			r = resolution(finding, actor, j, &complaint);
 			jv_free(j);
 			free(complaint);
@@ -616,9 +847,10 @@ text_resolution(jv finding, const char *actor, const char *text)
 	return jv_invalid();
 }
 
-/* one actor on one finding */
+/* one actor on one finding; calls naming another finding are refused and added to *refused */
 static jv
-actor_one(actor_env *e, const actor_def *a, jv finding, long *tokens, int *iterations)
+actor_one(actor_env *e, const actor_def *a, jv finding, long *tokens, int *iterations,
+    jv *refused)
 {
 	char *brief = briefing(e, finding), *rules = airlock_rules(&e->air), *system;
 	jv msgs, schemas = tool_schemas(jv_copy(a->tools)), out = jv_invalid();
@@ -658,7 +890,8 @@ actor_one(actor_env *e, const actor_def *a, jv finding, long *tokens, int *itera
 			e->run_tokens = e->run_tokens > used ? e->run_tokens - used : 0;
 		calls = jsonl_get(jv_copy(reply), "tool_calls");
 		if (jv_get_kind(calls) != JV_KIND_ARRAY || jv_array_length(jv_copy(calls)) == 0) {
-			out = text_resolution(finding, a->name, event_str(reply, "text"));
+			out = text_resolution(e, a->name, finding, event_str(reply, "text"),
+			    refused);
 			if (!jv_is_valid(out)) {
 				jv_free(out);
 				out = decision(finding, a->name, "escalated", "the model answered "
@@ -680,6 +913,7 @@ actor_one(actor_env *e, const actor_def *a, jv finding, long *tokens, int *itera
 		jv_array_foreach(calls, i, call) {
 			const char *name = event_str(call, "name");
 			jv args = jsonl_get(jv_copy(call), "input"), result, tm, dump;
+			char *other = NULL;
 			int allowed = 0;
 
 			(void)i;
@@ -693,6 +927,9 @@ actor_one(actor_env *e, const actor_def *a, jv finding, long *tokens, int *itera
 				result = tool_error("%s", "not run: the finding was decided");
 			} else if (!allowed) {
 				result = tool_error("no tool '%s' for this actor", name);
+			} else if ((other = other_finding(finding, args))) {
+				result = refuse(e, a->name, finding, name, other, refused);
+				free(other);
 			} else if (streq(name, "resolve-finding")) {
 				char *complaint = NULL;
 
@@ -740,10 +977,20 @@ actor_one(actor_env *e, const actor_def *a, jv finding, long *tokens, int *itera
 jv
 actor_chain(actor_env *e, jv finding, jv chain)
 {
-	jv last = jv_invalid();
+	jv last = jv_invalid(), refused = jv_array();
 	long tokens = 0;
 	int iterations = 0;
 
+	/* handled before a chain is walked; here too, so that no caller can show one to a model */
+	if (actor_human_only(event_str(finding, "detector"))) {
+		char *why = xasprintf("%s findings always go to a human: no model may see them",
+		    event_str(finding, "detector"));
+
+		last = decision(finding, "none", "escalated", why, 0, "hard_constraint");
+		free(why);
+		jv_free(refused);
+		goto out;
+	}
 	jv_array_foreach(chain, i, name) {
 		actor_def a;
 		char *err = NULL;
@@ -762,7 +1009,7 @@ actor_chain(actor_env *e, jv finding, jv chain)
 			break;
 		}
 		jv_free(last);
-		last = actor_one(e, &a, finding, &tokens, &it);
+		last = actor_one(e, &a, finding, &tokens, &it, &refused);
 		iterations += it;
 		n.actor = a.name;
 		n.text = event_str(last, "reason");
@@ -783,6 +1030,11 @@ actor_chain(actor_env *e, jv finding, jv chain)
 		jv_free(last);
 		last = decision(finding, "none", "escalated", "no actor in the chain", 0, "invalid");
 	}
+	if (jv_array_length(jv_copy(refused)) > 0)
+		last = jv_object_set(last, jv_string("refused"), refused);
+	else
+		jv_free(refused);
+out:
 	last = jv_object_set(last, jv_string("tokens"), jv_number((double)tokens));
 	return jv_object_set(last, jv_string("iterations"), jv_number(iterations));
 }

@@ -34,21 +34,30 @@ typedef struct actor_env {
 	jv usage;		/* {model: {tokens_in, tokens_out, calls}} */
 	FILE *trace;		/* when set, every request and reply as JSON lines */
 	long wait_ms;		/* for annotate-finding's lock */
+	jv hidden;		/* what no model may see, loaded at first use: {events: {id: true},
+				 * words: [text of those events]} */
+	char *hidden_error;	/* why that could not be loaded: every tool refuses */
 } actor_env;
 
 void actor_env_init(actor_env *e);
 void actor_env_free(actor_env *e);
 
-/* detectors whose findings always go to a human: no model may resolve them */
+/*
+ * Detectors whose findings always go to a human: no model may resolve them, nor see them or
+ * their events (the briefing and every tool leave them out)
+ */
 int actor_human_only(const char *detector);
 
 /*
  * Walk the chain (names, borrowed) on a finding (borrowed): each actor resolves it or passes it
  * on; each decision is also annotated on the finding in the store. The result:
  * {finding_id, action: "resolved"|"escalated", reason, confidence (0 to 1), actor, iterations,
- *  tokens, cause: "model" (an actor decided) | "budget" | "backend" | "iterations" | "invalid"}
+ *  tokens, cause: "model" (an actor decided) | "budget" | "backend" | "iterations" | "invalid"
+ *  | "hard_constraint" (a human-only finding: no model was called),
+ *  refused: [{actor, tool, finding_id}] (only when a tool call named another finding)}
  * Only cause "model" is a decision of a model; the others are failures, which always go to a
- * human.
+ * human. A tool call naming a finding other than this one is refused: the model is told, the
+ * refusal is annotated on this finding ("refused") and listed in the result.
  */
 jv actor_chain(actor_env *e, jv finding, jv chain);
 #endif

@@ -22,6 +22,16 @@ cli_human(int flag)
 	return flag || env_flag("MALLCOP_HUMAN");
 }
 
+int
+cli_output(int human, int jsonl, const char *usage)
+{
+	if (human && jsonl) {
+		fprintf(stderr, "%s: --human and --jsonl: give one output form\n%s\n", argv0, usage);
+		exit(EXIT_USAGE);
+	}
+	return !jsonl && cli_human(human);
+}
+
 jv
 cli_result(void)
 {

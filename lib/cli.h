@@ -10,6 +10,11 @@ const char *cli_command(void);
 /* 1 when --human was given here or to the dispatcher (MALLCOP_HUMAN) */
 int cli_human(int flag);
 /*
+ * The output form of a program that takes both --human and --jsonl: the two flags together are
+ * a usage error (exit 2, the usage on stderr); MALLCOP_HUMAN gives way to --jsonl. 1 for text.
+ */
+int cli_output(int human, int jsonl, const char *usage);
+/*
  * Report an error and exit: {"command", "status": "error", "error"} on stdout (JSON output
  * only) and "mallcop-CMD: message" on stderr.
  */

@@ -28,7 +28,7 @@
 #include "notify.h"
 #include "util.h"
 
-enum { INPUT_MAX = 64 << 20 };
+enum { INPUT_MAX = NOTIFY_INPUT_MAX };
 
 static const char *const groups[NOTIFY_SEVS] = { "CRITICAL", "WARN", "INFO", "OTHER" };
 

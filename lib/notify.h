@@ -7,6 +7,8 @@
 
 /* severity groups, in the order messages show them */
 enum { NOTIFY_CRITICAL, NOTIFY_WARN, NOTIFY_INFO, NOTIFY_OTHER, NOTIFY_SEVS };
+/* the most input a notifier reads, in bytes */
+enum { NOTIFY_INPUT_MAX = 64 << 20 };
 /* the most of one finding's text a message carries, in bytes */
 enum { NOTIFY_TITLE_MAX = 200, NOTIFY_TEXT_MAX = 300, NOTIFY_WORD_MAX = 80 };
 

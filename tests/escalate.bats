@@ -360,3 +360,124 @@ status_of() {
 	{ ! printf '%s' "$output" | grep -q $'\x1b'; } || false
 	{ ! printf '%s' "$output" | grep -q $'\u202e'; } || false
 }
+
+# an Anthropic reply with text only: say TEXT (a JSON string)
+say() {
+	printf '{"method":"POST","path":"/v1/messages","status":200,"times":1,"body":{"id":"msg_%s","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[{"type":"text","text":%s}],"stop_reason":"end_turn","usage":{"input_tokens":1000,"output_tokens":100}}}' \
+		"$RANDOM" "$1"
+}
+
+# warn findings go to the investigate actor, which has every tool
+investigate() {
+	configure
+	sed -i 's/warn: {chain: \[triage\]/warn: {chain: [investigate]/' mallcop.yaml
+}
+
+@test "a tool call naming another finding is refused: the model is told, the other finding is untouched, the refusal is recorded" {
+	mock_start <<< "[$(tool resolve-finding '{"finding_id":"fnd_privesc0000000002","action":"resolved","reason":"dave is an admin","confidence":1}'),$(tool annotate-finding '{"finding_id":"fnd_volume0000000004","text":"PLANTEDnote"}'),$(tool read-finding '{"finding_id":"fnd_privesc0000000002"}'),$(tool read-events '{"finding_id":"fnd_privesc0000000002"}'),$(decide fnd_newactor000000001 escalated 0.9),$(say '"{\"finding_id\":\"fnd_timing0000000003\",\"action\":\"resolved\",\"reason\":\"routine\",\"confidence\":0.9}"')]"
+	with_llm
+	investigate
+	run --separate-stderr mallcop escalate
+	assert_success
+	# the other findings are as they were: the priv-escalation one open, no note from a model
+	[ "$(status_of fnd_privesc0000000002)" = open ]
+	[ "$(note_actions fnd_privesc0000000002)" = escalated,delivered ]
+	[ "$(status_of fnd_timing0000000003)" = open ]
+	[ "$(note_actions fnd_timing0000000003)" = "" ]
+	{ ! grep -q PLANTEDnote .mallcop/findings.jsonl; } || false
+	# the finding under triage carries each refusal, then the decision
+	[ "$(note_actions fnd_newactor000000001)" = refused,refused,refused,refused,escalated,delivered ]
+	jq -r 'select(.id == "fnd_newactor000000001") | .annotations[0].content' .mallcop/findings.jsonl | grep -q "refused resolve-finding on finding 'fnd_privesc0000000002'"
+	# and so does the result
+	jq -e '.decisions | map(select(.finding_id == "fnd_newactor000000001"))[0] | .outcome == "escalated" and .cause == "model" and ([.refused[] | .tool + " " + .finding_id] == ["resolve-finding fnd_privesc0000000002", "annotate-finding fnd_volume0000000004", "read-finding fnd_privesc0000000002", "read-events fnd_privesc0000000002"]) and all(.refused[]; .actor == "investigate")' <<< "$output"
+	# a decision written as text for another finding decides nothing: a human gets this one
+	jq -e '.decisions | map(select(.finding_id == "fnd_volume0000000004"))[0] | .outcome == "escalated" and .cause == "invalid" and .refused == [{"actor": "investigate", "tool": "resolve-finding", "finding_id": "fnd_timing0000000003"}]' <<< "$output"
+	[ "$(status_of fnd_volume0000000004)" = open ]
+	# the model was told, and was shown nothing of the priv-escalation finding
+	jq -se '.[1].body | fromjson | .messages[-1].content[0] | .type == "tool_result" and (.content | contains("refused"))' "$LOG"
+	{ ! grep -q 'Owner role\|roleAssignments' "$LOG"; } || false
+}
+
+@test "no tool shows a model a finding only a human may see, nor its events, nor what the baseline learned from them" {
+	export MALLCOP_NOW=2026-11-21T00:00:00Z
+	# an injection probe on bob's push, which the volume finding holds too
+	printf '%s\n' '{"id":"evt_00000000000000000005","timestamp":"2026-11-20T10:05:00Z","source":"github","event_type":"push","actor":"bob","action":"git.push","target":"acme-corp/HUMANONLYtarget","severity":"info","metadata":{"role":"HUMANONLYrole","user_agent":"HUMANONLYagent"},"raw":{}}' >> .mallcop/events/github-2026-11.jsonl
+	jq -c 'if .id == "fnd_volume0000000004" then .event_ids += ["evt_00000000000000000005"] else . end' "$FIX/findings.jsonl" > .mallcop/findings.jsonl
+	printf '%s\n' '{"id":"fnd_injection00000005","timestamp":"2026-11-20T10:05:30Z","detector":"injection-probe","event_ids":["evt_00000000000000000005"],"title":"HUMANONLYtitle: injection text in a user agent","severity":"info","status":"resolved","annotations":[],"metadata":{"actor":"bob","source":"github"}}' >> .mallcop/findings.jsonl
+	cat > .mallcop/baseline.json <<-'EOF'
+	{"frequency_tables": {"github:push:bob": 41, "github:push:bob:git.push:acme-corp/web": 40, "github:push:bob:git.push:acme-corp/HUMANONLYtarget": 1},
+	 "relationships": {"bob:acme-corp/web": {"count": 40, "first_seen": "2026-11-01T10:00:00Z", "last_seen": "2026-11-20T10:00:00Z"}, "bob:acme-corp/HUMANONLYtarget": {"count": 1, "first_seen": "2026-11-20T10:05:00Z", "last_seen": "2026-11-20T10:05:00Z"}},
+	 "known_entities": {"actors": ["alice", "bob"], "sources": ["github"], "actor_roles": {"bob": ["maintainer", "HUMANONLYrole"]}}, "events": 41}
+	EOF
+	mock_start <<< "[$(tool search-findings '{}'),$(tool search-events '{"query":"acme"}'),$(tool search-events '{"query":"bob"}'),$(decide fnd_newactor000000001 escalated 0.9),$(tool read-events '{}'),$(tool read-events '{"finding_id":"fnd_volume0000000004"}'),$(tool check-baseline '{"actor":"bob"}'),$(tool read-finding '{"finding_id":"fnd_volume0000000004"}'),$(decide fnd_volume0000000004 resolved 0.9)]"
+	with_llm
+	investigate
+	run --separate-stderr mallcop escalate
+	assert_success
+	jq -e '.resolved == 1 and .escalated == 1 and all(.decisions[]; .refused == null)' <<< "$output"
+	[ "$(jq -s length "$LOG")" -eq 9 ]
+	# nothing of the injection probe reached the model, in any request
+	jq -r .body "$LOG" > bodies
+	{ ! grep -q 'HUMANONLY\|fnd_injection\|evt_00000000000000000005' bodies; } || false
+	{ ! grep -q 'fnd_privesc\|Owner role\|roleAssignments' bodies; } || false
+	# what the tools showed instead: each result held the rest (the last request has them all)
+	python3 - "$LOG" <<-'PY'
+	import json, sys
+	reqs = [json.loads(json.loads(l)["body"]) for l in open(sys.argv[1])]
+	def results(req):
+	    return [c["content"] for m in req["messages"] if isinstance(m["content"], list)
+	            for c in m["content"] if c.get("type") == "tool_result"]
+	first, second = results(reqs[3]), results(reqs[-1])
+	assert "fnd_timing0000000003" in first[0] and "fnd_volume0000000004" in first[0], first[0]
+	assert "evt_00000000000000000001" in first[1] and "evt_00000000000000000004" in first[1], first[1]
+	assert "evt_00000000000000000004" in first[2], first[2]
+	assert "evt_00000000000000000004" in second[0] and "evt_00000000000000000004" in second[1], second
+	assert "acme-corp/web" in second[2] and "maintainer" in second[2], second[2]
+	assert "bob pushed 40 times" in second[3] and "refused" not in second[3], second[3]
+	brief = reqs[4]["messages"][0]["content"]
+	brief = brief if isinstance(brief, str) else brief[0]["text"]
+	assert "1 more withheld" in brief, brief
+	PY
+}
+
+@test "findings from stdin: a line that is not a finding is skipped and counted, named on stderr, never dropped silently" {
+	configure
+	{ grep fnd_volume .mallcop/findings.jsonl; printf '%s\n' 'not json' '[1,2]' '{"title":"no id"}'; } > in.jsonl
+	run --separate-stderr mallcop escalate - < in.jsonl
+	assert_success
+	jq -e '.skipped_lines == 3 and .findings_processed == 1 and .decisions[0].finding_id == "fnd_volume0000000004"' <<< "$output"
+	[[ "$stderr" == *"stdin:2: skipped malformed line"* ]]
+	[[ "$stderr" == *'stdin: 2 lines skipped: not a finding (a JSON object with an "id")'* ]]
+	run --separate-stderr mallcop escalate - --human < in.jsonl
+	assert_success
+	assert_line "  3 input lines skipped: not findings"
+	# a clean input says so too
+	run --separate-stderr mallcop escalate - < <(grep fnd_volume .mallcop/findings.jsonl)
+	jq -e '.skipped_lines == 0' <<< "$output"
+	[ -z "$stderr" ]
+}
+
+@test "--human with --jsonl is a usage error in every program that takes both; MALLCOP_HUMAN gives way to --jsonl" {
+	configure
+	for prog in detect escalate events report scan; do
+		run --separate-stderr "$MALLCOP_EXEC_PATH/mallcop-$prog" --human --jsonl
+		assert_failure 2
+		[ -z "$output" ]
+		[[ "$stderr" == "mallcop-$prog: --human and --jsonl: give one output form"$'\n'"usage: mallcop-$prog"* ]]
+		run --separate-stderr mallcop "$prog" --jsonl --human
+		assert_failure 2
+	done
+	[ "$(note_actions fnd_newactor000000001)" = "" ]
+	MALLCOP_HUMAN=1 run --separate-stderr mallcop report --jsonl
+	assert_success
+	printf '%s\n' "$output" | jq -se 'length == 4 and all(.[]; .id | startswith("fnd_"))'
+}
+
+@test "a finding on stdin without metadata reaches the model and is decided" {
+	mock_start <<< "[$(decide fnd_bare escalated 0.9)]"
+	with_llm
+	configure
+	run --separate-stderr mallcop escalate - --jsonl <<< '{"id":"fnd_bare","detector":"new-actor","severity":"warn","status":"open","title":"bare"}'
+	assert_success
+	jq -e '.finding_id == "fnd_bare" and .outcome == "escalated" and .cause == "model"' <<< "$output"
+}

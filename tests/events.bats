@@ -96,8 +96,10 @@ ids() {
 	run --separate-stderr mallcop events --jsonl --actor nobody
 	assert_success
 	assert_output ""
-	# --jsonl wins over --human
+	# --human with it is a usage error; MALLCOP_HUMAN gives way to it
 	run --separate-stderr mallcop events --jsonl --human --limit 1
+	assert_failure 2
+	MALLCOP_HUMAN=1 run --separate-stderr mallcop events --jsonl --limit 1
 	[ "$(printf '%s\n' "$output" | jq -r .id)" = "m1" ]
 }
 

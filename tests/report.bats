@@ -126,6 +126,8 @@ ids() {
 	[ "$(printf '%s\n' "$output" | jq -r .id | tr '\n' ' ')" = "f4 f1 " ]
 	printf '%s\n' "${lines[0]}" | jq -e '.severity == "critical" and .status == "open"'
 	run mallcop report --jsonl --human --status open
+	assert_failure 2
+	MALLCOP_HUMAN=1 run mallcop report --jsonl --status open
 	[ "${#lines[@]}" -eq 2 ]
 	printf '%s\n' "${lines[1]}" | jq -e '.id == "f1"'
 }
