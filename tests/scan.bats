@@ -75,7 +75,7 @@ plugin() {
 	run mallcop scan
 	assert_success
 	echo "$output" | jq -e '.connectors.files.rejected == 4'
-	echo "$output" | jq -e '.connectors.files.rejected_reasons == {"missing timestamp":1,"timestamp is not an ISO 8601 time":1,"missing event_type":1,"source is not a valid name ([A-Za-z0-9._-], at most 63)":1}'
+	echo "$output" | jq -e '.connectors.files.rejected_reasons == {"missing timestamp":1,"timestamp is not an ISO 8601 time from 1970 to 9999":1,"missing event_type":1,"source is not a valid name ([A-Za-z0-9._-], at most 63)":1}'
 	jq -e '.event_type == "console_login" and .timestamp == "2026-11-21T10:00:00Z" and .metadata.org == "acme" and .target == "console" and .raw.id == "g-1" and (.id | test("^evt_[0-9a-f]{20}$"))' .mallcop/events/aws-2026-11.jsonl
 	[ ! -e .mallcop/events/..-etc-2026-11.jsonl ]
 }
