@@ -351,7 +351,7 @@ print_human(jv changed, size_t made, size_t updated, jv learning)
 			(void)i;
 			if (!strcmp(event_str(f, "severity"), order[o])) {
 				printf("  %-8s %-24s ", order[o], event_str(f, "detector"));
-				human_put(stdout, event_str(f, "title"));
+				human_field(stdout, f, "title", NULL);
 				printf("  [%s]\n", event_str(f, "id"));
 			}
 			jv_free(f);

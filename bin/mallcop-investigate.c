@@ -123,20 +123,23 @@ static void
 put_str(const char *label, jv v)
 {
 	printf("%s", label);
-	human_put(stdout, jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : "-");
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		human_putn(stdout, jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
+	else
+		putchar('-');
 	putchar('\n');
 	jv_free(v);
 }
 
 static void
-human_actor(const char *name, jv a)
+human_actor(jv name, jv a)
 {
 	jv p = jsonl_get(jv_copy(a), "profile"), hours = jsonl_get(jv_copy(p), "hours");
 	jv ids = jsonl_get(jv_copy(a), "findings"), anns = jsonl_get(jv_copy(a), "annotations");
 	int known = jv_get_kind(jsonl_get(jv_copy(p), "known")) == JV_KIND_TRUE;
 
 	printf("  ");
-	human_put(stdout, name);
+	human_putn(stdout, jv_string_value(name), (size_t)jv_string_length_bytes(jv_copy(name)));
 	printf(": %s\n", known ? "KNOWN in the baseline" : "UNKNOWN to the baseline");
 	printf("    events in window: %.0f\n", jsonl_number(jsonl_get(jv_copy(p), "events"), 0));
 	put_str("    first seen: ", jsonl_get(jv_copy(p), "first_seen"));
@@ -167,11 +170,11 @@ human_actor(const char *name, jv a)
 	jv_array_foreach(anns, i, x) {
 		(void)i;
 		printf("      - ");
-		human_put(stdout, event_str(x, "finding_id"));
+		human_field(stdout, x, "finding_id", NULL);
 		printf(" [");
-		human_put(stdout, event_str(x, "actor"));
+		human_field(stdout, x, "actor", NULL);
 		printf("] ");
-		human_put(stdout, event_str(x, "content"));
+		human_field(stdout, x, "content", NULL);
 		putchar('\n');
 		jv_free(x);
 	}
@@ -209,17 +212,17 @@ human_view(jv r)
 	static const char *cols[] = {"source", "event_type", "actor", "action", "target"};
 
 	printf("== INVESTIGATE: ");
-	human_put(stdout, event_str(f, "id"));
+	human_field(stdout, f, "id", NULL);
 	printf(" ==\n");
 	finding_print(stdout, f, 1);
 	printf("\nEvents (%d):\n", jv_array_length(jv_copy(evs)));
 	jv_array_foreach(evs, i, e) {
 		(void)i;
 		printf("  ");
-		human_put(stdout, *event_str(e, "timestamp") ? event_str(e, "timestamp") : "-");
+		human_field(stdout, e, "timestamp", "-");
 		for (size_t c = 0; c < sizeof cols / sizeof *cols; c++) {
 			printf("  ");
-			human_put(stdout, *event_str(e, cols[c]) ? event_str(e, cols[c]) : "-");
+			human_field(stdout, e, cols[c], "-");
 		}
 		putchar('\n');
 		jv_free(e);
@@ -228,7 +231,7 @@ human_view(jv r)
 	if (!jv_object_length(jv_copy(actors)))
 		printf("  none\n");
 	jv_object_foreach(actors, k, a) {
-		human_actor(jv_string_value(k), a);
+		human_actor(k, a);
 		jv_free(k);
 	}
 	if (jv_get_kind(post) == JV_KIND_STRING) {
@@ -315,8 +318,11 @@ main(int argc, char **argv)
 		cli_fail(EXIT_WORK, human, "%s", err);
 	all = store_findings(&st, NULL);
 	f = finding_get(all, id);
-	if (!jv_is_valid(f))
-		cli_fail(EXIT_WORK, human, "finding not found: %s", id);
+	if (!jv_is_valid(f)) {
+		char *safe = human_safe(id);
+
+		cli_fail(EXIT_WORK, human, "finding not found: %s", safe);
+	}
 	path = xasprintf("%s/baseline.json", st.dir);
 	if (baseline_load(&b, path, window_days(st.root), &err))
 		cli_fail(EXIT_WORK, human, "%s", err);

@@ -99,14 +99,13 @@ ts_parse(const char *s, int64_t *us)
 int
 ts_from_epoch(double n, double per_second, int64_t *us)
 {
-	double s = n / per_second;
+	/* exact for whole milliseconds: a product, not a quotient */
+	double x = n * (1e6 / per_second);
 
-	/* NaN fails both comparisons */
-	if (!(s >= 0 && s < (double)(TS_MAX / TS_SECOND + 1)))
+	/* NaN fails both comparisons; the bound is exact as a double */
+	if (!(x >= 0 && x < (double)(TS_MAX / TS_SECOND + 1) * 1e6))
 		return -1;
-	*us = (int64_t)(s * 1e6);
-	if (*us > TS_MAX)
-		*us = TS_MAX;
+	*us = (int64_t)x;
 	return 0;
 }
 
