@@ -263,6 +263,25 @@ window_days(const char *root)
 	return (int)w;
 }
 
+/* evs (consumed) without the events stored with a NUL (before scan refused them), counted */
+static jv
+without_nul(jv evs, size_t *nul)
+{
+	jv out = jv_array();
+
+	jv_array_foreach(evs, i, e) {
+		(void)i;
+		if (event_has_nul(e)) {
+			++*nul;
+			jv_free(e);
+		} else {
+			out = jv_array_append(out, e);
+		}
+	}
+	jv_free(evs);
+	return out;
+}
+
 /* the events oldest first (consumed); those without a readable time first */
 static jv
 by_time(jv evs)
@@ -294,6 +313,7 @@ main(int argc, char **argv)
 	store st;
 	baseline b;
 	jv all, f, evs, set, actors, actor_of, r;
+	size_t nul = 0;
 
 	setargv0(argv[0]);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -328,7 +348,10 @@ main(int argc, char **argv)
 		cli_fail(EXIT_WORK, human, "%s", err);
 	free(path);
 
-	evs = by_time(finding_events(&st, jsonl_get(jv_copy(f), "event_ids")));
+	/* an actor read up to a NUL would be shown with another's baseline */
+	evs = by_time(without_nul(finding_events(&st, jsonl_get(jv_copy(f), "event_ids")), &nul));
+	if (nul)
+		warnf("%zu of the finding's stored events skipped: " EVENT_HAS_NUL, nul);
 	set = jv_object();
 	actors = jv_object();
 	jv_array_foreach(evs, i, e) {
@@ -359,6 +382,8 @@ main(int argc, char **argv)
 	r = cli_result();
 	r = jv_object_set(r, jv_string("finding"), f);
 	r = jv_object_set(r, jv_string("events"), evs);
+	if (nul)
+		r = jv_object_set(r, jv_string("skipped_events"), jv_number((double)nul));
 	r = jv_object_set(r, jv_string("actors"), actors);
 	r = jv_object_set(r, jv_string("post_md"), post ? jv_string(post) : jv_null());
 	r = jv_object_set(r, jv_string("post_md_source"), post_src ? jv_string(post_src) : jv_null());
