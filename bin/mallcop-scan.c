@@ -492,6 +492,7 @@ main(int argc, char **argv)
 	human = cli_human(human) && !jsonl_out;
 	textout = human || jsonl_out;	/* no JSON result on stdout */
 	started = ts_now();
+	/* these messages can name the --dir path: escaped, as every echo of input */
 	if (!realpath(store_root(dir), real)) {
 		char *safe = human_safe(store_root(dir));
 
@@ -499,14 +500,14 @@ main(int argc, char **argv)
 		    strerror(errno));
 	}
 	if (cfg_load(&cf, real, &err) || event_max_bytes(&cf, &max_bytes, &err))
-		cli_fail(EXIT_WORK, textout, "%s", err);
+		cli_fail(EXIT_WORK, textout, "%s", human_safe(err));
 	if (store_open(&st, real, 1, &err))
-		cli_fail(EXIT_WORK, textout, "%s", err);
+		cli_fail(EXIT_WORK, textout, "%s", human_safe(err));
 	if ((c = store_lock(&st, wait_ms, &err)))
-		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, textout, "%s", err);
+		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, textout, "%s", human_safe(err));
 	checkpoints = store_checkpoints(&st, &err);
 	if (!jv_is_valid(checkpoints))
-		cli_fail(EXIT_WORK, textout, "%s", err);
+		cli_fail(EXIT_WORK, textout, "%s", human_safe(err));
 	if (chdir(real))
 		cli_fail(EXIT_WORK, textout, "cannot enter '%s': %s", real, strerror(errno));
 
