@@ -21,6 +21,7 @@ typedef struct run {
 	const char *source;	/* for records that name none */
 	int64_t since;		/* skip events before this; 0 = none */
 	int64_t now;
+	size_t max;		/* longer lines go on unread: mallcop-scan rejects them */
 	jv old;			/* the cursor we were given: {"files": {path: {dev, ino, off}}} */
 	jv files;		/* the cursor we will print */
 	size_t events, rejected, skipped;
@@ -63,9 +64,12 @@ read_stream(run *r, FILE *f, const char *name)
 	jv v;
 
 	jsonl_init(&in, f, name);
+	in.max = r->max;
+	in.pass = stdout;
 	while (jsonl_next(&in, &v))
 		emit(r, v, name, in.lineno);
 	r->skipped += in.skipped;
+	r->rejected += in.oversize;
 	jsonl_done(&in);
 }
 
@@ -139,6 +143,8 @@ read_file(run *r, const char *path)
 	}
 	jsonl_init(&in, f, path);
 	in.tail = 1;	/* a line still being written is read next time */
+	in.max = r->max;
+	in.pass = stdout;
 	while (jsonl_next(&in, &v))
 		emit(r, v, path, in.lineno);
 	if (ferror(f)) {
@@ -153,6 +159,7 @@ read_file(run *r, const char *path)
 		r->files = jv_object_set(r->files, jv_string(path), c);
 	}
 	r->skipped += in.skipped;
+	r->rejected += in.oversize;
 	jsonl_done(&in);
 	fclose(f);
 }
@@ -256,10 +263,12 @@ main(int argc, char **argv)
 	run r = {.source = NULL, .old = jv_null(), .files = jv_null()};
 	const char *command = NULL, *cfgtext = getenv("MALLCOP_CONNECTOR_CONFIG");
 	jv cfg = jv_null(), paths, cfg_source, cfg_command;
-	char t[TS_BUFSZ];
+	char t[TS_BUFSZ], *err = NULL;
 	int c;
 
 	setargv0(argv[0]);
+	if (event_max_bytes(NULL, &r.max, &err))
+		die(EXIT_USAGE, "%s", err);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

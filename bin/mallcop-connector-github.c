@@ -87,7 +87,7 @@ emit(run *r, jv e)
 	int64_t us;
 
 	if (jv_get_kind(e) != JV_KIND_OBJECT) {
-		jv_free(e);
+		jsonl_put(stdout, e);	/* for mallcop-scan to reject and count, as below */
 		r->untimed++;
 		return;
 	}
@@ -96,13 +96,19 @@ emit(run *r, jv e)
 		jv_free(ts);
 		ts = jv_object_get(jv_copy(e), jv_string("created_at"));
 	}
-	if (jv_get_kind(ts) != JV_KIND_NUMBER) {
-		jv_free(ts);
-		jv_free(e);
+	/* epoch milliseconds */
+	if (jv_get_kind(ts) != JV_KIND_NUMBER || ts_from_epoch(jv_number_value(ts), 1000, &us)) {
+		/* out as it came, for mallcop-scan to reject with its reason and count */
+		jv rec = jv_object_set(jv_object(), jv_string("raw"), e);
+
+		if (jv_get_kind(ts) == JV_KIND_NUMBER)
+			rec = jv_object_set(rec, jv_string("timestamp"), ts);
+		else
+			jv_free(ts);
+		jsonl_put(stdout, rec);
 		r->untimed++;
 		return;
 	}
-	us = (int64_t)jv_number_value(ts) * 1000;	/* epoch milliseconds */
 	jv_free(ts);
 
 	action = event_field(e, "action");

@@ -115,7 +115,10 @@ advance(pass *p, stream *s)
 		if (n == 1)
 			continue;
 		v = jsonl_parse(s->line, (size_t)n);
-		if (jv_get_kind(v) != JV_KIND_OBJECT || event_time(v, &s->us)) {
+		/* a NUL (stored before scan refused it) would make a string read as less */
+		if (jv_get_kind(v) != JV_KIND_OBJECT || event_time(v, &s->us) ||
+		    ((memchr(s->line, 0, (size_t)n) || memmem(s->line, (size_t)n, "\\u0000", 6)) &&
+		    event_has_nul(v))) {
 			jv_free(v);
 			p->skipped++;
 			continue;
@@ -354,7 +357,7 @@ print_human(jv changed, size_t made, size_t updated, jv learning)
 			(void)i;
 			if (!strcmp(event_str(f, "severity"), order[o])) {
 				printf("  %-8s %-24s ", order[o], event_str(f, "detector"));
-				human_put(stdout, event_str(f, "title"));
+				human_field(stdout, f, "title", NULL);
 				printf("  [%s]\n", event_str(f, "id"));
 			}
 			jv_free(f);
@@ -372,8 +375,8 @@ filter(const char *baseline_path, const char *config_path)
 {
 	baseline b;
 	char *err = NULL;
-	jv conf = jv_object(), all, changed, summary;
-	size_t made, updated;
+	jv conf = jv_object(), all, changed, summary, reasons = jv_object();
+	size_t made, updated, max_bytes, rejected = 0;
 	det_ctx *c;
 	jsonl in;
 	jv ev;
@@ -387,27 +390,44 @@ filter(const char *baseline_path, const char *config_path)
 	if (config_path) {
 		cfg cf;
 
-		if (cfg_load_file(&cf, config_path, &err))
+		if (cfg_load_file(&cf, config_path, &err) || event_max_bytes(&cf, &max_bytes, &err))
 			die(EXIT_WORK, "%s", err);
 		jv_free(conf);
 		conf = cfg_get(&cf, "detectors");
 		if (!jv_is_valid(conf))
 			conf = jv_object();
 		cfg_free(&cf);
+	} else if (event_max_bytes(NULL, &max_bytes, &err)) {
+		die(EXIT_WORK, "%s", err);
 	}
 	if (!(c = det_open(&b, NULL, conf, jv_array(), 0, &err)))
 		die(EXIT_WORK, "%s", err);
 	jsonl_init(&in, stdin, "stdin");
+	in.max = max_bytes;
 	while (jsonl_next(&in, &ev)) {
 		jv n;
 		const char *why;
 
 		/* what a connector would print is as good as a stored event */
 		if (event_normalize(ev, "stdin", ts_now(), &n, &why)) {
-			warnf("stdin:%zu: not an event: %s", in.lineno, why);
+			if (rejected++ < 3)
+				warnf("stdin:%zu: not an event: %s", in.lineno, why);
+			reasons = event_count_reason(reasons, why, 1);
 			continue;
 		}
 		det_feed(c, n);
+	}
+	if (in.oversize) {
+		rejected += in.oversize;
+		reasons = event_count_reason(reasons, EVENT_TOO_LARGE, in.oversize);
+	}
+	if (rejected) {
+		jv s = jv_dump_string(reasons, 0);
+
+		warnf("stdin: %zu records rejected: %s", rejected, jv_string_value(s));
+		jv_free(s);
+	} else {
+		jv_free(reasons);
 	}
 	jsonl_done(&in);
 	det_close(c, &all, &changed, &made, &updated, &summary);

@@ -32,6 +32,7 @@ typedef struct query {
 	jv seen;	/* id -> index in hits: a store of the earlier implementation repeats ids */
 	hit *hits;
 	size_t n, cap;
+	size_t nul;	/* stored events passed over for a NUL in a string */
 } query;
 
 /* the text of a match (ev consumed) */
@@ -56,6 +57,12 @@ match(jv ev, const char *text, void *arg)
 	query *q = arg;
 	int64_t us = 0;
 
+	/* stored before scan refused it: its strings would compare as less than they hold */
+	if (event_has_nul(ev)) {
+		q->nul++;
+		jv_free(ev);
+		return 0;
+	}
 	if ((q->actor && strcmp(event_str(ev, "actor"), q->actor)) ||
 	    (q->source && strcmp(event_str(ev, "source"), q->source)) ||
 	    (q->type && strcmp(event_str(ev, "event_type"), q->type)) ||
@@ -123,8 +130,11 @@ finding_ids(store *st, const char *id, int human)
 		jv_free(f);
 	}
 	jv_free(all);
-	if (!jv_is_valid(ids))
-		cli_fail(EXIT_WORK, human, "finding not found: %s", id);
+	if (!jv_is_valid(ids)) {
+		char *safe = human_safe(id);
+
+		cli_fail(EXIT_WORK, human, "finding not found: %s", safe);
+	}
 	return ids;
 }
 
@@ -144,7 +154,7 @@ print_human(query *q, const char *what)
 		printf("  %s", ts_format(q->hits[i].us, t));
 		/* every field came from outside, even the ones a connector should have checked */
 		for (int k = 0; k < 5; k++) {
-			char *v = human_safe(event_str(e, f[k]));
+			char *v = human_safe_field(e, f[k], NULL);
 
 			printf(k < 2 ? "  %-15s" : "  %s", v);
 			free(v);
@@ -226,8 +236,11 @@ main(int argc, char **argv)
 
 	q.seen = jv_object();
 	if (finding) {
+		char *safe = human_safe(finding);
+
 		q.ids = finding_ids(&st, finding, human);
-		what = xasprintf("of finding %s", finding);
+		what = xasprintf("of finding %s", safe);
+		free(safe);
 	} else {
 		q.since = ts_now() - (int64_t)hours * 3600 * TS_SECOND;
 		what = xasprintf("in the last %ld hours", hours);
@@ -244,6 +257,10 @@ main(int argc, char **argv)
 			    strerror(errno));
 	}
 	store_files_free(files, nf);
+	if (q.nul)
+		warnf("%zu stored events skipped: " EVENT_HAS_NUL " (counted in skipped_lines)",
+		    q.nul);
+	skipped += q.nul;
 	if (q.n)
 		qsort(q.hits, q.n, sizeof *q.hits, newest_first);
 	if (limit >= 0 && (size_t)limit < q.n) {

@@ -123,20 +123,23 @@ static void
 put_str(const char *label, jv v)
 {
 	printf("%s", label);
-	human_put(stdout, jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : "-");
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		human_putn(stdout, jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
+	else
+		putchar('-');
 	putchar('\n');
 	jv_free(v);
 }
 
 static void
-human_actor(const char *name, jv a)
+human_actor(jv name, jv a)
 {
 	jv p = jsonl_get(jv_copy(a), "profile"), hours = jsonl_get(jv_copy(p), "hours");
 	jv ids = jsonl_get(jv_copy(a), "findings"), anns = jsonl_get(jv_copy(a), "annotations");
 	int known = jv_get_kind(jsonl_get(jv_copy(p), "known")) == JV_KIND_TRUE;
 
 	printf("  ");
-	human_put(stdout, name);
+	human_putn(stdout, jv_string_value(name), (size_t)jv_string_length_bytes(jv_copy(name)));
 	printf(": %s\n", known ? "KNOWN in the baseline" : "UNKNOWN to the baseline");
 	printf("    events in window: %.0f\n", jsonl_number(jsonl_get(jv_copy(p), "events"), 0));
 	put_str("    first seen: ", jsonl_get(jv_copy(p), "first_seen"));
@@ -167,11 +170,11 @@ human_actor(const char *name, jv a)
 	jv_array_foreach(anns, i, x) {
 		(void)i;
 		printf("      - ");
-		human_put(stdout, event_str(x, "finding_id"));
+		human_field(stdout, x, "finding_id", NULL);
 		printf(" [");
-		human_put(stdout, event_str(x, "actor"));
+		human_field(stdout, x, "actor", NULL);
 		printf("] ");
-		human_put(stdout, event_str(x, "content"));
+		human_field(stdout, x, "content", NULL);
 		putchar('\n');
 		jv_free(x);
 	}
@@ -209,17 +212,17 @@ human_view(jv r)
 	static const char *cols[] = {"source", "event_type", "actor", "action", "target"};
 
 	printf("== INVESTIGATE: ");
-	human_put(stdout, event_str(f, "id"));
+	human_field(stdout, f, "id", NULL);
 	printf(" ==\n");
 	finding_print(stdout, f, 1);
 	printf("\nEvents (%d):\n", jv_array_length(jv_copy(evs)));
 	jv_array_foreach(evs, i, e) {
 		(void)i;
 		printf("  ");
-		human_put(stdout, *event_str(e, "timestamp") ? event_str(e, "timestamp") : "-");
+		human_field(stdout, e, "timestamp", "-");
 		for (size_t c = 0; c < sizeof cols / sizeof *cols; c++) {
 			printf("  ");
-			human_put(stdout, *event_str(e, cols[c]) ? event_str(e, cols[c]) : "-");
+			human_field(stdout, e, cols[c], "-");
 		}
 		putchar('\n');
 		jv_free(e);
@@ -228,7 +231,7 @@ human_view(jv r)
 	if (!jv_object_length(jv_copy(actors)))
 		printf("  none\n");
 	jv_object_foreach(actors, k, a) {
-		human_actor(jv_string_value(k), a);
+		human_actor(k, a);
 		jv_free(k);
 	}
 	if (jv_get_kind(post) == JV_KIND_STRING) {
@@ -243,6 +246,25 @@ human_view(jv r)
 	jv_free(post);
 	jv_free(src);
 	jv_free(r);
+}
+
+/* evs (consumed) without the events stored with a NUL (before scan refused them), counted */
+static jv
+without_nul(jv evs, size_t *nul)
+{
+	jv out = jv_array();
+
+	jv_array_foreach(evs, i, e) {
+		(void)i;
+		if (event_has_nul(e)) {
+			++*nul;
+			jv_free(e);
+		} else {
+			out = jv_array_append(out, e);
+		}
+	}
+	jv_free(evs);
+	return out;
 }
 
 /* the events oldest first (consumed); those without a readable time first */
@@ -276,6 +298,7 @@ main(int argc, char **argv)
 	store st;
 	baseline b;
 	jv all, f, evs, set, actors, actor_of, r;
+	size_t nul = 0;
 
 	setargv0(argv[0]);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -301,8 +324,11 @@ main(int argc, char **argv)
 	if (!jv_is_valid(all = store_findings(&st, NULL, &err)))
 		cli_fail(EXIT_WORK, human, "%s", err);
 	f = finding_get(all, id);
-	if (!jv_is_valid(f))
-		cli_fail(EXIT_WORK, human, "finding not found: %s", id);
+	if (!jv_is_valid(f)) {
+		char *safe = human_safe(id);
+
+		cli_fail(EXIT_WORK, human, "finding not found: %s", safe);
+	}
 	path = xasprintf("%s/baseline.json", st.dir);
 	if (cfg_check(st.root, &window, &err) || baseline_load(&b, path, window, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
@@ -311,7 +337,10 @@ main(int argc, char **argv)
 	evs = finding_events(&st, jsonl_get(jv_copy(f), "event_ids"), &err);
 	if (!jv_is_valid(evs))
 		cli_fail(EXIT_WORK, human, "%s", err);
-	evs = by_time(evs);
+	/* an actor read up to a NUL would be shown with another's baseline */
+	evs = by_time(without_nul(evs, &nul));
+	if (nul)
+		warnf("%zu of the finding's stored events skipped: " EVENT_HAS_NUL, nul);
 	set = jv_object();
 	actors = jv_object();
 	jv_array_foreach(evs, i, e) {
@@ -342,6 +371,8 @@ main(int argc, char **argv)
 	r = cli_result();
 	r = jv_object_set(r, jv_string("finding"), f);
 	r = jv_object_set(r, jv_string("events"), evs);
+	if (nul)
+		r = jv_object_set(r, jv_string("skipped_events"), jv_number((double)nul));
 	r = jv_object_set(r, jv_string("actors"), actors);
 	r = jv_object_set(r, jv_string("post_md"), post ? jv_string(post) : jv_null());
 	r = jv_object_set(r, jv_string("post_md_source"), post_src ? jv_string(post_src) : jv_null());

@@ -65,7 +65,8 @@ set_error(conn *c, char *msg)
 
 /* everything to start one connector: program, arguments, environment */
 static void
-prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, long timeout)
+prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, long timeout,
+    size_t max_bytes)
 {
 	char *path = xasprintf("connectors.%s", c->name), *err = NULL;
 	jv raw = cfg_get(cf, path), type, v, cp;
@@ -76,11 +77,12 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 	c->conf = jv_object();
 	c->timeout_ms = timeout * 1000;
 	if (!event_source_ok(c->name)) {
-		char *where = cfg_where(cf, path);
+		char *where = cfg_where(cf, path), *safe = human_safe(c->name);
 
 		set_error(c, xasprintf("%s: '%s' cannot be a connector name: use letters, digits, "
-		    "'.', '_' and '-'", where, c->name));
+		    "'.', '_' and '-'", where, safe));
 		free(where);
+		free(safe);
 	}
 	if (jv_get_kind(raw) != JV_KIND_OBJECT && jv_get_kind(raw) != JV_KIND_NULL) {
 		char *where = cfg_where(cf, path);
@@ -197,11 +199,14 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 
 	{
 		jv conf = jv_dump_string(jv_copy(c->conf), 0);
+		char *max = xasprintf("%zu", max_bytes);
 
 		proc_env_add(&c->envp, &ne, "MALLCOP_CONNECTOR_NAME", c->name);
 		proc_env_add(&c->envp, &ne, "MALLCOP_CONNECTOR_CONFIG", jv_string_value(conf));
 		proc_env_add(&c->envp, &ne, "MALLCOP_DIR", root);
+		proc_env_add(&c->envp, &ne, "MALLCOP_MAX_EVENT_BYTES", max);
 		jv_free(conf);
+		free(max);
 	}
 	proc_env_base(&c->envp, &ne);
 	jv_array_foreach(c->env, i, name) {
@@ -228,9 +233,16 @@ read_stderr(conn *c, char **tail)
 	}
 }
 
+static void
+reject(conn *c, const char *why, size_t n)
+{
+	c->reasons = event_count_reason(c->reasons, why, n);
+	c->rejected += n;
+}
+
 /* take in what one connector printed; 0 when all of it is on disk */
 static int
-ingest(conn *c, store *st, int64_t now, int jsonl_out)
+ingest(conn *c, store *st, int64_t now, int jsonl_out, size_t max_bytes)
 {
 	FILE *f = fdopen(dup(c->out), "r");
 	store_writer *w = store_writer_new(st);
@@ -245,18 +257,14 @@ ingest(conn *c, store *st, int64_t now, int jsonl_out)
 	rewind(f);
 	jsonl_init(&in, f, c->name);
 	in.quiet = 1;
+	in.max = max_bytes;
 	while (jsonl_next(&in, &rec)) {
 		const char *why;
 		jv ev;
 		int r;
 
 		if (event_normalize(rec, c->name, now, &ev, &why)) {
-			jv n = jv_object_get(jv_copy(c->reasons), jv_string(why));
-
-			c->reasons = jv_object_set(c->reasons, jv_string(why),
-			    jv_number(jv_get_kind(n) == JV_KIND_NUMBER ? jv_number_value(n) + 1 : 1));
-			jv_free(n);
-			c->rejected++;
+			reject(c, why, 1);
 			continue;
 		}
 		r = store_writer_add(w, jsonl_out ? jv_copy(ev) : ev, &err);
@@ -274,6 +282,8 @@ ingest(conn *c, store *st, int64_t now, int jsonl_out)
 		}
 	}
 	c->skipped = in.skipped;
+	if (in.oversize)
+		reject(c, EVENT_TOO_LARGE, in.oversize);
 	jsonl_done(&in);
 	fclose(f);
 	if (err)
@@ -408,8 +418,14 @@ print_human(jv result)
 	    (int)jv_number_value(jv_object_get(jv_copy(result), jv_string("total_events_ingested"))));
 	jv conns = jsonl_get(jv_copy(result), "connectors");
 
+	if (!jv_object_length(jv_copy(conns)))
+		printf("  no connectors are configured: add one under 'connectors:' in "
+		    "mallcop.yaml (see mallcop.yaml(5))\n");
 	jv_object_foreach(conns, k, v) {
-		printf("  %-20s ", jv_string_value(k));
+		char *name = human_safe(jv_string_value(k));
+
+		printf("  %-20s ", name);
+		free(name);
 		if (!strcmp(event_str(v, "status"), "ok")) {
 			printf("ok     %d new", (int)jv_number_value(jv_object_get(jv_copy(v),
 			    jv_string("events_ingested"))));
@@ -456,6 +472,7 @@ main(int argc, char **argv)
 	conn *cs;
 	size_t n = 0, total = 0;
 	int64_t now, started;
+	size_t max_bytes;
 
 	setargv0(argv[0]);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -486,29 +503,37 @@ main(int argc, char **argv)
 	human = cli_output(human, jsonl_out, usage);
 	textout = human || jsonl_out;	/* no JSON result on stdout */
 	started = ts_now();
-	if (!realpath(store_root(dir), real))
-		cli_fail(EXIT_WORK, textout, "cannot open deployment '%s': %s", store_root(dir),
+	/* these messages can name the --dir path: escaped, as every echo of input */
+	if (!realpath(store_root(dir), real)) {
+		char *safe = human_safe(store_root(dir));
+
+		cli_fail(EXIT_WORK, textout, "cannot open deployment '%s': %s", safe,
 		    strerror(errno));
-	if (cfg_load(&cf, real, &err))
-		cli_fail(EXIT_WORK, textout, "%s", err);
+	}
+	if (cfg_load(&cf, real, &err) || event_max_bytes(&cf, &max_bytes, &err))
+		cli_fail(EXIT_WORK, textout, "%s", human_safe(err));
 	if (store_open(&st, real, 1, &err))
-		cli_fail(EXIT_WORK, textout, "%s", err);
+		cli_fail(EXIT_WORK, textout, "%s", human_safe(err));
 	if ((c = store_lock(&st, wait_ms, &err)))
-		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, textout, "%s", err);
+		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, textout, "%s", human_safe(err));
 	checkpoints = store_checkpoints(&st, &err);
 	if (!jv_is_valid(checkpoints))
-		cli_fail(EXIT_WORK, textout, "%s", err);
+		cli_fail(EXIT_WORK, textout, "%s", human_safe(err));
 	if (chdir(real))
 		cli_fail(EXIT_WORK, textout, "cannot enter '%s': %s", real, strerror(errno));
 
+	/* no connectors yet is a deployment being set up: an empty scan, not a failure */
 	names = cfg_get(&cf, "connectors");
-	if (jv_get_kind(names) != JV_KIND_OBJECT || jv_object_length(jv_copy(names)) == 0) {
+	if (jv_get_kind(names) == JV_KIND_NULL || !jv_is_valid(names)) {
+		jv_free(names);
+		names = jv_object();
+	} else if (jv_get_kind(names) != JV_KIND_OBJECT) {
 		char *where = cfg_where(&cf, "connectors");
 
-		cli_fail(EXIT_WORK, textout, "%s: no connectors configured; add one under "
-		    "'connectors:' (see mallcop.yaml(5))", where);
+		cli_fail(EXIT_WORK, textout, "%s: connectors: expected a mapping of connector "
+		    "names to settings (see mallcop.yaml(5))", where);
 	}
-	cs = xcalloc((size_t)jv_object_length(jv_copy(names)), sizeof *cs);
+	cs = xcalloc((size_t)jv_object_length(jv_copy(names)) + 1, sizeof *cs);
 	jv_object_foreach(names, k, v) {
 		int want = optind == argc;
 
@@ -526,8 +551,11 @@ main(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		jv has = jv_object_get(jv_copy(names), jv_string(argv[i]));
 
-		if (!jv_is_valid(has))
-			cli_fail(EXIT_USAGE, textout, "no connector '%s' in %s", argv[i], cf.path);
+		if (!jv_is_valid(has)) {
+			char *safe = human_safe(argv[i]), *where = human_safe(cf.path);
+
+			cli_fail(EXIT_USAGE, textout, "no connector '%s' in %s", safe, where);
+		}
 		jv_free(has);
 	}
 	jv_free(names);
@@ -535,7 +563,7 @@ main(int argc, char **argv)
 	now = ts_now();
 	proc_forward_signals();
 	for (size_t i = 0; i < n; i++) {
-		prepare(&cs[i], &cf, real, checkpoints, now, timeout);
+		prepare(&cs[i], &cf, real, checkpoints, now, timeout, max_bytes);
 		if (flag_timeout)	/* the command line wins over mallcop.yaml */
 			cs[i].timeout_ms = flag_timeout * 1000;
 		cs[i].out = proc_spool(st.dir);
@@ -566,7 +594,7 @@ main(int argc, char **argv)
 		if (cn->prog && !cn->error) {
 			read_stderr(cn, &tail);
 			/* what arrived is kept even from a connector that failed afterwards */
-			ingest(cn, &st, now, jsonl_out);
+			ingest(cn, &st, now, jsonl_out, max_bytes);
 			if (!proc_ok(&cn->p)) {
 				char *how = proc_describe(&cn->p);
 
@@ -587,8 +615,12 @@ main(int argc, char **argv)
 			free(tail);
 		}
 		if (cn->error) {
+			/* the message can quote what the connector said: data, not for a terminal */
+			char *safe = human_safe(cn->error);
+
 			failed = 1;
-			warnf("%s: %s", cn->name, cn->error);
+			warnf("%s: %s", cn->name, safe);
+			free(safe);
 		}
 		total += cn->added;
 		conns = jv_object_set(conns, jv_string(cn->name), summary(cn, checkpoints));

@@ -1,8 +1,11 @@
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
 
+#include "cfg.h"
 #include "event.h"
 #include "ts.h"
 #include "util.h"
@@ -67,6 +70,76 @@ event_str(jv e, const char *field)
 	/* e holds a reference, so the string outlives v */
 	jv_free(v);
 	return s;
+}
+
+static int
+str_has_nul(jv s)
+{
+	return memchr(jv_string_value(s), 0, (size_t)jv_string_length_bytes(jv_copy(s))) != NULL;
+}
+
+int
+event_has_nul(jv v)
+{
+	int found = 0;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		return str_has_nul(v);
+	case JV_KIND_ARRAY:
+		for (int i = 0, n = jv_array_length(jv_copy(v)); i < n && !found; i++) {
+			jv x = jv_array_get(jv_copy(v), i);
+
+			found = event_has_nul(x);
+			jv_free(x);
+		}
+		return found;
+	case JV_KIND_OBJECT:
+		jv_object_foreach(v, k, x) {
+			found = found || str_has_nul(k) || event_has_nul(x);
+			jv_free(k);
+			jv_free(x);
+		}
+		return found;
+	default:
+		return 0;
+	}
+}
+
+jv
+event_count_reason(jv reasons, const char *why, size_t n)
+{
+	jv had = jv_object_get(jv_copy(reasons), jv_string(why));
+
+	reasons = jv_object_set(reasons, jv_string(why), jv_number((double)n +
+	    (jv_get_kind(had) == JV_KIND_NUMBER ? jv_number_value(had) : 0)));
+	jv_free(had);
+	return reasons;
+}
+
+int
+event_max_bytes(const cfg *cf, size_t *max, char **err)
+{
+	static const long lo = 1024, hi = 1L << 30;
+	const char *env = getenv("MALLCOP_MAX_EVENT_BYTES");
+	long n = EVENT_MAX_BYTES_DEFAULT;
+
+	if (cf) {
+		if (cfg_int(cf, "max_event_bytes", EVENT_MAX_BYTES_DEFAULT, lo, hi, &n, err))
+			return -1;
+	} else if (env && *env) {
+		char *end;
+
+		errno = 0;
+		n = strtol(env, &end, 10);
+		if (*end || errno || n < lo || n > hi) {
+			*err = xasprintf("MALLCOP_MAX_EVENT_BYTES '%s': expected a whole number from "
+			    "%ld to %ld", env, lo, hi);
+			return -1;
+		}
+	}
+	*max = (size_t)n;
+	return 0;
 }
 
 int
@@ -143,9 +216,9 @@ event_normalize(jv rec, const char *source, int64_t ingested, jv *out, const cha
 	int go;
 
 	*reason = NULL;
-	if (jv_get_kind(rec) != JV_KIND_OBJECT) {
+	if (jv_get_kind(rec) != JV_KIND_OBJECT || event_has_nul(rec)) {
+		*reason = jv_get_kind(rec) != JV_KIND_OBJECT ? "not a JSON object" : EVENT_HAS_NUL;
 		jv_free(rec);
-		*reason = "not a JSON object";
 		return -1;
 	}
 	go = !jv_object_has(jv_copy(rec), jv_string("event_type")) &&
@@ -173,7 +246,7 @@ event_normalize(jv rec, const char *source, int64_t ingested, jv *out, const cha
 		*reason = "source is not a valid name ([A-Za-z0-9._-], at most 63)";
 	else if (event_time(rec, &us))
 		*reason = jv_object_has(jv_copy(rec), jv_string("timestamp"))
-		    ? "timestamp is not an ISO 8601 time" : "missing timestamp";
+		    ? "timestamp is not an ISO 8601 time from 1970 to 9999" : "missing timestamp";
 	else if (!jv_is_valid(etype) || !jv_string_length_bytes(jv_copy(etype)))
 		*reason = "missing event_type";
 	else if (!jv_object_has(jv_copy(rec), jv_string("actor")))

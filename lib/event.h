@@ -5,6 +5,13 @@
 #include <jv.h>
 
 #define EVENT_IDSZ 25	/* "evt_" + 20 hex + NUL */
+/* the default of max_event_bytes (mallcop.yaml.5): the longest line taken as an event */
+#define EVENT_MAX_BYTES_DEFAULT (1L << 20)
+/* the reasons a record is refused that its readers give themselves */
+#define EVENT_TOO_LARGE "larger than max_event_bytes"
+#define EVENT_HAS_NUL "a string holds a NUL character (U+0000)"
+
+struct cfg;
 
 /* "evt_" + the first 20 hex digits of SHA-256 over "SOURCE:KEY" */
 char *event_id(const char *source, const char *key, char out[EVENT_IDSZ]);
@@ -13,11 +20,22 @@ int event_source_ok(const char *s);
 /*
  * A record from a connector (consumed), in our shape or the Go shape {id, source, type, actor,
  * timestamp, org, payload}, as a stored event: fields in order, timestamp in UTC, defaults
- * filled, ingested_at set. On a record that cannot be stored returns -1 and a reason.
+ * filled, ingested_at set. On a record that cannot be stored returns -1 and a reason. A NUL
+ * (U+0000) in any string of the record, keys included, is such a reason: the C side would
+ * read the string only up to it ("alice\u0000-mallory" as alice).
  */
 int event_normalize(jv rec, const char *source, int64_t ingested, jv *out, const char **reason);
 /* v (consumed) without the earlier implementation's [USER_DATA_BEGIN]/[USER_DATA_END] markers */
 jv event_unwrap(jv v);
+/* reasons ({reason: count}, consumed) with n more of why */
+jv event_count_reason(jv reasons, const char *why, size_t n);
+/* 1 when a string anywhere in v (borrowed), or a key, holds a NUL */
+int event_has_nul(jv v);
+/*
+ * max_event_bytes of a deployment's mallcop.yaml; with cf NULL, MALLCOP_MAX_EVENT_BYTES (what
+ * mallcop-scan gives its connectors) or the default. -1 and *err when it is out of range.
+ */
+int event_max_bytes(const struct cfg *cf, size_t *max, char **err);
 /* the event's time; -1 when it has none that parses */
 int event_time(jv e, int64_t *us);
 /* a string field of e, or "" */

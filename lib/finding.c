@@ -220,9 +220,9 @@ finding_print(FILE *f, jv x, int annotations)
 		up[i] = (char)(sev[i] >= 'a' && sev[i] <= 'z' ? sev[i] - 32 : sev[i]);
 	up[i] = 0;
 	fprintf(f, "[%s] ", up);
-	human_put(f, event_str(x, "id"));
+	human_field(f, x, "id", NULL);
 	fputs(": ", f);
-	human_put(f, event_str(x, "title"));
+	human_field(f, x, "title", NULL);
 	fputc('\n', f);
 	fputs("  ", f);
 	field(f, "status", event_str(x, "status"));
@@ -234,14 +234,14 @@ finding_print(FILE *f, jv x, int annotations)
 		jv_array_foreach(anns, k, a) {
 			(void)k;
 			fputs("  - [", f);
-			human_put(f, event_str(a, "timestamp"));
+			human_field(f, a, "timestamp", NULL);
 			fputs("] ", f);
-			human_put(f, event_str(a, "actor"));
+			human_field(f, a, "actor", NULL);
 			fputs(": ", f);
-			human_put(f, event_str(a, "content"));
+			human_field(f, a, "content", NULL);
 			if (*event_str(a, "reason")) {
 				fputs(" (reason: ", f);
-				human_put(f, event_str(a, "reason"));
+				human_field(f, a, "reason", NULL);
 				fputc(')', f);
 			}
 			fputc('\n', f);

@@ -6,9 +6,9 @@
 #include "human.h"
 #include "util.h"
 
-/* length of the valid UTF-8 sequence at p and its code point, or 0 */
+/* length of the valid UTF-8 sequence at p (of left bytes) and its code point, or 0 */
 static size_t
-utf8(const unsigned char *p, uint32_t *cp)
+utf8(const unsigned char *p, size_t left, uint32_t *cp)
 {
 	size_t n;
 	uint32_t c;
@@ -24,6 +24,8 @@ utf8(const unsigned char *p, uint32_t *cp)
 	else if ((p[0] & 0xf8) == 0xf0)
 		n = 4, c = p[0] & 0x07;
 	else
+		return 0;
+	if (n > left)
 		return 0;
 	for (size_t i = 1; i < n; i++) {
 		if ((p[i] & 0xc0) != 0x80)
@@ -46,13 +48,13 @@ unsafe(uint32_t c)
 }
 
 void
-human_put(FILE *f, const char *s)
+human_putn(FILE *f, const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
-	while (*p) {
+	while (p < end) {
 		uint32_t c;
-		size_t n = utf8(p, &c);
+		size_t n = utf8(p, (size_t)(end - p), &c);
 
 		if (n == 0) {
 			fprintf(f, "\\x%02x", *p++);
@@ -70,7 +72,7 @@ human_put(FILE *f, const char *s)
 			fputs("\\r", f);
 		} else if (c == 0x1b) {
 			fputs("\\e", f);
-		} else if (c < 0x100) {
+		} else if (c > 0 && c < 0x100) {
 			fprintf(f, "\\x%02x", (unsigned)c);
 		} else {
 			fprintf(f, "\\u%04x", (unsigned)c);
@@ -79,16 +81,55 @@ human_put(FILE *f, const char *s)
 	}
 }
 
+void
+human_put(FILE *f, const char *s)
+{
+	human_putn(f, s, strlen(s));
+}
+
+void
+human_field(FILE *f, jv o, const char *key, const char *dflt)
+{
+	jv v = jv_get_kind(o) == JV_KIND_OBJECT ? jv_object_get(jv_copy(o), jv_string(key))
+	    : jv_invalid();
+
+	if (jv_get_kind(v) == JV_KIND_STRING && (jv_string_length_bytes(jv_copy(v)) || !dflt))
+		human_putn(f, jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)));
+	else if (dflt)
+		human_put(f, dflt);
+	jv_free(v);
+}
+
+static FILE *
+mem(char **buf, size_t *len)
+{
+	FILE *f = open_memstream(buf, len);
+
+	if (!f)
+		die(EXIT_WORK, "out of memory");
+	return f;
+}
+
 char *
 human_safe(const char *s)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f = mem(&buf, &len);
 
-	if (!f)
-		die(EXIT_WORK, "out of memory");
 	human_put(f, s);
+	fclose(f);
+	return buf;
+}
+
+char *
+human_safe_field(jv o, const char *key, const char *dflt)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = mem(&buf, &len);
+
+	human_field(f, o, key, dflt);
 	fclose(f);
 	return buf;
 }

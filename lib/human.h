@@ -3,12 +3,21 @@
 #define MALLCOP_HUMAN_H
 #include <stdio.h>
 
+#include <jv.h>
+
 /*
- * Write s with every control character, escape sequence introducer, bidirectional override
- * and invalid UTF-8 byte shown escaped ("\e", "\n", "\x9b", "\u202e"), never raw; a backslash
- * is doubled so that an escape cannot be forged.
+ * Write the n bytes of s with every control character, escape sequence introducer,
+ * bidirectional override and invalid UTF-8 byte shown escaped ("\e", "\n", "\x9b",
+ * "\u202e", a NUL as "\u0000"), never raw; a backslash is doubled so that an escape cannot
+ * be forged.
  */
+void human_putn(FILE *f, const char *s, size_t n);
+/* the same for a C string */
 void human_put(FILE *f, const char *s);
-/* the same, into a malloc'd string */
+/* the same for o[key] when that is a string, all of it (a NUL does not end it); else dflt */
+void human_field(FILE *f, jv o, const char *key, const char *dflt);
+/* human_put into a malloc'd string */
 char *human_safe(const char *s);
+/* human_field into a malloc'd string */
+char *human_safe_field(jv o, const char *key, const char *dflt);
 #endif

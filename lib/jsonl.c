@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
 #include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,19 +72,77 @@ blank(const char *s, size_t n)
 	return 1;
 }
 
+/*
+ * The next line into buf, at most max bytes of it: its length, 0 at the end, -1 when it was
+ * longer (the rest read and dropped or passed on; *n its whole length, *nl whether it ended)
+ */
+static ssize_t
+read_line(jsonl *r, size_t *whole, int *nl)
+{
+	size_t len = 0, lim = r->max ? r->max : SIZE_MAX;
+	int c = EOF;
+
+	flockfile(r->f);
+	while (len < lim && (c = getc_unlocked(r->f)) != EOF) {
+		if (len + 1 >= r->cap) {
+			r->cap = r->cap ? r->cap * 2 : 4096;
+			if (r->max && r->cap > r->max + 1)
+				r->cap = r->max + 1;
+			r->buf = xrealloc(r->buf, r->cap);
+		}
+		r->buf[len++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	*whole = len;
+	*nl = c == '\n';
+	if (len == lim && c != '\n' && (c = getc_unlocked(r->f)) != EOF) {
+		/* too long: what was read goes where the rest goes */
+		if (r->pass)
+			fwrite(r->buf, 1, len, r->pass);
+		for (; c != EOF; c = c == '\n' ? EOF : getc_unlocked(r->f)) {
+			if (r->pass)
+				putc_unlocked(c, r->pass);
+			++*whole;
+			*nl = c == '\n';
+		}
+		funlockfile(r->f);
+		return -1;
+	}
+	funlockfile(r->f);
+	if (len)
+		r->buf[len] = 0;
+	return (ssize_t)len;
+}
+
 int
 jsonl_next(jsonl *r, jv *out)
 {
 	ssize_t n;
+	size_t whole;
+	int nl;
 
-	while ((n = getline(&r->buf, &r->cap, r->f)) > 0) {
+	while ((n = read_line(r, &whole, &nl)) != 0) {
 		jv v;
 
 		r->lineno++;
-		r->len = (size_t)n;
-		if (r->buf[n - 1] != '\n' && r->tail)
+		r->len = n > 0 ? (size_t)n : 0;
+		if (!nl && r->tail) {
+			/* a line in progress: read again next time; what was passed on stays a line */
+			if (n < 0 && r->pass)
+				putc('\n', r->pass);
 			return 0;
-		r->bytes += (size_t)n;
+		}
+		r->bytes += whole;
+		if (n < 0) {
+			if (r->pass && !nl)
+				putc('\n', r->pass);
+			if (!r->quiet && r->oversize < WARN_MAX)
+				warnf("%s:%zu: a line of %zu bytes, longer than %zu: %s", r->name,
+				    r->lineno, whole, r->max, r->pass ? "passed on unread" : "skipped");
+			r->oversize++;
+			continue;
+		}
 		if (blank(r->buf, (size_t)n))
 			continue;
 		v = jsonl_parse(r->buf, (size_t)n);
@@ -114,6 +174,8 @@ jsonl_done(jsonl *r)
 {
 	if (!r->quiet && r->skipped > WARN_MAX)
 		warnf("%s: %zu malformed lines skipped in all", r->name, r->skipped);
+	if (!r->quiet && r->oversize > WARN_MAX)
+		warnf("%s: %zu lines longer than %zu bytes in all", r->name, r->oversize, r->max);
 	free(r->buf);
 	r->buf = NULL;
 }

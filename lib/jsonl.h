@@ -12,13 +12,19 @@ typedef struct jsonl {
 	size_t len;		/* length of the line in buf */
 	size_t lineno;
 	size_t skipped;		/* malformed lines passed over */
+	size_t max;		/* longer lines are not read whole but skipped; 0: no limit */
+	size_t oversize;	/* lines skipped for their length (not in skipped) */
+	FILE *pass;		/* when set, a line too long is copied there as it is read */
 	size_t bytes;		/* offset just past the last complete line read */
 	int tail;		/* a last line without '\n' is a write in progress: leave it */
 	int quiet;		/* do not warn about each malformed line */
 } jsonl;
 
 void jsonl_init(jsonl *r, FILE *f, const char *name);
-/* 1 and a value in *out, or 0 at the end; a malformed line is counted and skipped */
+/*
+ * 1 and a value in *out, or 0 at the end; a malformed line is counted and skipped, and so is a
+ * line longer than max bytes (its newline included), which is never held in memory whole
+ */
 int jsonl_next(jsonl *r, jv *out);
 void jsonl_done(jsonl *r);
 /* write v (consumed) compactly with a newline; -1 on a write error */

@@ -76,7 +76,7 @@ ts_parse(const char *s, int64_t *us)
 				return -1;
 		}
 	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	if (*p || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
 	    sec > 60 || oh > 23 || om > 59)
 		return -1;
 	tm.tm_year = y - 1900;
@@ -89,7 +89,23 @@ ts_parse(const char *s, int64_t *us)
 	if (tm.tm_mday != d)	/* 2026-02-30 */
 		return -1;
 	t -= sign * (oh * 3600 + om * 60);
+	/* an offset can still carry 1970-01-01 back or 9999-12-31 forward out of the range */
+	if (t < 0 || (int64_t)t > TS_MAX / TS_SECOND)
+		return -1;
 	*us = (int64_t)t * TS_SECOND + frac;
+	return 0;
+}
+
+int
+ts_from_epoch(double n, double per_second, int64_t *us)
+{
+	/* exact for whole milliseconds: a product, not a quotient */
+	double x = n * (1e6 / per_second);
+
+	/* NaN fails both comparisons; the bound is exact as a double */
+	if (!(x >= 0 && x < (double)(TS_MAX / TS_SECOND + 1) * 1e6))
+		return -1;
+	*us = (int64_t)x;
 	return 0;
 }
 
@@ -103,12 +119,8 @@ ts_from_jv(jv v, int64_t *us)
 	} else if (jv_get_kind(v) == JV_KIND_NUMBER) {
 		double n = jv_number_value(v);
 
-		if (n > 1e11)	/* epoch milliseconds, as GitHub and Vercel send */
-			n /= 1000;
-		if (n >= 0 && n < 1e11) {
-			*us = (int64_t)(n * 1e6);
-			r = 0;
-		}
+		/* epoch milliseconds, as GitHub and Vercel send, when it is that large */
+		r = ts_from_epoch(n, n > 1e11 ? 1000 : 1, us);
 	}
 	jv_free(v);
 	return r;

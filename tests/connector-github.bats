@@ -364,3 +364,30 @@ jwt_ok() {
 	{ ! grep -rqF "$TOKEN" .mallcop mallcop.yaml; } || false
 	[[ "$output$stderr" != *"$TOKEN"* ]]
 }
+
+@test "an @timestamp out of range (1e20, -1e20) or missing is rejected and counted by scan, never stored as 1970" {
+	body='[{"@timestamp":1793779260812,"_document_id":"ok1","action":"git.push","actor":"alice-acme","repo":"acme-corp/api"},
+	{"@timestamp":1e20,"_document_id":"far","action":"git.push","actor":"bob","repo":"acme-corp/api"},
+	{"@timestamp":-1e20,"_document_id":"neg","action":"git.push","actor":"bob","repo":"acme-corp/api"},
+	{"_document_id":"none","action":"git.push","actor":"carol","repo":"acme-corp/api"}]'
+	mock < <(printf '[{"path":"%s","query":"per_page=100","status":200,"body":%s}]\n' "$AUDIT" "$(printf '%s' "$body" | jq -c .)")
+	run --separate-stderr gh --since 2026-11-04T00:00:00Z
+	assert_success
+	[[ "$stderr" == *"1 events, 3 records without a time"* ]]
+	printf '%s\n' "$output" | jq -se 'map(select(.event_type)) | length == 1 and .[0].timestamp == "2026-11-04T08:01:00.812000Z"'
+	config <<-EOF
+	connectors:
+	  github:
+	    type: github
+	    org: acme-corp
+	    base_url: http://127.0.0.1:$PORT
+	    env: [GITHUB_TOKEN]
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	MALLCOP_NOW=2026-11-05T00:00:00Z run --separate-stderr mallcop scan
+	assert_success
+	echo "$output" | jq -e '.connectors.github | .events_ingested == 1 and .rejected == 3'
+	echo "$output" | jq -e '.connectors.github.rejected_reasons == {"timestamp is not an ISO 8601 time from 1970 to 9999": 2, "missing timestamp": 1}'
+	! grep -rq '1970-' .mallcop/events
+	[ "$(ls .mallcop/events)" = "github-2026-11.jsonl" ]
+}

@@ -331,3 +331,42 @@ rule() {	# a declarative rule file for app "acme" from stdin
 	run --separate-stderr mallcop detect - --config mallcop.yaml < /dev/null
 	assert_success
 }
+
+@test "mallcop-detect - refuses an event with a NUL and counts it: alice-acme\\u0000-mallory is not alice-acme" {
+	cat > base.json <<-'EOF2'
+	{"frequency_tables":{"github:push":3},"known_entities":{"actors":["alice-acme"],"sources":["github"]},"relationships":{}}
+	EOF2
+	run --separate-stderr mallcop detect - --baseline base.json < <(ev x1 2026-11-25 3 'alice-acme\u0000-mallory' push; ev x2 2026-11-25 4 alice-acme push)
+	assert_success
+	[[ "$stderr" == *"stdin:1: not an event: a string holds a NUL character (U+0000)"* ]]
+	[[ "$stderr" == *'stdin: 1 records rejected: {"a string holds a NUL character (U+0000)":1}'* ]]
+	{ ! printf '%s\n' "$output" | grep -q 'alice-acme'; } || false
+}
+
+@test "mallcop-detect - skips a line longer than max_event_bytes unread, counts it, and reads on" {
+	printf 'max_event_bytes: 4096\n' > small.yaml
+	{
+		ev x1 2026-11-25 3 mallory push
+		printf '{"id":"big","timestamp":"2026-11-25T03:00:00Z","source":"github","event_type":"push","actor":"zed","metadata":{"pad":"%s"}}\n' "$(head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' a)"
+		ev x3 2026-11-25 4 trudy push
+	} > in.jsonl
+	run --separate-stderr mallcop detect - < in.jsonl
+	assert_success
+	[[ "$stderr" == *'stdin: 1 records rejected: {"larger than max_event_bytes":1}'* ]]
+	printf '%s\n' "$output" | jq -se 'map(.metadata.actor) | (index("mallory") != null) and (index("trudy") != null) and (index("zed") == null)'
+	{ ev s1 2026-11-25 3 mallory push; printf '{"id":"mid","timestamp":"2026-11-25T03:00:00Z","source":"github","event_type":"push","actor":"zed","metadata":{"pad":"%s"}}\n' "$(head -c 5000 /dev/zero | tr '\0' a)"; } > in.jsonl
+	run --separate-stderr mallcop detect - --config small.yaml < in.jsonl
+	assert_success
+	[[ "$stderr" == *'{"larger than max_event_bytes":1}'* ]]
+}
+
+@test "a stored event with a NUL (from before scan refused them) is skipped and counted, not read as less" {
+	history
+	mallcop scan >/dev/null
+	mallcop detect >/dev/null
+	ev n1 2026-11-25 11 'alice\u0000-mallory' push >> .mallcop/events/github-2026-11.jsonl
+	run --separate-stderr mallcop detect
+	assert_success
+	echo "$output" | jq -e '.skipped_lines == 1'
+	jq -e '.frequency_tables["github:push:alice"] == 20' .mallcop/baseline.json
+}

@@ -265,3 +265,26 @@ ids() {
 	assert_failure 1
 	printf '%s\n' "$output" | jq -e '.status == "error" and (.error | contains("none"))'
 }
+
+@test "a stored event with a NUL in a string is skipped and counted, never read as less than it holds" {
+	# written before scan refused such events: "alice\u0000-mallory" must not answer --actor alice
+	printf '%s\n' '{"id":"n1","timestamp":"2026-11-26T09:00:00Z","source":"github","event_type":"push","actor":"alice\u0000-mallory","action":"a","target":"t","severity":"info","metadata":{},"raw":{}}' \
+		>> .mallcop/events/github-2026-11.jsonl
+	run --separate-stderr mallcop events --actor alice
+	assert_success
+	[ "$(ids)" = "e1 " ]
+	printf '%s\n' "$output" | jq -e '.skipped_lines == 1'
+	[[ "$stderr" == *"1 stored events skipped: a string holds a NUL character (U+0000)"* ]]
+	run --separate-stderr mallcop events --human
+	assert_success
+	assert_output --partial "(1 malformed lines skipped)"
+	[[ "$output" != *mallory* ]]
+}
+
+@test "a finding id given with control characters is echoed escaped" {
+	cp "$FIX/findings.jsonl" .mallcop/findings.jsonl
+	run --separate-stderr mallcop events --human --finding $'fnd\033[2Jx'
+	assert_failure 1
+	[[ "$stderr" == *'finding not found: fnd\e[2Jx'* ]]
+	{ ! printf '%s%s' "$output" "$stderr" | grep -q $'\033'; } || false
+}

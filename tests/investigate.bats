@@ -176,3 +176,30 @@ setup() {
 	assert_success
 	assert_output --partial 'usage: mallcop-investigate FINDING_ID'
 }
+
+@test "a finding id given with control characters is echoed escaped, in JSON and --human" {
+	run --separate-stderr mallcop investigate $'fnd\033]0;owned\a'
+	assert_failure 1
+	[[ "$stderr" == *'finding not found: fnd\e]0;owned\x07'* ]]
+	{ ! printf '%s%s' "$output" "$stderr" | grep -q $'\033'; } || false
+	run --separate-stderr mallcop investigate --human $'fnd\033]0;owned\a'
+	assert_failure 1
+	[[ "$stderr" == *'finding not found: fnd\e]0;owned\x07'* ]]
+	{ ! printf '%s' "$stderr" | grep -q $'\033'; } || false
+}
+
+@test "a NUL cannot cut what --human shows, and a stored event with one is not given another actor's baseline" {
+	ev evt_n1 2026-11-20T05:00:00Z 'alice\u0000-mallory' repo/secret >> .mallcop/events/github-2026-11.jsonl
+	fnd fnd_nul new-actor 'Title \u0000 hidden tail' warn '["evt_n1","evt_x1"]' mallory \
+		'[{"actor":"triage","timestamp":"2026-11-21T01:00:00Z","content":"seen \u0000 the rest","action":"escalated","reason":"r"}]' \
+		| sed 's/\\\\u0000/\\u0000/g' >> .mallcop/findings.jsonl
+	run --separate-stderr mallcop investigate fnd_nul --human
+	assert_success
+	assert_output --partial 'Title \u0000 hidden tail'
+	assert_output --partial 'seen \u0000 the rest'
+	[[ "$output" != *"alice: KNOWN"* ]]
+	[[ "$stderr" == *"1 of the finding's stored events skipped: a string holds a NUL character (U+0000)"* ]]
+	run --separate-stderr mallcop investigate fnd_nul
+	assert_success
+	echo "$output" | jq -e '[.events[].id] == ["evt_x1"] and .skipped_events == 1 and (.actors | has("alice") | not)'
+}

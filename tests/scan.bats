@@ -75,7 +75,7 @@ plugin() {
 	run mallcop scan
 	assert_success
 	echo "$output" | jq -e '.connectors.files.rejected == 4'
-	echo "$output" | jq -e '.connectors.files.rejected_reasons == {"missing timestamp":1,"timestamp is not an ISO 8601 time":1,"missing event_type":1,"source is not a valid name ([A-Za-z0-9._-], at most 63)":1}'
+	echo "$output" | jq -e '.connectors.files.rejected_reasons == {"missing timestamp":1,"timestamp is not an ISO 8601 time from 1970 to 9999":1,"missing event_type":1,"source is not a valid name ([A-Za-z0-9._-], at most 63)":1}'
 	jq -e '.event_type == "console_login" and .timestamp == "2026-11-21T10:00:00Z" and .metadata.org == "acme" and .target == "console" and .raw.id == "g-1" and (.id | test("^evt_[0-9a-f]{20}$"))' .mallcop/events/aws-2026-11.jsonl
 	[ ! -e .mallcop/events/..-etc-2026-11.jsonl ]
 }
@@ -439,4 +439,113 @@ in_namespace() {
 	# gone, or a zombie left for init to reap
 	p=$(cat sleepy.pid)
 	[ ! -e "/proc/$p/stat" ] || [ "$(cut -d' ' -f3 "/proc/$p/stat")" = Z ]
+}
+
+# a line of at least N bytes holding one event: bigline ID N
+bigline() {
+	printf '{"id":"%s","timestamp":"2026-11-21T10:00:00Z","source":"github","event_type":"push","actor":"bob","metadata":{"pad":"%s"}}\n' \
+		"$1" "$(head -c "$2" /dev/zero | tr '\0' a)"
+}
+
+@test "a NUL in a string refuses the event: alice-acme\\u0000-mallory does not pass for alice-acme" {
+	for i in 1 2 3; do event "a$i" github "2026-11-2${i}T10:00:00Z" alice-acme; done > in/a.jsonl
+	files_config
+	mallcop scan >/dev/null
+	mallcop detect >/dev/null
+	cp .mallcop/baseline.json baseline.before
+	cat > in/c.jsonl <<-'EOF2'
+	{"id":"n1","timestamp":"2026-11-24T10:00:00Z","source":"github","event_type":"push","actor":"alice-acme\u0000-mallory"}
+	{"id":"n2","timestamp":"2026-11-24T10:00:00Z","source":"github","event_type":"push","actor":"carol","metadata":{"note\u0000":"key"}}
+	{"id":"n3","timestamp":"2026-11-24T11:00:00Z","source":"github","event_type":"push","actor":"dave"}
+	EOF2
+	run --separate-stderr mallcop scan
+	assert_success
+	echo "$output" | jq -e '.connectors.files.events_ingested == 1 and .connectors.files.rejected == 2'
+	echo "$output" | jq -e '.connectors.files.rejected_reasons == {"a string holds a NUL character (U+0000)": 2}'
+	run stored_ids
+	assert_output "$(printf 'a1\na2\na3\nm1\nm2\nn3')"
+	{ ! grep -q mallory .mallcop/events/*.jsonl; } || false
+	mallcop detect >/dev/null
+	jq -e '.known_entities.actors | index("alice-acme\u0000-mallory") == null' .mallcop/baseline.json
+	# alice-acme's history holds her three events and nothing of mallory's
+	alice='.frequency_tables | with_entries(select(.key | contains("alice-acme")))'
+	[ "$(jq -c "$alice" baseline.before)" != '{}' ]
+	[ "$(jq -c "$alice" .mallcop/baseline.json)" = "$(jq -c "$alice" baseline.before)" ]
+}
+
+@test "an event longer than max_event_bytes (1 MiB) is rejected and counted; the lines after it are read" {
+	{ event b1 github 2026-11-21T10:00:00Z bob; bigline huge $((2 * 1024 * 1024)); event b2 github 2026-11-21T11:00:00Z bob; } > "$BATS_TEST_TMPDIR/big.jsonl"
+	rm in/*.jsonl
+	cp "$BATS_TEST_TMPDIR/big.jsonl" in/big.jsonl
+	# straight from a connector's stdout, and through the file connector
+	plugin catter <<-EOF2
+	#!/bin/sh
+	cat '$BATS_TEST_TMPDIR/big.jsonl' | sed 's/"b\([12]\)"/"c\1"/'
+	EOF2
+	config <<-'EOF2'
+	connectors:
+	  files: {type: file, paths: [in/*.jsonl]}
+	  catter: {}
+	EOF2
+	run --separate-stderr mallcop scan
+	assert_success
+	for c in files catter; do
+		echo "$output" | jq -e --arg c "$c" '.connectors[$c] | .events_ingested == 2 and .rejected == 1 and .rejected_reasons == {"larger than max_event_bytes": 1} and .skipped_lines == 0'
+	done
+	run stored_ids
+	assert_output "$(printf 'b1\nb2\nc1\nc2')"
+	{ ! grep -q huge .mallcop/events/*.jsonl; } || false
+}
+
+@test "max_event_bytes in mallcop.yaml sets a smaller limit, for scan and its connectors" {
+	{ bigline small 900; bigline large 3000; } > in/c.jsonl
+	config <<-'EOF2'
+	max_event_bytes: 2048
+	connectors:
+	  files: {type: file, paths: [in/c.jsonl]}
+	  env: {}
+	EOF2
+	plugin env <<-'EOF2'
+	#!/bin/sh
+	echo "limit $MALLCOP_MAX_EVENT_BYTES" >&2
+	exit 3
+	EOF2
+	run --separate-stderr mallcop scan
+	assert_failure 1
+	echo "$output" | jq -e '.connectors.files | .events_ingested == 1 and .rejected == 1 and .rejected_reasons == {"larger than max_event_bytes": 1}'
+	echo "$output" | jq -e '.connectors.env.error | test("limit 2048")'
+	run stored_ids
+	assert_output small
+	printf 'max_event_bytes: 12\nconnectors:\n  files: {type: file, paths: [in/c.jsonl]}\n' > mallcop.yaml
+	run --separate-stderr mallcop scan
+	assert_failure 1
+	assert_output --partial 'mallcop.yaml:1: max_event_bytes: expected a whole number from 1024 to 1073741824'
+}
+
+@test "no connectors configured is an empty scan, not a failure" {
+	printf 'baseline:\n  window_days: 30\n' > mallcop.yaml
+	run --separate-stderr mallcop scan
+	assert_success
+	echo "$output" | jq -e '.status == "ok" and .connectors == {} and .total_events_ingested == 0'
+	run --separate-stderr mallcop scan --human
+	assert_success
+	assert_output --partial "no connectors are configured"
+	printf 'connectors: {}\n' > mallcop.yaml
+	run --separate-stderr mallcop scan
+	assert_success
+	echo "$output" | jq -e '.status == "ok" and .connectors == {}'
+	run --separate-stderr mallcop scan nosuch
+	assert_failure 2
+}
+
+@test "a connector name and a --dir given by the operator are echoed escaped" {
+	files_config
+	run --separate-stderr mallcop scan --human $'no\033[2Jsuch'
+	assert_failure 2
+	[[ "$stderr" == *'no connector '"'"'no\e[2Jsuch'"'"* ]]
+	{ ! printf '%s' "$stderr" | grep -q $'\033'; } || false
+	run --separate-stderr mallcop scan --human --dir "$BATS_TEST_TMPDIR/"$'gone\033]0;owned\a'
+	assert_failure 1
+	[[ "$stderr" == *'gone\e]0;owned\x07'* ]]
+	{ ! printf '%s' "$stderr" | grep -q $'\033'; } || false
 }

@@ -246,6 +246,12 @@ test_rejections(void)
 		{"{\"id\":\"g\",\"type\":\"t\",\"actor\":\"a\"}", "file", "missing timestamp"},
 		{"{\"id\":\"g\",\"type\":\"t\",\"actor\":\"a\",\"timestamp\":\"soon\"}", "file",
 		    "timestamp is not an ISO 8601 time"},
+		{"{\"timestamp\":1e20,\"event_type\":\"x\",\"actor\":\"a\"}", "file",
+		    "timestamp is not an ISO 8601 time from 1970 to 9999"},
+		{"{\"timestamp\":-1e20,\"event_type\":\"x\",\"actor\":\"a\"}", "file",
+		    "timestamp is not an ISO 8601 time from 1970 to 9999"},
+		{"{\"timestamp\":\"1969-12-31T23:59:59Z\",\"event_type\":\"x\",\"actor\":\"a\"}",
+		    "file", "timestamp is not an ISO 8601 time from 1970 to 9999"},
 	};
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -256,6 +262,68 @@ test_rejections(void)
 		    s ? s : "null");
 		free(s);
 	}
+}
+
+/* a NUL anywhere, keys included, refuses the record: C would read "alice\0-mallory" as alice */
+static void
+test_nul(void)
+{
+	static const char *bad[] = {
+		"{\"timestamp\":\"2026-03-05T14:30:00Z\",\"event_type\":\"x\","
+		    "\"actor\":\"alice-acme\\u0000-mallory\"}",
+		"{\"timestamp\":\"2026-03-05T14:30:00Z\",\"event_type\":\"x\",\"actor\":\"a\","
+		    "\"metadata\":{\"ip\":\"192.0.2.1\\u0000\"}}",
+		"{\"timestamp\":\"2026-03-05T14:30:00Z\",\"event_type\":\"x\",\"actor\":\"a\","
+		    "\"raw\":{\"list\":[[\"deep\",{\"k\":\"\\u0000\"}]]}}",
+		"{\"timestamp\":\"2026-03-05T14:30:00Z\",\"event_type\":\"x\",\"actor\":\"a\","
+		    "\"metadata\":{\"a\\u0000b\":1}}",
+		"{\"timestamp\":\"2026-03-05T14:30:00Z\\u0000junk\",\"event_type\":\"x\","
+		    "\"actor\":\"a\"}",
+		"{\"id\":\"g\",\"type\":\"t\",\"actor\":\"bob\\u0000\","
+		    "\"timestamp\":\"2026-03-05T14:30:00Z\"}",
+		"{\"id\":\"g\",\"type\":\"t\",\"actor\":\"bob\",\"timestamp\":\"2026-03-05T14:30:00Z\","
+		    "\"payload\":{\"target\":\"x\\u0000y\"}}",
+	};
+	jv v;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *s = norm(bad[i], "file");
+
+		is_str(s, "REJECTED: " EVENT_HAS_NUL, "a NUL refuses record %zu", i);
+		free(s);
+	}
+	v = jv_parse("{\"a\":[1,\"x\",{\"b\":null}],\"c\":\"\\u0001\"}");
+	ok(!event_has_nul(v), "no NUL: control characters are not NULs");
+	jv_free(v);
+	v = jv_parse("[\"x\",[{\"\":\"a\\u0000\"}]]");
+	ok(event_has_nul(v), "a NUL in a string deep in arrays and objects");
+	jv_free(v);
+	v = jv_string_sized("ab\0c", 4);
+	ok(event_has_nul(v), "a NUL in the middle of a string");
+	jv_free(v);
+	ok(!event_has_nul(jv_number(0)), "a number holds no NUL");
+}
+
+static void
+test_max_bytes(void)
+{
+	size_t max = 0;
+	char *err = NULL;
+
+	unsetenv("MALLCOP_MAX_EVENT_BYTES");
+	ok(event_max_bytes(NULL, &max, &err) == 0 && max == 1048576, "the default is 1 MiB");
+	setenv("MALLCOP_MAX_EVENT_BYTES", "4096", 1);
+	ok(event_max_bytes(NULL, &max, &err) == 0 && max == 4096,
+	    "MALLCOP_MAX_EVENT_BYTES, from mallcop-scan");
+	setenv("MALLCOP_MAX_EVENT_BYTES", "12", 1);
+	ok(event_max_bytes(NULL, &max, &err) == -1 && err && strstr(err, "1024"),
+	    "a limit under 1 KiB is refused: %s", err ? err : "");
+	free(err);
+	err = NULL;
+	setenv("MALLCOP_MAX_EVENT_BYTES", "lots", 1);
+	ok(event_max_bytes(NULL, &max, &err) == -1 && err, "a limit that is no number is refused");
+	free(err);
+	unsetenv("MALLCOP_MAX_EVENT_BYTES");
 }
 
 static void
@@ -308,6 +376,8 @@ main(void)
 	test_our_shape();
 	test_go_shape();
 	test_rejections();
+	test_nul();
+	test_max_bytes();
 	test_unwrap();
 	test_accessors();
 	return t_done();

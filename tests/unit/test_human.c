@@ -82,5 +82,33 @@ main(void)
 		is_str(buf, "x\\ey\\n", "human_put writes the same as human_safe");
 		free(buf);
 	}
+	{
+		/* a NUL does not end what is shown: "alice-acme\0-mallory" is not alice */
+		jv e = jv_parse("{\"actor\":\"alice-acme\\u0000-mallory\",\"n\":1,\"e\":\"\"}");
+		char *buf = NULL, *s;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		human_putn(f, "a\0b\xc3", 4);
+		fclose(f);
+		is_str(buf, "a\\u0000b\\xc3", "human_putn shows a NUL as \\u0000 and goes on");
+		free(buf);
+		s = human_safe_field(e, "actor", NULL);
+		is_str(s, "alice-acme\\u0000-mallory", "human_field shows the whole string");
+		free(s);
+		s = human_safe_field(e, "n", "-");
+		is_str(s, "-", "human_field: a number gives the default");
+		free(s);
+		s = human_safe_field(e, "e", "-");
+		is_str(s, "-", "human_field: an empty string gives the default");
+		free(s);
+		s = human_safe_field(e, "missing", NULL);
+		is_str(s, "", "human_field: nothing without a default");
+		free(s);
+		s = human_safe_field(jv_null(), "actor", "-");
+		is_str(s, "-", "human_field: not an object gives the default");
+		free(s);
+		jv_free(e);
+	}
 	return t_done();
 }

@@ -112,6 +112,84 @@ test_blank(void)
 	fclose(f);
 }
 
+/* {"k":"aaa..."} of n bytes with its newline */
+static size_t
+put_line(char *at, size_t n)
+{
+	size_t h = (size_t)sprintf(at, "{\"k\":\"");
+
+	memset(at + h, 'a', n - h - 3);
+	memcpy(at + n - 3, "\"}\n", 3);
+	return n;
+}
+
+/* over max: skipped and counted without being held whole; the lines after it still read */
+static void
+test_max(void)
+{
+	size_t big = 2 << 20, n = 0, max = 1 << 20;
+	char *text = malloc(big + 2 * max + 4096), *passed = NULL;
+	size_t plen = 0;
+	FILE *f, *pass;
+	jsonl r;
+	jv v;
+
+	n += (size_t)sprintf(text, "{\"n\":1}\n");
+	n += put_line(text + n, big);
+	n += (size_t)sprintf(text + n, "{\"n\":3}\n");
+	n += put_line(text + n, max);
+	n += put_line(text + n, max + 1);
+	n += (size_t)sprintf(text + n, "{\"n\":6}\n");
+	f = file_with(text, n);
+	jsonl_init(&r, f, "max");
+	r.quiet = 1;
+	r.max = max;
+	ok(jsonl_next(&r, &v) == 1 && num(v, "n") == 1, "max: the line before");
+	ok(jsonl_next(&r, &v) == 1 && num(v, "n") == 3, "max: a line of 2 MiB is passed over");
+	ok(r.cap <= max + 1, "max: never held whole (buffer of %zu bytes)", r.cap);
+	ok(jsonl_next(&r, &v) == 1 && jv_get_kind(v) == JV_KIND_OBJECT,
+	    "max: a line of exactly max bytes, newline included, is read");
+	jv_free(v);
+	ok(jsonl_next(&r, &v) == 1 && num(v, "n") == 6, "max: one byte more is passed over");
+	ok(jsonl_next(&r, &v) == 0, "max: then the end");
+	ok(r.oversize == 2 && r.skipped == 0, "max: two lines counted as too long (%zu), none "
+	    "as malformed", r.oversize);
+	ok(r.lineno == 6 && r.bytes == n, "max: lines and bytes count the skipped ones");
+	jsonl_done(&r);
+
+	/* pass: the long line goes on as it came, the others are read */
+	rewind(f);
+	pass = open_memstream(&passed, &plen);
+	jsonl_init(&r, f, "pass");
+	r.quiet = 1;
+	r.max = max;
+	r.pass = pass;
+	while (jsonl_next(&r, &v))
+		jv_free(v);
+	fclose(pass);
+	ok(r.oversize == 2 && plen == big + max + 1 && !memcmp(passed, text + 8, big) &&
+	    !memcmp(passed + big, text + 8 + big + 8 + max, max + 1),
+	    "pass: both long lines copied whole (%zu bytes)", plen);
+	jsonl_done(&r);
+	free(passed);
+	fclose(f);
+
+	/* tail: a long line still being written is left for next time */
+	n = (size_t)sprintf(text, "{\"n\":1}\n");
+	n += put_line(text + n, big) - 1;
+	f = file_with(text, n);
+	jsonl_init(&r, f, "tail");
+	r.quiet = 1;
+	r.tail = 1;
+	r.max = max;
+	ok(jsonl_next(&r, &v) == 1 && num(v, "n") == 1 && jsonl_next(&r, &v) == 0,
+	    "tail: a long last line without newline is not taken");
+	ok(r.bytes == 8 && r.oversize == 0, "tail: nor counted (bytes %zu)", r.bytes);
+	jsonl_done(&r);
+	fclose(f);
+	free(text);
+}
+
 static void
 test_tail(void)
 {
@@ -210,6 +288,7 @@ main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* TAP lines survive a sanitizer exit */
 	test_long_line();
+	test_max();
 	test_malformed();
 	test_blank();
 	test_tail();

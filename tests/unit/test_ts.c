@@ -84,6 +84,14 @@ test_parse(void)
 	ok(refused("2026-03-05T14:30:00+02:"), "an offset ending in a colon is refused");
 	ok(refused("2026-03-05T14"), "an hour without minutes is refused");
 	ok(refused("1772721000"), "epoch seconds are not an ISO time");
+
+	/* times before 1970 and after 9999 cannot be stored: refused, never wrapped */
+	is_i64(parsed("1970-01-01T00:00:00Z"), 0, "the epoch is the first time");
+	is_i64(parsed("9999-12-31T23:59:59.999999Z"), TS_MAX, "the last microsecond of 9999");
+	ok(refused("1969-12-31T23:59:59Z"), "a time in 1969 is refused");
+	ok(refused("0000-01-01T00:00:00Z"), "year 0 is refused");
+	ok(refused("1970-01-01T00:30:00+01:00"), "an offset that carries 1970 back into 1969");
+	ok(refused("9999-12-31T23:30:00-01:00"), "an offset that carries 9999 into 10000");
 }
 
 static void
@@ -151,6 +159,29 @@ test_from_jv(void)
 	ok(ts_from_jv(jv_invalid(), &us) == -1, "an absent value");
 	ok(ts_from_jv(jv_true(), &us) == -1, "a boolean");
 	ok(ts_from_jv(jv_array(), &us) == -1, "an array");
+	us = 5;
+	ok(ts_from_jv(jv_number(1e20), &us) == -1 && us == 5, "1e20 is past 9999, refused");
+	ok(ts_from_jv(jv_number(-1e20), &us) == -1 && us == 5, "-1e20 is refused");
+}
+
+static void
+test_from_epoch(void)
+{
+	int64_t us = 5;
+
+	ok(ts_from_epoch(1772721000123.0, 1000, &us) == 0 && us == T0 * TS_SECOND + 123000,
+	    "milliseconds");
+	ok(ts_from_epoch(1772721000, 1, &us) == 0 && us == T0 * TS_SECOND, "seconds");
+	ok(ts_from_epoch(0, 1000, &us) == 0 && us == 0, "the epoch");
+	ok(ts_from_epoch(253402300799999.0, 1000, &us) == 0 && us > TS_MAX - TS_SECOND &&
+	    us <= TS_MAX, "the last millisecond of 9999");
+	us = 5;
+	ok(ts_from_epoch(253402300800000.0, 1000, &us) == -1 && us == 5, "10000-01-01 is refused");
+	ok(ts_from_epoch(1e20, 1000, &us) == -1 && us == 5, "1e20 milliseconds are refused");
+	ok(ts_from_epoch(-1e20, 1000, &us) == -1 && us == 5, "-1e20 milliseconds are refused");
+	ok(ts_from_epoch(-1, 1000, &us) == -1 && us == 5, "before 1970 is refused");
+	ok(ts_from_epoch(0.0 / 0.0, 1000, &us) == -1 && us == 5, "NaN is refused");
+	ok(ts_from_epoch(1.0 / 0.0, 1, &us) == -1 && us == 5, "infinity is refused");
 }
 
 static void
@@ -193,6 +224,7 @@ main(void)
 	test_format();
 	test_window();
 	test_from_jv();
+	test_from_epoch();
 	test_month();
 	test_now();
 	return t_done();
