@@ -82,6 +82,20 @@ human_actor(jv r)
 	jv_free(r);
 }
 
+/* the events in the store (the earlier implementation's event_count), counted without parsing */
+static double
+stored(store *st)
+{
+	store_file *files;
+	size_t n = store_event_files(st, 0, &files);
+	double total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += (double)store_count_lines(&files[i]);
+	store_files_free(files, n);
+	return total;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -146,6 +160,11 @@ main(int argc, char **argv)
 		if (human) {
 			human_actor(a);
 		} else {
+			/* the earlier implementation's names for the same */
+			r = jv_object_set(r, jv_string("frequency_entries"),
+			    jsonl_get(jv_copy(a), "frequencies"));
+			r = jv_object_set(r, jv_string("relationships"), jsonl_get(jv_copy(a),
+			    "targets"));
 			jv_object_foreach(a, k, v)
 				r = jv_object_set(r, k, v);
 			jv_free(a);
@@ -217,6 +236,7 @@ main(int argc, char **argv)
 			jv_object_foreach(s, k, v)
 				r = jv_object_set(r, k, v);
 			jv_free(s);
+			r = jv_object_set(r, jv_string("event_count"), jv_number(stored(&st)));
 		}
 	}
 	baseline_free(&b);
