@@ -457,6 +457,7 @@ fingerprint_earlier(baseline *b, jv conf, jv *findings, store_file *files, size_
 
 		run_pass(&dp, files, nf);
 		jv_free(dp.positions);
+		jv_free(dp.ids);
 	}
 	det_close(dc, &derived, &ch, &m, &u, &sum);
 	jv_free(ch);
