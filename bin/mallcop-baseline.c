@@ -1,5 +1,6 @@
 /* mallcop-baseline: what the deployment has learned is normal */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,27 @@ human_actor(jv r)
 	jv_free(r);
 }
 
+/* the events in the store (the earlier implementation's event_count), counted without parsing;
+ * -1 and *err when the store cannot be read */
+static double
+stored(store *st, char **err)
+{
+	store_file *files;
+	size_t n = store_event_files(st, 0, &files, err);
+	double total = 0;
+
+	for (size_t i = 0; i < n && !*err; i++) {
+		long c = store_count_lines(&files[i]);
+
+		if (c < 0)
+			*err = xasprintf("cannot read '%s': %s", files[i].path,
+			    strerror(errno));
+		total += (double)c;
+	}
+	store_files_free(files, n);
+	return *err ? -1 : total;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -134,6 +156,11 @@ main(int argc, char **argv)
 		if (human) {
 			human_actor(a);
 		} else {
+			/* the earlier implementation's names for the same */
+			r = jv_object_set(r, jv_string("frequency_entries"),
+			    jsonl_get(jv_copy(a), "frequencies"));
+			r = jv_object_set(r, jv_string("relationships"), jsonl_get(jv_copy(a),
+			    "targets"));
 			jv_object_foreach(a, k, v)
 				r = jv_object_set(r, k, v);
 			jv_free(a);
@@ -205,6 +232,11 @@ main(int argc, char **argv)
 			jv_object_foreach(s, k, v)
 				r = jv_object_set(r, k, v);
 			jv_free(s);
+			double count = stored(&st, &err);
+
+			if (err)
+				cli_fail(EXIT_WORK, human, "%s", err);
+			r = jv_object_set(r, jv_string("event_count"), jv_number(count));
 		}
 	}
 	baseline_free(&b);

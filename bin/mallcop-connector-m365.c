@@ -231,6 +231,16 @@ emit(run *r, jv rec)
 		ua = xua = xprop(rec, "UserAgent");
 	m = event_meta(m, "user_agent", ua);
 	m = event_meta(m, "content_type", r->ct);
+	/* who a file was shared with: inside the company or not (new-external-access reads it) */
+	if (in(event_field(rec, "Operation") ? event_field(rec, "Operation") : "", sharing)) {
+		const char *op = event_field(rec, "Operation"), *to = event_field(rec,
+		    "TargetUserOrGroupType");
+
+		m = event_meta(m, "sharing_type", streq(op, "CompanyLinkCreated") ? "internal"
+		    : streq(op, "AnonymousLinkCreated") ? "anyone" : to && streq(to, "Member")
+		    ? "internal" : to && (streq(to, "Guest") || streq(to, "Partner")) ? "external"
+		    : NULL);
+	}
 
 	ev = event_make("m365", id ? id : key, us, type, event_field(rec, "UserId"),
 	    event_field(rec, "Operation"), event_field(rec, "ObjectId"), sev, m, rec);

@@ -51,6 +51,14 @@ typedef struct pass {
 	FILE *spool;		/* the new events, for custom detectors */
 	int64_t from, to;	/* retrospective: only events in [from, to] of one source */
 	const char *only;
+	jv ids;			/* only these event ids ({id: true}), when valid */
+	/*
+	 * Taking over a store of the earlier implementation: {source: time} up to which it
+	 * looked at each source's events (by ingested_at); those are learned, not judged again
+	 */
+	jv horizon;
+	baseline *b;
+	size_t adopted;
 } pass;
 
 static const char *
@@ -125,6 +133,11 @@ advance(pass *p, stream *s)
 		}
 		if (memmem(s->line, (size_t)n, "[USER_DATA_", 11))
 			v = event_unwrap(v);
+		if (jv_is_valid(p->ids) &&
+		    !jv_object_has(jv_copy(p->ids), jv_string(event_str(v, "id")))) {
+			jv_free(v);
+			continue;
+		}
 		if (p->only && (strcmp(event_str(v, "source"), p->only) || s->us < p->from ||
 		    s->us > p->to)) {
 			jv_free(v);
@@ -133,6 +146,23 @@ advance(pass *p, stream *s)
 		s->pending = v;
 		return 1;
 	}
+}
+
+/* an event the earlier implementation had looked at already (see pass.horizon) */
+static int
+seen_before(const pass *p, jv ev)
+{
+	jv h;
+	int64_t at;
+	int yes;
+
+	if (!jv_is_valid(p->horizon))
+		return 0;
+	h = jv_object_get(jv_copy(p->horizon), jv_string(event_str(ev, "source")));
+	yes = jv_get_kind(h) == JV_KIND_NUMBER && !ts_parse(event_str(ev, "ingested_at"), &at) &&
+	    at <= (int64_t)jv_number_value(h);
+	jv_free(h);
+	return yes;
 }
 
 /* every new event, in time order across sources, through the detectors */
@@ -164,10 +194,20 @@ run_pass(pass *p, store_file *files, size_t nf)
 		for (size_t i = 1; i < ns; i++)
 			if (ss[i].us < ss[k].us)
 				k = i;
-		if (p->spool)
-			jsonl_put(p->spool, jv_copy(ss[k].pending));
-		p->events++;
-		det_feed(p->c, ss[k].pending);
+		if (seen_before(p, ss[k].pending)) {
+			jv ev = ss[k].pending;
+
+			baseline_learn(p->b, ev, event_str(ev, "source"), event_str(ev, "event_type"),
+			    event_str(ev, "actor"), event_str(ev, "action"), event_str(ev, "target"),
+			    ss[k].us);
+			jv_free(ev);
+			p->adopted++;
+		} else {
+			if (p->spool)
+				jsonl_put(p->spool, jv_copy(ss[k].pending));
+			p->events++;
+			det_feed(p->c, ss[k].pending);
+		}
 		ss[k].pending = jv_invalid();
 		if (!p->from)
 			p->positions = jv_object_set(p->positions,
@@ -367,6 +407,173 @@ print_human(jv changed, size_t made, size_t updated, jv learning)
 		    info);
 	jv_free(learning);
 	jv_free(changed);
+}
+
+/*
+ * The fingerprints of the earlier implementation's findings (which have none): our detectors
+ * are run over each finding's events against an empty baseline, as when it was raised, and a
+ * finding of the same detector that shares an event with one of theirs takes its fingerprint.
+ * An acknowledged one is acknowledged in the baseline too. conf is consumed. The number
+ * fingerprinted.
+ */
+static size_t
+fingerprint_earlier(baseline *b, jv conf, jv *findings, store_file *files, size_t nf)
+{
+	jv ids = jv_object(), byid = jv_object(), derived, ch, sum;
+	baseline eb;
+	det_ctx *dc;
+	char *err = NULL;
+	size_t n = 0, m, u;
+
+	jv_array_foreach(*findings, i, f) {
+		jv e = jsonl_get(jv_copy(f), "event_ids");
+
+		if (!*event_str(f, "fingerprint") && jv_get_kind(e) == JV_KIND_ARRAY)
+			jv_array_foreach(e, j, id) {
+				(void)j;
+				if (jv_get_kind(id) == JV_KIND_STRING) {
+					jv at = jsonl_get(jv_copy(byid), jv_string_value(id));
+
+					if (jv_get_kind(at) != JV_KIND_ARRAY) {
+						jv_free(at);
+						at = jv_array();
+					}
+					ids = jv_object_set(ids, jv_copy(id), jv_true());
+					byid = jv_object_set(byid, id, jv_array_append(at, jv_number(i)));
+				} else {
+					jv_free(id);
+				}
+			}
+		jv_free(e);
+		jv_free(f);
+	}
+	if (!jv_object_length(jv_copy(ids))) {
+		jv_free(ids);
+		jv_free(byid);
+		jv_free(conf);
+		return 0;
+	}
+	baseline_init(&eb, b->window_days);
+	if (!(dc = det_open(&eb, NULL, conf, jv_array(), 0, &err))) {
+		free(err);	/* the pass that follows says what is wrong */
+		baseline_free(&eb);
+		jv_free(ids);
+		jv_free(byid);
+		return 0;
+	}
+	{
+		pass dp = {.c = dc, .positions = jv_object(), .from = 1, .ids = ids};
+
+		run_pass(&dp, files, nf);
+		jv_free(dp.positions);
+		jv_free(dp.ids);
+	}
+	det_close(dc, &derived, &ch, &m, &u, &sum);
+	jv_free(ch);
+	jv_free(sum);
+	jv_array_foreach(derived, i, d) {
+		jv e = jsonl_get(jv_copy(d), "event_ids");
+
+		(void)i;
+		if (jv_get_kind(e) == JV_KIND_ARRAY)
+			jv_array_foreach(e, j, id) {
+				jv at = jv_get_kind(id) == JV_KIND_STRING
+				    ? jv_object_get(jv_copy(byid), jv_copy(id)) : jv_invalid();
+
+				(void)j;
+				if (jv_get_kind(at) == JV_KIND_ARRAY)
+					jv_array_foreach(at, x, k) {
+						int fi = (int)jv_number_value(k);
+						jv f = jv_array_get(jv_copy(*findings), fi);
+
+						(void)x;
+						if (!*event_str(f, "fingerprint") && streq(event_str(f,
+						    "detector"), event_str(d, "detector"))) {
+							if (streq(event_str(f, "status"), "acked"))
+								baseline_ack(b, event_str(d, "detector"),
+								    event_str(d, "fingerprint"));
+							f = jv_object_set(f, jv_string("fingerprint"),
+							    jv_string(event_str(d, "fingerprint")));
+							*findings = jv_array_set(*findings, fi, jv_copy(f));
+							n++;
+						}
+						jv_free(f);
+						jv_free(k);
+					}
+				jv_free(at);
+				jv_free(id);
+			}
+		jv_free(e);
+		jv_free(d);
+	}
+	jv_free(derived);
+	jv_free(byid);
+	baseline_free(&eb);
+	return n;
+}
+
+/*
+ * The first pass over a store of the earlier (Python) implementation, whose baseline.json has
+ * counts without their days. Its checkpoints.yaml says when it last looked at each source
+ * (SOURCE:learning_mode_was_active, updated_at): the events it had stored by then are learned
+ * again, day by day, and not judged again; the later ones are judged. What it knew (actors,
+ * roles) is kept; a source it had taken out of learning mode has had its retrospective.
+ * Returns the horizon ({source: time}) and the number of findings fingerprinted.
+ */
+static jv
+take_over(store *st, baseline *b, jv conf, jv *findings, size_t *fingerprinted, char **err)
+{
+	jv cps = store_checkpoints(st, err), horizon = jv_object(), done = jv_object();
+	store_file *files;
+	size_t nf;
+
+	if (*err) {
+		/* what the earlier version looked at is unknown: nothing is judged or taken over */
+		jv_free(cps), jv_free(horizon), jv_free(done), jv_free(conf);
+		return jv_invalid();
+	}
+	if (jv_get_kind(cps) != JV_KIND_OBJECT) {
+		jv_free(cps);
+		cps = jv_object();
+	}
+	jv_object_foreach(cps, k, v) {
+		const char *key = jv_string_value(k), *suffix = ":learning_mode_was_active";
+		size_t kl = strlen(key), sl = strlen(suffix);
+		int64_t us;
+
+		if (kl > sl && streq(key + kl - sl, suffix) &&
+		    !ts_from_jv(jsonl_get(jv_copy(v), "updated_at"), &us)) {
+			jv src = jv_string_sized(key, (int)(kl - sl));
+			char *rk = xasprintf("%s:retrospective_done", jv_string_value(src));
+			jv rd = jsonl_get(jsonl_get(jv_copy(cps), rk), "value");
+			jv was = jsonl_get(jv_copy(v), "value");
+
+			horizon = jv_object_set(horizon, jv_copy(src), jv_number((double)us));
+			/* it runs one when a source it saw learning leaves learning */
+			if (!(jv_get_kind(was) == JV_KIND_STRING && streq(jv_string_value(was), "true")) ||
+			    (jv_get_kind(rd) == JV_KIND_STRING && streq(jv_string_value(rd), "true")))
+				done = jv_object_set(done, jv_copy(src), jv_true());
+			jv_free(rd);
+			jv_free(was);
+			jv_free(src);
+			free(rk);
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	jv_free(cps);
+	baseline_relearn(b);
+	baseline_set_state(b, "mallcop-detect", jv_object_set(jv_object(),
+	    jv_string("retrospective_done"), done));
+	nf = store_event_files(st, 0, &files, err);
+	if (*err) {
+		jv_free(conf);
+		jv_free(horizon);
+		return jv_invalid();
+	}
+	*fingerprinted = fingerprint_earlier(b, conf, findings, files, nf);
+	store_files_free(files, nf);
+	return horizon;
 }
 
 /* the filter: events on stdin, findings on stdout, nothing stored */
@@ -571,7 +778,7 @@ main(int argc, char **argv)
 	det_ctx *dc;
 	pass p = {0};
 	store_file *files;
-	size_t nf, made, updated, skipped = 0;
+	size_t nf, made, updated, skipped = 0, fingerprinted = 0;
 	jv conf, findings, all, changed, summary, state, errors, learning, r;
 	int64_t now, tree = 0;
 
@@ -641,6 +848,7 @@ main(int argc, char **argv)
 			quick = jv_object_set(quick, jv_string("updated_findings"), jv_number(0));
 			quick = jv_object_set(quick, jv_string("summary"), jv_object());
 			quick = jv_object_set(quick, jv_string("events_examined"), jv_number(0));
+			quick = jv_object_delete(quick, jv_string("taken_over"));
 			jv_free(conf);
 			cfg_free(&cf);
 			store_close(&st);
@@ -659,6 +867,12 @@ main(int argc, char **argv)
 		cli_fail(EXIT_WORK, textout, "%s", err);
 	if (!jv_is_valid(findings = store_findings(&st, &skipped, &err)))
 		cli_fail(EXIT_WORK, textout, "%s", err);
+	p.horizon = jv_invalid();
+	if (baseline_from_earlier(&b))
+		if (!jv_is_valid(p.horizon = take_over(&st, &b, jv_copy(conf), &findings,
+		    &fingerprinted, &err)))
+			cli_fail(EXIT_WORK, textout, "%s", err);
+	p.b = &b;
 	if (!(dc = det_open(&b, real, jv_copy(conf), findings, 1, &err))) {
 		/* "detectors.NAME.KEY: expected ...": the line of the key, else of the detector */
 		char *key = strndup(err, strcspn(err, ": ")), *where = cfg_where(&cf, key);
@@ -817,9 +1031,9 @@ main(int argc, char **argv)
 		free(from);
 		free(to);
 	}
-	if ((made || updated) && finding_save(&st, all, &err))
+	if ((made || updated || fingerprinted) && finding_save(&st, all, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
-	if (!(made || updated))
+	if (!(made || updated || fingerprinted))
 		jv_free(all);
 	if (baseline_save(&b, bpath, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
@@ -839,6 +1053,15 @@ main(int argc, char **argv)
 		r = jv_object_set(r, jv_string("baseline"), stats);
 	}
 	r = jv_object_set(r, jv_string("events_examined"), jv_number((double)p.events));
+	if (jv_is_valid(p.horizon)) {
+		jv t = jv_object_set(jv_object(), jv_string("events_learned"),
+		    jv_number((double)p.adopted));
+
+		t = jv_object_set(t, jv_string("findings_fingerprinted"),
+		    jv_number((double)fingerprinted));
+		r = jv_object_set(r, jv_string("taken_over"), t);
+	}
+	jv_free(p.horizon);
 	r = jv_object_set(r, jv_string("skipped_lines"), jv_number((double)(p.skipped + skipped)));
 	if (jv_object_length(jv_copy(errors)))
 		r = jv_object_set(r, jv_string("detector_errors"), jv_copy(errors));

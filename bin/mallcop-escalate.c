@@ -1079,6 +1079,9 @@ main(int argc, char **argv)
 		res = jv_object_set(res, jv_string("budget_remaining_pct"), jv_number(cap > 0 ?
 		    (cap > tin + tout ? (cap - tin - tout) / cap * 100 : 0) : 100));
 	}
+	/* the earlier implementation's: a run that walked the chain was not skipped */
+	res = jv_object_set(res, jv_string("skipped"), jv_false());
+	res = jv_object_set(res, jv_string("reason"), jv_null());
 	res = jv_object_set(res, jv_string("channels"), report);
 	if (log_costs(&r, res))
 		failed = 1;

@@ -1,5 +1,6 @@
 /* mallcop-investigate: one finding with its events, the actors' history and baseline, the playbook */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -85,6 +86,82 @@ actor_map(store *st, jv all, const char *id)
 	}
 	jv_free(evs);
 	return map;
+}
+
+static jv by_time(jv evs);
+
+typedef struct history {
+	jv set;		/* the actors */
+	jv by;		/* actor -> [events] */
+} history;
+
+enum { HISTORY_MAX = 1000 };
+
+static int
+history_add(jv ev, const char *text, void *arg)
+{
+	history *h = arg;
+	const char *actor = event_str(ev, "actor");
+
+	(void)text;
+	if (*actor && !event_has_nul(ev) && jv_object_has(jv_copy(h->set), jv_string(actor))) {
+		jv list = jv_object_get(jv_copy(h->by), jv_string(actor));
+
+		h->by = jv_object_set(h->by, jv_string(actor), jv_null());
+		if (jv_get_kind(list) != JV_KIND_ARRAY) {
+			jv_free(list);
+			list = jv_array();
+		}
+		list = jv_array_append(list, ev);
+		/* the newest are kept: files come by source and month, so sort before cutting */
+		if (jv_array_length(jv_copy(list)) >= 2 * HISTORY_MAX)
+			list = jv_array_slice(by_time(list), HISTORY_MAX, 2 * HISTORY_MAX);
+		h->by = jv_object_set(h->by, jv_string(actor), list);
+	} else {
+		jv_free(ev);
+	}
+	return 0;
+}
+
+/* actor_history of the earlier implementation: each actor's stored events, in time order */
+static jv
+actor_history(store *st, jv set, char **err)
+{
+	history h = {set, jv_object()};
+	store_file *files;
+	size_t n = store_event_files(st, 0, &files, err);
+	jv out = jv_object();
+
+	for (size_t i = 0; i < n && !*err; i++)
+		if (store_each_event(&files[i], 0, history_add, &h, NULL))
+			*err = xasprintf("cannot read '%s': %s", files[i].path,
+			    strerror(errno));
+	store_files_free(files, n);
+	if (*err) {
+		jv_free(out);
+		jv_free(h.by);
+		jv_free(h.set);
+		return jv_invalid();
+	}
+	jv_object_foreach(set, k, v) {
+		jv list = jv_object_get(jv_copy(h.by), jv_copy(k));
+
+		int n;
+
+		if (jv_get_kind(list) != JV_KIND_ARRAY) {
+			jv_free(list);
+			list = jv_array();
+		}
+		list = by_time(list);
+		n = jv_array_length(jv_copy(list));
+		if (n > HISTORY_MAX)
+			list = jv_array_slice(list, n - HISTORY_MAX, n);
+		out = jv_object_set(out, k, list);
+		jv_free(v);
+	}
+	jv_free(h.by);
+	jv_free(h.set);
+	return out;
 }
 
 /* {profile, findings, annotations} of one actor */
@@ -297,7 +374,7 @@ main(int argc, char **argv)
 	char *err = NULL, *path, *post, *post_src;
 	store st;
 	baseline b;
-	jv all, f, evs, set, actors, actor_of, r;
+	jv all, f, evs, set, actors, actor_of, r, base, history;
 	size_t nul = 0;
 
 	setargv0(argv[0]);
@@ -356,13 +433,22 @@ main(int argc, char **argv)
 		jv_free(meta);
 	}
 	actor_of = actor_map(&st, all, id);
+	base = jv_object();
 	jv_object_foreach(set, k, v) {
-		actors = jv_object_set(actors, jv_copy(k),
-		    actor_entry(&b, jv_string_value(k), all, id, actor_of));
-		jv_free(k);
+		jv a = actor_entry(&b, jv_string_value(k), all, id, actor_of);
+		jv prof = jsonl_get(jv_copy(a), "profile"), old = jv_object();
+
+		/* the earlier implementation's baseline.actors: the same profile, its names */
+		old = jv_object_set(old, jv_string("known"), jsonl_get(jv_copy(prof), "known"));
+		old = jv_object_set(old, jv_string("frequency_entries"),
+		    jsonl_get(jv_copy(prof), "frequencies"));
+		old = jv_object_set(old, jv_string("relationships"), jsonl_get(prof, "targets"));
+		base = jv_object_set(base, jv_copy(k), old);
+		actors = jv_object_set(actors, k, a);
 		jv_free(v);
 	}
-	jv_free(set);
+	if (!jv_is_valid(history = actor_history(&st, set, &err)))
+		cli_fail(EXIT_WORK, human, "%s", err);
 	jv_free(actor_of);
 	jv_free(all);
 	baseline_free(&b);
@@ -374,6 +460,9 @@ main(int argc, char **argv)
 	if (nul)
 		r = jv_object_set(r, jv_string("skipped_events"), jv_number((double)nul));
 	r = jv_object_set(r, jv_string("actors"), actors);
+	r = jv_object_set(r, jv_string("actor_history"), history);
+	r = jv_object_set(r, jv_string("baseline"), jv_object_set(jv_object(),
+	    jv_string("actors"), base));
 	r = jv_object_set(r, jv_string("post_md"), post ? jv_string(post) : jv_null());
 	r = jv_object_set(r, jv_string("post_md_source"), post_src ? jv_string(post_src) : jv_null());
 	free(post);

@@ -141,6 +141,7 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 
 			c->prog = plugin_builtin(name);
 			free(name);
+			plugin_connector_env(ty, &c->env);
 		}
 		if (err)
 			set_error(c, err);

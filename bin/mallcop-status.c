@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,7 +177,7 @@ costs(store *st, int64_t now, int human)
 	char *err, *path = xasprintf("%s/costs.jsonl", st->dir);
 	FILE *f = store_fopen(path, &err);
 	double runs = 0, donuts = 0, usd = 0, findings = 0, tin = 0, tout = 0, breaker = 0;
-	double spent = 0, wruns = 0, wdonuts = 0, wusd = 0;
+	double spent = 0, wruns = 0, wdonuts = 0, wusd = 0, events = 0;
 	jv models = jv_object(), c = jv_object(), week = jv_object();
 	jsonl r;
 	jv line;
@@ -194,6 +195,7 @@ costs(store *st, int64_t now, int human)
 			runs++;
 			donuts += d;
 			findings += num(line, "findings");
+			events += num(line, "events");
 			tin += num(line, "tokens_in");
 			tout += num(line, "tokens_out");
 			usd += jv_is_valid(jsonl_get(jv_copy(line), "cost_usd")) ? num(line, "cost_usd")
@@ -238,6 +240,9 @@ costs(store *st, int64_t now, int human)
 	c = jv_object_set(c, jv_string("avg_donuts_per_run"), jv_number(runs ? donuts / runs : 0));
 	c = jv_object_set(c, jv_string("avg_findings_per_run"), jv_number(runs ? findings / runs
 	    : 0));
+	/* the earlier implementation's lines hold "events" (always 0); rounded as it did */
+	c = jv_object_set(c, jv_string("avg_events_per_run"),
+	    jv_number(runs ? round(events / runs * 10) / 10 : 0));
 	c = jv_object_set(c, jv_string("tokens_in"), jv_number(tin));
 	c = jv_object_set(c, jv_string("tokens_out"), jv_number(tout));
 	c = jv_object_set(c, jv_string("estimated_total_usd"), jv_number(usd));

@@ -32,6 +32,7 @@ typedef struct baseline_parts {
 	jv rest;	/* top-level members we do not use, kept as they were */
 	jv known_rest;	/* the same inside known_entities */
 	double events;
+	int earlier;	/* read from a file of the earlier implementation */
 } parts;
 
 static parts *
@@ -162,6 +163,9 @@ baseline_load(baseline *b, const char *path, int window_days, char **err)
 		v = unwrap_keys(v);
 	free(text);
 	p = P(b);
+	/* ours always has them; the earlier implementation's never */
+	p->earlier = !jv_object_has(jv_copy(v), jv_string("detector_state")) &&
+	    !jv_object_has(jv_copy(v), jv_string("daily"));
 	{
 		static const struct { int part; const char *key; } top[] = {
 			{B_FREQ, "frequency_tables"}, {B_REL, "relationships"}, {B_MAX, "maxima"},
@@ -831,4 +835,24 @@ baseline_acked(const baseline *b, const char *detector, const char *fingerprint)
 	jv_free(acked);
 	free(k);
 	return r;
+}
+
+int
+baseline_from_earlier(const baseline *b)
+{
+	return P(b)->earlier;
+}
+
+void
+baseline_relearn(baseline *b)
+{
+	static const int counts[] = {B_FREQ, B_REL, B_MAX, B_DAILY, B_FIRST, B_ACTTOT};
+	parts *p = P(b);
+
+	for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
+		jv_free(p->p[counts[i]]);
+		p->p[counts[i]] = jv_object();
+	}
+	p->events = 0;
+	p->earlier = 0;
 }

@@ -78,6 +78,17 @@ jv baseline_actor(const baseline *b, const char *actor);
 jv baseline_entity(const baseline *b, const char *entity);
 /* the sources seen, sorted */
 jv baseline_sources(const baseline *b);
+/*
+ * The file was the earlier (Python) implementation's baseline.json: counts without the days
+ * they came from, so they could never slide out of the window.
+ */
+int baseline_from_earlier(const baseline *b);
+/*
+ * Before learning again from the events the counts were made of: drop the counts (frequency
+ * tables, relationships, maxima, days, first events), keep what is known (actors, sources,
+ * roles, the other lists, actor_context and the members we do not use).
+ */
+void baseline_relearn(baseline *b);
 /* learning: first event time of a source (0 when never seen) */
 int64_t baseline_first_seen(const baseline *b, const char *source);
 int baseline_learning(const baseline *b, const char *source, int64_t us);

@@ -155,3 +155,52 @@ plugin_data(const char *root, const char *rel, char **path)
 		free(where);
 	return text;
 }
+
+/* per built-in connector: its credentials first, then the other variables it reads */
+static const struct {
+	const char *type;
+	const char *const cred[8];
+	const char *const other[5];
+} connector_env[] = {
+	{"github", {"GITHUB_TOKEN", "GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY",
+	    "GITHUB_APP_PRIVATE_KEY_FILE"}, {"GITHUB_ORG", "GITHUB_INSTALLATION_ID"}},
+	/* HOME: where ~/.aws/credentials is */
+	{"aws-cloudtrail", {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	    "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE"}, {"AWS_DEFAULT_REGION", "AWS_REGION",
+	    "HOME", "MALLCOP_HTTP_FAST"}},
+	{"azure", {"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"},
+	    {"AZURE_SUBSCRIPTION_ID"}},
+	{"m365", {"M365_TENANT_ID", "M365_CLIENT_ID", "M365_CLIENT_SECRET", "ENTRA_TENANT_ID",
+	    "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET"}, {NULL}},
+};
+
+static int
+names(jv env, const char *name)
+{
+	int found = 0;
+
+	jv_array_foreach(env, i, v) {
+		(void)i;
+		found |= jv_get_kind(v) == JV_KIND_STRING && streq(jv_string_value(v), name);
+		jv_free(v);
+	}
+	return found;
+}
+
+void
+plugin_connector_env(const char *type, jv *env)
+{
+	for (size_t i = 0; i < sizeof connector_env / sizeof *connector_env; i++) {
+		const char *const *cred = connector_env[i].cred;
+
+		if (!streq(connector_env[i].type, type))
+			continue;
+		for (size_t k = 0; k < 8 && cred[k]; k++)
+			if (names(*env, cred[k]))
+				return;
+		for (size_t k = 0; k < 8 && cred[k]; k++)
+			*env = jv_array_append(*env, jv_string(cred[k]));
+		for (size_t k = 0; k < 5 && connector_env[i].other[k]; k++)
+			*env = jv_array_append(*env, jv_string(connector_env[i].other[k]));
+	}
+}

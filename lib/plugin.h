@@ -22,4 +22,11 @@ char *plugin_find(const char *root, const char *kind, const char *name, jv *env,
  * is found.
  */
 char *plugin_data(const char *root, const char *rel, char **path);
+/*
+ * The variables of the built-in connector TYPE ("github"), as its page's ENVIRONMENT documents
+ * them: appended to *env (names) when *env names none of that connector's credentials, so a
+ * configuration that names no credential (the earlier implementation's shape) works as it did.
+ * Nothing for a type that is not built in.
+ */
+void plugin_connector_env(const char *type, jv *env);
 #endif

@@ -405,3 +405,29 @@ resource_baseline() {
 	assert_failure 1
 	[[ $stderr == *"detectors.unusual-resource-access.min_events: expected a whole number"* ]]
 }
+
+# --- mallcop baseline: the earlier implementation's fields beside ours ---
+
+@test "baseline keeps event_count, and --actor frequency_entries and relationships, of the earlier implementation" {
+	config <<<'connectors: {}'
+	mkdir -p .mallcop/events
+	{
+		ev e1 github push alice repo/a 2026-11-20T10:00:00Z
+		ev e2 github push alice repo/a 2026-11-21T10:00:00Z
+		ev e3 github push alice repo/b 2026-11-22T11:00:00Z
+		ev e4 github push bob repo/a 2026-11-22T11:00:00Z
+	} > .mallcop/events/github-2026-11.jsonl
+	ev e5 azure login alice vm1 2026-10-30T09:00:00Z > .mallcop/events/azure-2026-10.jsonl
+	mallcop detect >/dev/null
+	run --separate-stderr mallcop baseline
+	assert_success
+	# the events stored
+	jq -e '.event_count == 5' <<< "$output"
+	run --separate-stderr mallcop baseline --actor alice
+	assert_success
+	jq -e '.frequency_entries == .frequencies and .relationships == .targets' <<< "$output"
+	jq -e '.frequency_entries["github:push:alice"] == 3 and .frequency_entries["azure:login:alice"] == 1' <<< "$output"
+	jq -e '.frequency_entries | keys | map(select(test("bob"))) == []' <<< "$output"
+	jq -e '.relationships | keys == ["repo/a","repo/b","vm1"]' <<< "$output"
+	jq -e '.relationships["repo/a"] == {"count":2,"first_seen":"2026-11-20T10:00:00Z","last_seen":"2026-11-21T10:00:00Z"}' <<< "$output"
+}

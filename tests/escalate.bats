@@ -481,3 +481,17 @@ investigate() {
 	assert_success
 	jq -e '.finding_id == "fnd_bare" and .outcome == "escalated" and .cause == "model"' <<< "$output"
 }
+
+@test "the earlier implementation's skipped and reason: false and null for a run that walked the chain" {
+	# the circuit breaker's run is not skipped either, as before
+	mock_start <<< "[$(decide fnd_newactor000000001 resolved 0.9)]"
+	with_llm
+	EXTRA="budget: {max_findings_for_actors: 1}" configure
+	run --separate-stderr mallcop escalate
+	assert_success
+	jq -e '.circuit_breaker_triggered == true and .skipped == false and .reason == null' <<< "$output"
+	configure
+	run --separate-stderr mallcop escalate
+	assert_success
+	jq -e '.skipped == false and .reason == null and .findings_processed >= 0' <<< "$output"
+}

@@ -203,3 +203,17 @@ setup() {
 	assert_success
 	echo "$output" | jq -e '[.events[].id] == ["evt_x1"] and .skipped_events == 1 and (.actors | has("alice") | not)'
 }
+
+@test "the earlier implementation's actor_history and baseline.actors are there beside ours" {
+	run --separate-stderr mallcop investigate fnd_main
+	assert_success
+	# every stored event of each involved actor, oldest first
+	jq -e '[.actor_history.alice[].id] == ["evt_h01","evt_h02","evt_h03","evt_h04","evt_h05"]' <<< "$output"
+	jq -e '[.actor_history.mallory[].id] == ["evt_x1","evt_x3"]' <<< "$output"
+	jq -e '.actor_history | keys | length == 3' <<< "$output"
+	# {known, frequency_entries, relationships} per actor, from the baseline
+	jq -e '.baseline.actors.alice | keys == ["frequency_entries","known","relationships"]' <<< "$output"
+	jq -e '.baseline.actors.alice.known == true and .baseline.actors.alice.frequency_entries["github:push:alice"] == 5' <<< "$output"
+	jq -e '.baseline.actors.alice.relationships["repo/a"].count == 5 and .baseline.actors.alice.relationships["repo/a"].first_seen == "2026-11-01T10:00:00Z"' <<< "$output"
+	jq -e '.baseline.actors.mallory.relationships | keys == ["repo/other","repo/secret"]' <<< "$output"
+}

@@ -198,3 +198,24 @@ two_scans() {
 	run --separate-stderr mallcop status --costs --human
 	assert_line --partial "Costs: 3 runs"
 }
+
+@test "--costs keeps avg_events_per_run of the earlier implementation: the mean of its lines' events, to one decimal" {
+	deployment
+	config <<<'routing: {}'
+	mkdir -p .mallcop
+	cat > .mallcop/costs.jsonl <<-'EOF'
+	{"timestamp": "2026-03-10T12:00:00+00:00", "events": 1, "findings": 3, "actors_invoked": true, "donuts_used": 18432, "estimated_cost_usd": 0.004608, "budget_remaining_pct": 63.1}
+	{"timestamp": "2026-03-10T13:00:00+00:00", "events": 2, "findings": 0, "actors_invoked": false, "donuts_used": 0, "estimated_cost_usd": 0.0, "budget_remaining_pct": 100.0}
+	{"timestamp": "2026-03-10T14:00:00+00:00", "events": 2, "findings": 1, "actors_invoked": true, "tokens_used": 2000, "estimated_cost_usd": 0.0005, "budget_remaining_pct": 96.0}
+	EOF
+	run --separate-stderr mallcop status --costs
+	assert_success
+	jq -e '.costs.avg_events_per_run == 1.7 and .costs.total_runs == 3' <<< "$output"
+	# a line of ours has no events: it counts as 0
+	echo '{"timestamp":"2026-03-10T15:00:00Z","findings":0,"actors_invoked":false,"donuts_used":0,"cost_usd":0}' >> .mallcop/costs.jsonl
+	run --separate-stderr mallcop status --costs
+	jq -e '.costs.avg_events_per_run == 1.3' <<< "$output"
+	rm .mallcop/costs.jsonl
+	run --separate-stderr mallcop status --costs
+	jq -e '.costs.avg_events_per_run == 0' <<< "$output"
+}
