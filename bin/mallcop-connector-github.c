@@ -1,6 +1,7 @@
 /* mallcop-connector-github: a GitHub organization's audit log, oldest entries first */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,7 +97,7 @@ emit(run *r, jv e)
 		jv_free(ts);
 		ts = jv_object_get(jv_copy(e), jv_string("created_at"));
 	}
-	if (jv_get_kind(ts) != JV_KIND_NUMBER) {
+	if (jv_get_kind(ts) != JV_KIND_NUMBER || !(fabs(jv_number_value(ts)) < 9e15)) {
 		jv_free(ts);
 		jv_free(e);
 		r->untimed++;
