@@ -1,6 +1,7 @@
 /* mallcop-connector-github: a GitHub organization's audit log, oldest entries first */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 

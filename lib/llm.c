@@ -81,7 +81,8 @@ static long long
 num(jv o, const char *k)
 {
 	jv v = get(o, k);
-	long long n = jv_get_kind(v) == JV_KIND_NUMBER ? (long long)jv_number_value(v) : 0;
+	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
+	long long n = d > 0 && d < 1e15 ? (long long)d : 0;	/* a count, never past int64 */
 
 	jv_free(v);
 	return n;
