@@ -283,8 +283,7 @@ rule() {	# a declarative rule file for app "acme" from stdin
 @test "detect takes the deployment lock" {
 	history
 	mallcop scan >/dev/null
-	flock .mallcop/lock sleep 4 &
-	sleep 0.5
+	hold_lock 4
 	run mallcop detect
 	assert_failure 75
 	wait

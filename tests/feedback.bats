@@ -160,8 +160,7 @@ at() {
 }
 
 @test "a locked deployment is exit 75; --wait waits for the lock" {
-	flock .mallcop/lock sleep 2 &
-	sleep 0.3
+	hold_lock 2
 	run mallcop feedback fnd_a agree --wait=0
 	assert_failure 75
 	run mallcop feedback fnd_a agree --wait=10

@@ -147,8 +147,7 @@ get() {
 }
 
 @test "annotate: exit 75 while another run holds the lock; --wait waits for it" {
-	flock .mallcop/lock sleep 4 &
-	sleep 0.5
+	hold_lock 4
 	run --separate-stderr mallcop annotate fnd_a "while locked"
 	assert_failure 75
 	echo "$output" | jq -e '.status == "error" and (.error | test("in use by another mallcop run"))'
@@ -222,8 +221,7 @@ get() {
 	assert_failure 2
 	run "$MALLCOP_EXEC_PATH/mallcop-ack" --help
 	assert_success
-	flock .mallcop/lock sleep 4 &
-	sleep 0.5
+	hold_lock 4
 	run --separate-stderr mallcop ack fnd_a
 	assert_failure 75
 	get fnd_a | jq -e '.status == "open"'

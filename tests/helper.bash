@@ -94,3 +94,15 @@ failed_with() {
 	[[ "$stderr" != *cursor:* ]]
 	no_secret
 }
+
+# hold the deployment's lock for SECONDS in the background, returning once it is held (not after
+# a guessed sleep, which a loaded machine outlasts); killing HOLDER releases it
+hold_lock() {
+	mkdir -p .mallcop
+	rm -f "$BATS_TEST_TMPDIR/held"
+	flock -o .mallcop/lock sh -c ": > '$BATS_TEST_TMPDIR/held'; exec sleep $1" 3>&- &
+	HOLDER=$!
+	for _ in $(seq 200); do [ -e "$BATS_TEST_TMPDIR/held" ] && return 0; sleep 0.05; done
+	echo "hold_lock: the lock was not taken in 10 s" >&2
+	return 1
+}

@@ -267,8 +267,7 @@ plugin() {
 @test "a second scan while one runs exits 75, or waits with --wait" {
 	files_config
 	mkdir -p .mallcop
-	flock .mallcop/lock sleep 4 &
-	sleep 0.5
+	hold_lock 4
 	run mallcop scan
 	assert_failure 75
 	assert_output --partial "in use by another mallcop run"
@@ -412,8 +411,7 @@ in_namespace() {
 	run --separate-stderr mallcop scan --jsonl --wait=x
 	assert_failure 2
 	mkdir -p .mallcop
-	flock .mallcop/lock sleep 4 &
-	sleep 0.5
+	hold_lock 4
 	run --separate-stderr mallcop scan --jsonl
 	assert_failure 75
 	assert_output ""

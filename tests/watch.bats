@@ -80,12 +80,10 @@ mallory() {
 	mallory
 	mkdir -p .mallcop
 	: > .mallcop/lock
-	python3 -c 'import fcntl, time; f = open(".mallcop/lock", "a"); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(30)' 3>&- &
-	holder=$!
-	sleep 0.5
+	hold_lock 30
 	run --separate-stderr mallcop watch
-	kill "$holder"
-	wait "$holder" || true
+	kill "$HOLDER"
+	wait "$HOLDER" || true
 	assert_failure 75
 	[[ "$stderr" == *"in use by another mallcop run"* ]]
 	config <<-EOF
