@@ -113,7 +113,8 @@ ct() {
 	jq -se '[.[].headers.authorization | capture("/(?<r>[a-z0-9-]+)/cloudtrail/").r] == ["us-east-1","eu-west-1"]' "$LOG"
 	run --separate-stderr ct --cursor '{"us-east-1":"2026-11-05T02:00:00Z","eu-west-1":"2026-11-05T01:45:00Z"}'
 	assert_success
-	jq -se 'map(.body | fromjson | .StartTime)[2:] == [1793844000, 1793843100]' "$LOG"
+	# each from 15 minutes before its cursor: records reach CloudTrail minutes late
+	jq -se 'map(.body | fromjson | .StartTime)[2:] == [1793843100, 1793842200]' "$LOG"
 	# nothing newer in us-east-1 than its cursor: it keeps it
 	jq -e '.["us-east-1"] == "2026-11-05T02:00:00Z"' <<< "$(last_cursor)"
 }
@@ -192,9 +193,35 @@ ct() {
 	MALLCOP_NOW=2026-11-06T00:00:00Z run mallcop scan
 	assert_success
 	[ "$(stored_ids | wc -l)" -eq 10 ]
-	jq -se '.[2].body | fromjson | .StartTime == 1793843100' "$LOG"
+	jq -se '.[2].body | fromjson | .StartTime == 1793842200' "$LOG"
 	! grep -rqF "$SECRET" .mallcop mallcop.yaml
 	[[ "$output" != *"$SECRET"* ]]
+}
+
+@test "a record delivered minutes late is stored by the next scan, once; the others are not stored twice" {
+	# the second poll answers a record 5 minutes older than the first poll's newest, with two
+	# records the first poll already gave
+	late=$(jq -c '{Events: ([.Events[3], .Events[4]] + [.Events[4] | .EventId = "a1b2c3d4-0011-4e5f-8a9b-000000000011" | .EventTime = 1793842800 | .EventName = "DeleteBucketPolicy"])}' "$FIX/page2.json")
+	mock < <(printf '[%s,%s]\n' "$(route 200 "$(jq -c . "$FIX/page2.json")" 1)" "$(route 200 "$late")")
+	config <<-EOF
+	connectors:
+	  aws:
+	    type: aws-cloudtrail
+	    regions: [us-east-1]
+	    endpoint: http://127.0.0.1:$PORT
+	    env: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	MALLCOP_NOW=2026-11-06T00:00:00Z run mallcop scan
+	assert_success
+	[ "$(stored_ids | wc -l)" -eq 5 ]
+	MALLCOP_NOW=2026-11-06T00:00:00Z run mallcop scan
+	assert_success
+	[ "$(stored_ids | wc -l)" -eq 6 ]
+	[ "$(stored_ids | uniq | wc -l)" -eq 6 ]
+	[ "$(cat .mallcop/events/*.jsonl | jq -r .action | grep -c DeleteBucketPolicy)" -eq 1 ]
+	# the second poll asked from before the late record's time
+	jq -se '.[1].body | fromjson | .StartTime <= 1793842800' "$LOG"
 }
 
 @test "401: the credentials and the permission named, no cursor, no secret" {
