@@ -41,6 +41,7 @@ struct llm {
 	enum provider p;
 	char *endpoint, *key, *secret, *token, *region, *model, *command;
 	long timeout;
+	int allow_private;	/* the endpoint may be a private or loopback address */
 	unsigned long calls;	/* claude-code: the tool call ids handed out, cc_1, cc_2... */
 	char **names;		/* llm_model's answers, kept while l lives */
 	size_t nnames;
@@ -165,6 +166,25 @@ find_program(const char *cmd)
 	return full;
 }
 
+/* a boolean setting (false when absent; "true"/"false" from a variable too); -1 otherwise */
+static int
+conf_bool(jv conf, const char *k, int *out)
+{
+	jv v = get(conf, k);
+	jv_kind kind = jv_get_kind(v);
+	int rc = 0;
+
+	*out = kind == JV_KIND_TRUE;
+	if (kind == JV_KIND_STRING && (streq(jv_string_value(v), "true") ||
+	    streq(jv_string_value(v), "false")))
+		*out = streq(jv_string_value(v), "true");
+	else if (kind != JV_KIND_TRUE && kind != JV_KIND_FALSE && kind != JV_KIND_NULL &&
+	    kind != JV_KIND_INVALID)
+		rc = -1;
+	jv_free(v);
+	return rc;
+}
+
 static long
 conf_timeout(jv conf, long dflt)
 {
@@ -259,7 +279,8 @@ configure(llm *l, jv conf, char **err)
 	}
 	}
 	if (http_init(&c, who, l->endpoint, &e) < 0) {	/* the endpoint is refused now, not later */
-		*err = e;
+		*err = xasprintf("llm.endpoint: %s", e);
+		free(e);
 		return -1;
 	}
 	http_free(&c);
@@ -305,6 +326,11 @@ llm_open(jv conf, const char *backend, char **err)
 		l->model = full;
 	}
 	l->timeout = conf_timeout(conf, l->p == CLAUDE_CODE ? CLI_TIMEOUT : HTTP_TIMEOUT);
+	if (conf_bool(conf, "allow_private", &l->allow_private) < 0) {
+		*err = xstrdup("llm: allow_private must be true or false");
+		llm_close(l);
+		return NULL;
+	}
 	if (configure(l, conf, err) < 0) {
 		llm_close(l);
 		return NULL;
@@ -522,6 +548,7 @@ client(const llm *l, http_client *c, char **err)
 	if (http_init(c, provider_names[l->p], l->endpoint, err) < 0)
 		return -1;
 	c->timeout_s = l->timeout;
+	c->allow_private = l->allow_private;
 	return 0;
 }
 

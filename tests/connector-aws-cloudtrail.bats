@@ -287,3 +287,25 @@ ct() {
 	[ "$(sed -n '/^aws:/,/^[a-z]/p' .mallcop/checkpoints.yaml | grep value)" = "$(sed -n '/^aws:/,/^[a-z]/p' before.yaml | grep value)" ]
 	{ ! grep -rqF "$SECRET" .mallcop mallcop.yaml; } || false
 }
+
+@test "a response of the wrong kind fails cleanly or is skipped, never an abort" {
+	for body in '[]' '"x"' '5' '{"Events":5}' '{"Events":"x"}' '{"Events":[5,"x",null]}' '{"Events":[{"EventTime":"x","EventName":5}]}' '{"Events":[{"EventTime":1793838300,"EventName":5,"EventId":[],"Username":{},"Resources":[5,"x"],"CloudTrailEvent":"[1]"}]}' '{"Events":[{"EventTime":1793838300,"Resources":"x","CloudTrailEvent":{"userIdentity":5,"requestParameters":[],"responseElements":"x"}}]}' '{"Events":[],"NextToken":5}'; do
+		rm -f "$LOG"
+		mock < <(printf '[%s]\n' "$(route 200 "$body")")
+		run --separate-stderr ct --since 2026-11-05T00:00:00Z
+		[ "$status" -le 1 ]
+		[[ "$stderr" == *aws-cloudtrail* ]]
+		[[ "$stderr" != *Assertion* ]]
+		if [ "$status" -eq 1 ]; then [[ "$stderr" != *cursor:* ]]; fi
+		mock_stop
+	done
+	# an error answer of the wrong kind
+	for body in '[]' '"x"' '{"__type":5,"message":[]}'; do
+		rm -f "$LOG"
+		mock < <(printf '[%s]\n' "$(route 400 "$body")")
+		run --separate-stderr ct --since 2026-11-05T00:00:00Z
+		assert_failure 1
+		[[ "$stderr" == *"aws-cloudtrail: us-east-1"*"HTTP 400"* ]]
+		mock_stop
+	done
+}

@@ -364,3 +364,16 @@ jwt_ok() {
 	{ ! grep -rqF "$TOKEN" .mallcop mallcop.yaml; } || false
 	[[ "$output$stderr" != *"$TOKEN"* ]]
 }
+
+@test "a page of the wrong kind fails cleanly or is skipped, never an abort" {
+	for body in '{}' '"x"' '5' '{"value":5}' '[5,"x",null,[]]' '[{"@timestamp":"x","action":5,"actor":[],"repo":{},"actor_location":"US","_document_id":7}]' '[{"@timestamp":1793779260812,"action":5,"actor":[],"repo":{},"actor_location":[1],"_document_id":7}]'; do
+		rm -f "$LOG"
+		mock < <(printf '[{"path":"%s","status":200,"body":%s}]\n' "$AUDIT" "$body")
+		run --separate-stderr gh --since 2026-11-04T00:00:00Z
+		[ "$status" -le 1 ]
+		[[ "$stderr" == *github* ]]
+		[[ "$stderr" != *Assertion* ]]
+		if [ "$status" -eq 1 ]; then [[ "$stderr" != *cursor:* ]]; fi
+		mock_stop
+	done
+}
