@@ -428,16 +428,19 @@ auth_aws_credentials(char **access, char **secret, char **token, char **err)
 		*access = xstrdup(ak);
 		*secret = xstrdup(sk);
 		*token = tk && *tk ? xstrdup(tk) : NULL;
-		return 0;
+		rc = 0;
+	} else {
+		if (!profile || !*profile)
+			profile = "default";
+		if (file && *file)
+			path = xstrdup(file);
+		else
+			path = xasprintf("%s/.aws/credentials", home ? home : "");
+		rc = credentials_file(path, profile, access, secret, token, err);
+		free(path);
 	}
-	if (!profile || !*profile)
-		profile = "default";
-	if (file && *file)
-		path = xstrdup(file);
-	else
-		path = xasprintf("%s/.aws/credentials", home ? home : "");
-	rc = credentials_file(path, profile, access, secret, token, err);
-	free(path);
+	secret_add(*secret);
+	secret_add(*token);
 	return rc;
 }
 
@@ -486,6 +489,10 @@ auth_ms_token(http_client *login, const char *tenant, const char *client_id,
 
 	*err = NULL;
 	*denied = 0;
+	secret_add(client_secret);
+	jerr = pct_encoded(client_secret, strlen(client_secret), 0);	/* as the form sends it */
+	secret_add(jerr);
+	free(jerr);
 	key = xasprintf("%s\n%s\n%s\n%s", login->base, tenant, client_id, scope);
 	for (c = ms_cache; c; c = c->next)
 		if (strcmp(c->key, key) == 0 && mono_now() < c->until) {
@@ -530,6 +537,7 @@ auth_ms_token(http_client *login, const char *tenant, const char *client_id,
 		free(jerr);
 	} else {
 		token = xstrdup(jv_string_value(at));
+		secret_add(token);
 		/* v1 endpoints send expires_in as a string */
 		secs = jv_get_kind(exp) == JV_KIND_NUMBER ? jv_number_value(exp) :
 		    jv_get_kind(exp) == JV_KIND_STRING ? atof(jv_string_value(exp)) : 0;
@@ -688,7 +696,9 @@ auth_github_app_token(http_client *api, const char *app_id, const char *pem_priv
 			    r.status == 401 ? "check GITHUB_APP_ID and the app's private key" :
 			    r.status == 404 ? "check GITHUB_INSTALLATION_ID: no such installation of "
 			    "this app" : "cannot get an installation token");
-		} else if (!(token = body_field(&r, "token"))) {
+		} else if ((token = body_field(&r, "token")) != NULL) {
+			secret_add(token);
+		} else {
 			*err = xasprintf("GitHub App %s: installation %s: the response has no token",
 			    app_id, id);
 		}

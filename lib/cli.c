@@ -161,7 +161,7 @@ cli_url(jv cfg, const char *key, const char *dflt, const char *who)
 		return NULL;
 	while (*url && url[strlen(url) - 1] == '/')
 		url[strlen(url) - 1] = 0;
-	if (http_init(&probe, who, url, &err))
+	if (http_init(&probe, who, url, &err) || http_check_base(&probe, &err))
 		die(EXIT_USAGE, "%s: %s", key, err ? err : "not usable");
 	http_free(&probe);
 	return url;

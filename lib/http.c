@@ -88,6 +88,8 @@ url_parts(const char *url, char **scheme, char **host, char **port)
 }
 
 static int allow_private_dflt;
+static char *bare_host(const char *host);
+static void secret_header(const char *h);
 
 void
 http_allow_private(int yes)
@@ -160,8 +162,9 @@ http_header(http_client *c, const char *fmt, ...)
 
 	c->headers = xrealloc(c->headers, (c->nheaders + 1) * sizeof *c->headers);
 	va_start(ap, fmt);
-	c->headers[c->nheaders++] = xvasprintf(fmt, ap);
+	c->headers[c->nheaders] = xvasprintf(fmt, ap);
 	va_end(ap);
+	secret_header(c->headers[c->nheaders++]);
 	return 0;
 }
 
@@ -175,51 +178,39 @@ http_response_free(http_response *r)
 	r->headers = jv_invalid();
 }
 
-/* a header whose value is a credential: it is scrubbed from every message */
+/* a header that carries no secret; any other header's value is one (secret_add) */
 static int
-secret_header(const char *h)
+public_header(const char *h)
 {
-	static const char *const words[] = { "authorization", "token", "key", "secret",
-		"cookie", "signature", "password" };
+	static const char *const names[] = { "accept", "content-type", "user-agent",
+		"x-github-api-version", "x-amz-target", "x-amz-date", "x-amz-content-sha256",
+		"anthropic-version", "anthropic-beta", "x-mallcop-timestamp", "expect" };
 	size_t n = strcspn(h, ":");
 
-	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-		for (size_t j = 0; j + strlen(words[i]) <= n; j++)
-			if (strncasecmp(h + j, words[i], strlen(words[i])) == 0)
-				return 1;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (strlen(names[i]) == n && strncasecmp(h, names[i], n) == 0)
+			return 1;
 	return 0;
 }
 
+/* the value of a header, and the parts a service may echo alone: "Bearer TOKEN", "Signature=" */
 static void
-scrub_one(char *msg, const char *secret, size_t n)
+secret_header(const char *h)
 {
-	char *p;
+	const char *v = strchr(h, ':'), *p;
+	char *sig;
 
-	if (n < 4)
+	if (!v || public_header(h))
 		return;
-	while ((p = strstr(msg, secret)) != NULL) {
-		memset(p, '*', n > 3 ? 3 : n);
-		memmove(p + 3, p + n, strlen(p + n) + 1);
-	}
-}
-
-/* replace every credential the client sends by "***": a service may echo it back */
-static void
-scrub(const http_client *c, char *msg)
-{
-	for (size_t i = 0; i < c->nheaders; i++) {
-		const char *h = c->headers[i], *v;
-		char *tok;
-
-		if (!secret_header(h) || !(v = strchr(h, ':')))
-			continue;
-		v += strspn(v + 1, " \t") + 1;
-		scrub_one(msg, v, strlen(v));
-		/* "Bearer TOKEN": the token alone may come back too */
-		if ((tok = strpbrk(v, " \t")) != NULL) {
-			tok += strspn(tok, " \t");
-			scrub_one(msg, tok, strlen(tok));
-		}
+	v += 1 + strspn(v + 1, " \t");
+	secret_add(v);
+	if ((p = strpbrk(v, " \t")) != NULL)
+		secret_add(p + strspn(p, " \t"));
+	if ((p = strstr(v, "Signature=")) != NULL) {
+		sig = xstrdup(p + 10);
+		sig[strcspn(sig, ", ")] = '\0';
+		secret_add(sig);
+		free(sig);
 	}
 }
 
@@ -439,6 +430,31 @@ http_resolve(const char *host, const char *port, int allow_private, int allow_lo
 	}
 	*addrs = list;
 	return 0;
+}
+
+int
+http_check_base(const http_client *c, char **err)
+{
+	char *scheme, *host, *port, *bare, *addrs, *e;
+	unsigned char probe[16];
+	int rc = 0;
+
+	*err = NULL;
+	if (url_parts(c->base, &scheme, &host, &port) < 0)
+		return 0;
+	bare = bare_host(host);
+	if (inet_pton(AF_INET, bare, probe) == 1 || inet_pton(AF_INET6, bare, probe) == 1) {
+		if (http_resolve(bare, port, c->allow_private, c->loopback_base, &addrs, &e) < 0) {
+			*err = xasprintf("%s: %s", whoof(c), e);
+			free(e);
+			rc = -1;
+		} else {
+			free(addrs);
+		}
+	}
+	free(bare);
+	parts_free(scheme, host, port);
+	return rc;
 }
 
 /* what one request may connect to: the checked addresses, and the proxy's */
@@ -862,8 +878,8 @@ describe(const http_client *c, const char *what, const http_response *r, CURLcod
 		    text ? text : "", why ? " " : "", why ? why : "");
 		free(text);
 	}
-	scrub(c, msg);
-	return msg;
+	(void)c;
+	return secret_scrub(msg);
 }
 
 int
@@ -906,6 +922,9 @@ http_request(http_client *c, const char *method, const char *url, const char *bo
 			status = 0;
 			break;
 		}
+		/* a service that echoes the request sends our secrets back: they go at once */
+		if (r->body && !memchr(r->body, '\0', r->len))
+			r->len = strlen(secret_scrub(r->body));
 		if (rc != CURLE_OK && g.refused[0]) {	/* DNS moved it: never retried */
 			r->error = xasprintf("%s: refusing to connect to %s: not an address the host "
 			    "was checked to have", what, g.refused);

@@ -42,6 +42,11 @@ typedef struct http_response {
 int http_init(http_client *c, const char *who, const char *base, char **err);
 /* the allow_private of every client http_init makes from now on (a connector's setting) */
 void http_allow_private(int yes);
+/*
+ * The base URL's host, when it is an address itself, checked now (a configuration error rather
+ * than a failed request); a name is checked by every request. 0, or -1 and *err.
+ */
+int http_check_base(const http_client *c, char **err);
 
 /* what makes an address unfit to be asked: "loopback", "private", "link-local", "metadata"...,
  * or NULL (public) */

@@ -283,6 +283,13 @@ configure(llm *l, jv conf, char **err)
 		free(e);
 		return -1;
 	}
+	c.allow_private = l->allow_private;
+	if (http_check_base(&c, &e) < 0) {
+		*err = xasprintf("llm.endpoint: %s", e);
+		free(e);
+		http_free(&c);
+		return -1;
+	}
 	http_free(&c);
 	return 0;
 }
@@ -318,6 +325,9 @@ llm_open(jv conf, const char *backend, char **err)
 	l->key = conf_str(conf, "api_key");
 	l->secret = conf_str(conf, "secret_key");
 	l->token = conf_str(conf, "session_token");
+	secret_add(l->key);
+	secret_add(l->secret);
+	secret_add(l->token);
 	l->model = conf_str(conf, "default_model");
 	if ((l->p == ANTHROPIC || l->p == CLAUDE_CODE) && alias(l->model)) {
 		char *full = xstrdup(alias(l->model));

@@ -309,3 +309,33 @@ ct() {
 		mock_stop
 	done
 }
+
+@test "a service that echoes the request back: no credential (session token, signature, key) in any message, of the connector or of scan" {
+	export AWS_SESSION_TOKEN=FQoGZXIvYXdzMARKERsessionTOKEN0123456789
+	for st in 400 500; do
+		rm -f "$LOG"
+		mock < <(printf '[{"method":"POST","path":"/","status":%s,"echo":true}]\n' "$st")
+		run --separate-stderr ct --since 2026-11-05T00:00:00Z
+		assert_failure 1
+		[[ "$stderr" == *"you sent"* ]]
+		sig=$(jq -r '.headers.authorization | capture("Signature=(?<s>[0-9a-f]+)").s' "$LOG" | head -n 1)
+		[ -n "$sig" ]
+		for m in "$AWS_SESSION_TOKEN" "$SECRET" "$sig"; do
+			[[ "$output$stderr" != *"$m"* ]]
+		done
+		mock_stop
+	done
+	mock < <(printf '[{"method":"POST","path":"/","status":400,"echo":true}]\n')
+	config <<-EOF
+	connectors:
+	  aws:
+	    type: aws-cloudtrail
+	    endpoint: http://127.0.0.1:$PORT
+	    env: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN]
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	run --separate-stderr mallcop scan
+	assert_failure 1
+	[[ "$output$stderr" == *"you sent"* ]]
+	[[ "$output$stderr" != *"$AWS_SESSION_TOKEN"* && "$output$stderr" != *"$SECRET"* ]]
+}

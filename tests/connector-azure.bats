@@ -390,3 +390,17 @@ gets() {
 	{ ! grep -rqF "$SECRET" .mallcop mallcop.yaml; } || false
 	[[ "$output" != *"$SECRET"* ]]
 }
+
+@test "a service that echoes the request back: neither the client secret nor the token is in any message" {
+	# the token endpoint quotes the form (the secret URL-encoded in it)
+	mock < <(printf '[{"method":"POST","path":"/%s/oauth2/v2.0/token","status":400,"echo":true}]\n' "$TENANT")
+	run --separate-stderr az --since 2026-11-04T00:00:00Z
+	failed_with "you sent"
+	[[ "$stderr" != *"$(jq -rn --arg s "$SECRET" '$s | @uri')"* ]]
+	mock_stop
+	# the API quotes the bearer token
+	mock < <(printf '[%s,{"path":"/subscriptions/%s/providers/*","status":500,"echo":true}]\n' "$(token_route)" "$SUB1")
+	run --separate-stderr az --since 2026-11-04T00:00:00Z
+	failed_with "you sent"
+	[[ "$stderr" != *MOCKtoken* ]]
+}

@@ -545,3 +545,16 @@ listed() {
 		mock_stop
 	done
 }
+
+@test "a service that echoes the request back: neither the client secret nor the token is in any message" {
+	mock < <(jq -cn --arg p "/$T/oauth2/v2.0/token" '[{method: "POST", path: $p, status: 401, echo: true}]')
+	run --separate-stderr m365 --since 2026-11-05T00:00:00Z
+	failed_with "you sent"
+	[[ "$stderr" != *"$(jq -rn --arg s "$SECRET" '$s | @uri')"* ]]
+	mock_stop
+	tok=$(jq -r .access_token "$FIX/token.json")
+	mock < <({ token_ok; jq -cn --arg p "$FEED/subscriptions/start" '{method: "POST", path: $p, status: 400, echo: true}'; } | list)
+	run --separate-stderr m365 --since 2026-11-05T00:00:00Z
+	failed_with "you sent"
+	[[ "$stderr" != *"$tok"* ]]
+}
