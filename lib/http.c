@@ -559,7 +559,7 @@ guard_init(const http_client *c, const char *url, guard *g, char **pin, char **e
 		*pin = xasprintf("%s:%s:%s", host, port, addrs);
 	free(addrs);
 	/* the proxy is the user's own choice: its addresses may be anything */
-	if (!is_loopback(host) && env_proxy(scheme, &ph, &pp) == 0) {
+	if (!is_loopback(host) && !c->secret_path && env_proxy(scheme, &ph, &pp) == 0) {
 		char *pb = bare_host(ph);
 
 		if (http_resolve(pb, pp, 1, 1, &pa, &e) == 0) {
@@ -813,6 +813,8 @@ perform(const http_client *c, const char *method, const char *url, const char *b
 	parts_free(scheme, host, port);
 	if (pin)
 		curl_easy_setopt(h, CURLOPT_RESOLVE, pin);
+	if (c->secret_path)	/* a URL that is a credential goes direct, never to a proxy */
+		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, g);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "mallcop/" MALLCOP_VERSION);
