@@ -81,10 +81,11 @@ static long long
 num(jv o, const char *k)
 {
 	jv v = get(o, k);
-	long long n = jv_get_kind(v) == JV_KIND_NUMBER ? (long long)jv_number_value(v) : 0;
+	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
 
 	jv_free(v);
-	return n;
+	/* a count from outside: NaN, negative or beyond any real count is no count */
+	return d >= 0 && d <= 1e15 ? (long long)d : 0;
 }
 
 /* o[k] when it is of kind want, else dflt */
