@@ -293,7 +293,7 @@ ct() {
 		rm -f "$LOG"
 		mock < <(printf '[%s]\n' "$(route 200 "$body")")
 		run --separate-stderr ct --since 2026-11-05T00:00:00Z
-		[ "$status" -le 1 ]
+		[ "$status" -le 1 ] || { echo "$body: $status: $stderr" >&3; false; }
 		[[ "$stderr" == *aws-cloudtrail* ]]
 		[[ "$stderr" != *Assertion* ]]
 		if [ "$status" -eq 1 ]; then [[ "$stderr" != *cursor:* ]]; fi
