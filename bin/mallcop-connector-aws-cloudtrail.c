@@ -26,6 +26,9 @@ static const char target_hdr[] =
 
 #define CT_JSON "application/x-amz-json-1.1"
 #define MAX_THROTTLED 5
+/* CloudTrail delivers a record minutes after its EventTime: a cursor is read again from this
+ * much before it, and the store skips the ids it already holds */
+#define OVERLAP (15 * 60 * TS_SECOND)
 
 typedef struct run {
 	const char *region;
@@ -455,16 +458,18 @@ main(int argc, char **argv)
 	for (i = 0; i < nregions; i++) {
 		jv jr = jv_array_get(jv_copy(jregions), (int)i), jc;
 		run r = {.region = jv_string_value(jr), .newest = -1};
-		int64_t from = since;
+		int64_t from = since, ask = given && !ts_parse(given, &us) ? since - OVERLAP : since;
 		char *base;
 
 		jc = jsonl_get(jv_copy(cur), r.region);
-		if (jv_get_kind(jc) == JV_KIND_STRING && !ts_parse(jv_string_value(jc), &us))
+		if (jv_get_kind(jc) == JV_KIND_STRING && !ts_parse(jv_string_value(jc), &us)) {
 			from = us;
+			ask = us - OVERLAP;
+		}
 		base = endpoint ? xstrdup(endpoint)
 		    : xasprintf("https://cloudtrail.%s.amazonaws.com", r.region);
 		requests = 0;	/* the limit is per region */
-		if (fetch(&r, base, ak, sk, tok, from, &requests))
+		if (fetch(&r, base, ak, sk, tok, ask, &requests))
 			failed = 1;
 		total += r.events;
 		untimed += r.untimed;

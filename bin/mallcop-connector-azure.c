@@ -303,7 +303,7 @@ main(int argc, char **argv)
 	http_client login, api;
 	char t[TS_BUFSZ], *err = NULL, *base, *login_url, *scope, *token;
 	jv cfg, subs, jscope;
-	int failed = 0;
+	int failed = 0, denied;
 
 	setargv0(argv[0]);
 	cfg = cli_connector(argc, argv, usage, &given, &since);
@@ -350,9 +350,10 @@ main(int argc, char **argv)
 
 	if (http_init(&login, "azure", login_url, &err) || http_init(&api, "azure", base, &err))
 		die(EXIT_USAGE, "%s", err ? err : "a URL is not usable");
-	if (!(token = auth_ms_token(&login, tenant, client, secret, scope, &err))) {
-		warnf("azure: %s (check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET: "
-		    "the secret must be a current client secret of that application)", err ? err : "no token");
+	if (!(token = auth_ms_token(&login, tenant, client, secret, scope, &denied, &err))) {
+		warnf("azure: %s%s", err ? err : "no token", denied ? " (check AZURE_TENANT_ID, "
+		    "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET: the secret must be a current client "
+		    "secret of that application)" : "");
 		free(err);
 		failed = 1;
 	} else {

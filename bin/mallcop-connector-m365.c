@@ -496,7 +496,7 @@ main(int argc, char **argv)
 	http_client login;
 	char t[TS_BUFSZ], t2[TS_BUFSZ], *err = NULL, *base, *loginurl, *scope, *token;
 	size_t ntypes;
-	int failed = 0;
+	int failed = 0, denied;
 	jv cfg;
 
 	setargv0(argv[0]);
@@ -532,10 +532,13 @@ main(int argc, char **argv)
 	if (http_init(&r.api, "m365", base, &err))
 		die(EXIT_USAGE, "base_url: %s", err ? err : "not usable");
 	scope = xasprintf("%s/.default", base);
-	token = auth_ms_token(&login, r.tenant, r.client, secret, scope, &err);
+	token = auth_ms_token(&login, r.tenant, r.client, secret, scope, &denied, &err);
 	if (!token) {
-		warnf("m365: %s; check %s and %s, and that the app registration exists in this "
-		    "tenant", err, r.idvar, r.secretvar);
+		if (denied)
+			warnf("m365: %s; check %s and %s, and that the app registration exists in "
+			    "this tenant", err, r.idvar, r.secretvar);
+		else
+			warnf("m365: %s", err);
 		free(err);
 		failed = 1;
 	} else {

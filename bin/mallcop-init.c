@@ -166,10 +166,11 @@ azure_discover(source *s, const char *arm, const char *login)
 	http_client lc, ac;
 	http_response fail;
 	char *err = NULL, *scope = xasprintf("%s/.default", arm), *tok = NULL;
+	int denied;
 
 	if (http_init(&lc, "azure", login, &err) == 0) {
 		tok = auth_ms_token(&lc, getenv("AZURE_TENANT_ID"), getenv("AZURE_CLIENT_ID"),
-		    getenv("AZURE_CLIENT_SECRET"), scope, &err);
+		    getenv("AZURE_CLIENT_SECRET"), scope, &denied, &err);
 		http_free(&lc);
 	}
 	free(scope);

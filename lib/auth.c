@@ -428,16 +428,19 @@ auth_aws_credentials(char **access, char **secret, char **token, char **err)
 		*access = xstrdup(ak);
 		*secret = xstrdup(sk);
 		*token = tk && *tk ? xstrdup(tk) : NULL;
-		return 0;
+		rc = 0;
+	} else {
+		if (!profile || !*profile)
+			profile = "default";
+		if (file && *file)
+			path = xstrdup(file);
+		else
+			path = xasprintf("%s/.aws/credentials", home ? home : "");
+		rc = credentials_file(path, profile, access, secret, token, err);
+		free(path);
 	}
-	if (!profile || !*profile)
-		profile = "default";
-	if (file && *file)
-		path = xstrdup(file);
-	else
-		path = xasprintf("%s/.aws/credentials", home ? home : "");
-	rc = credentials_file(path, profile, access, secret, token, err);
-	free(path);
+	secret_add(*secret);
+	secret_add(*token);
 	return rc;
 }
 
@@ -474,7 +477,7 @@ without(char *msg, const char *secret)
 
 char *
 auth_ms_token(http_client *login, const char *tenant, const char *client_id,
-    const char *client_secret, const char *scope, char **err)
+    const char *client_secret, const char *scope, int *denied, char **err)
 {
 	char *key, *body = NULL, *path, *token = NULL, *jerr;
 	struct ms_cached *c;
@@ -485,6 +488,11 @@ auth_ms_token(http_client *login, const char *tenant, const char *client_id,
 	double secs;
 
 	*err = NULL;
+	*denied = 0;
+	secret_add(client_secret);
+	jerr = pct_encoded(client_secret, strlen(client_secret), 0);	/* as the form sends it */
+	secret_add(jerr);
+	free(jerr);
 	key = xasprintf("%s\n%s\n%s\n%s", login->base, tenant, client_id, scope);
 	for (c = ms_cache; c; c = c->next)
 		if (strcmp(c->key, key) == 0 && mono_now() < c->until) {
@@ -504,19 +512,32 @@ auth_ms_token(http_client *login, const char *tenant, const char *client_id,
 	path = xasprintf("/%s/oauth2/v2.0/token", (jerr = path));
 	free(jerr);
 	if (http_request(login, "POST", path, body, "application/x-www-form-urlencoded", &r) < 0) {
-		*err = without(xasprintf("tenant '%s': cannot get a token for client '%s': %s", tenant,
-		    client_id, r.error), client_secret);
+		*denied = r.status == 400 || r.status == 401 || r.status == 403;
+		*err = without(xasprintf("tenant '%s': cannot get a token for client '%s': %s%s",
+		    tenant, client_id, r.error, *denied ? "" : r.status >= 500 ?
+		    " (the token service failed, not the credentials: try again later)" : ""),
+		    client_secret);
 		goto out;
 	}
 	j = http_json(&r, &jerr);
-	at = jv_object_get(jv_copy(j), jv_string("access_token"));
-	exp = jv_object_get(j, jv_string("expires_in"));
-	if (jerr || jv_get_kind(at) != JV_KIND_STRING) {
-		*err = xasprintf("tenant '%s': the token response for client '%s' has no access_token%s%s",
-		    tenant, client_id, jerr ? ": " : "", jerr ? jerr : "");
+	if (jv_get_kind(j) == JV_KIND_OBJECT) {
+		at = jv_object_get(jv_copy(j), jv_string("access_token"));
+		exp = jv_object_get(j, jv_string("expires_in"));
+	} else {
+		jv_free(j);
+		at = exp = jv_invalid();
+	}
+	if (jerr || jv_get_kind(at) != JV_KIND_STRING || !*jv_string_value(at)) {
+		/* a captive portal's page, a wrong login_url: say so, the credentials may be right */
+		*err = without(xasprintf("tenant '%s': the token endpoint %s%s answered HTTP %ld "
+		    "without an access_token for client '%s'%s%s (check login_url: it must be the "
+		    "Microsoft identity platform, e.g. https://login.microsoftonline.com)",
+		    tenant, login->base, path, r.status, client_id, jerr ? ": " : "",
+		    jerr ? jerr : ""), client_secret);
 		free(jerr);
 	} else {
 		token = xstrdup(jv_string_value(at));
+		secret_add(token);
 		/* v1 endpoints send expires_in as a string */
 		secs = jv_get_kind(exp) == JV_KIND_NUMBER ? jv_number_value(exp) :
 		    jv_get_kind(exp) == JV_KIND_STRING ? atof(jv_string_value(exp)) : 0;
@@ -675,7 +696,9 @@ auth_github_app_token(http_client *api, const char *app_id, const char *pem_priv
 			    r.status == 401 ? "check GITHUB_APP_ID and the app's private key" :
 			    r.status == 404 ? "check GITHUB_INSTALLATION_ID: no such installation of "
 			    "this app" : "cannot get an installation token");
-		} else if (!(token = body_field(&r, "token"))) {
+		} else if ((token = body_field(&r, "token")) != NULL) {
+			secret_add(token);
+		} else {
 			*err = xasprintf("GitHub App %s: installation %s: the response has no token",
 			    app_id, id);
 		}

@@ -26,11 +26,12 @@ int auth_aws_credentials(char **access, char **secret, char **token, char **err)
 
 /*
  * An access token of the client credentials grant from login (https://login.microsoftonline.com),
- * kept in memory until 60 s before it expires. NULL with *err set (naming the tenant, never the
- * secret) on failure.
+ * kept in memory until 60 s before it expires. NULL with *err set (naming the tenant and the
+ * token endpoint, never the secret) on failure; *denied is set when the service refused the
+ * credentials (HTTP 400, 401, 403), not when it failed or answered something else than a token.
  */
 char *auth_ms_token(http_client *login, const char *tenant, const char *client_id,
-    const char *client_secret, const char *scope, char **err);
+    const char *client_secret, const char *scope, int *denied, char **err);
 
 /* a GitHub App JWT (RS256, iat now-60, exp now+540), or NULL with *err set */
 char *auth_github_jwt(const char *app_id, const char *pem_private_key, long now, char **err);

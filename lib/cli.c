@@ -80,6 +80,21 @@ cli_wait_ms(const char *arg)
 	return s * 1000;
 }
 
+/* a connector's boolean setting: true, "true"; exit 2 naming it when it is not a boolean */
+static int
+cli_flag(jv cfg, const char *key)
+{
+	jv v = jsonl_get(jv_copy(cfg), key);
+	jv_kind k = jv_get_kind(v);
+	int yes = k == JV_KIND_TRUE || (k == JV_KIND_STRING && streq(jv_string_value(v), "true"));
+
+	if (k == JV_KIND_STRING ? !yes && !streq(jv_string_value(v), "false") :
+	    k != JV_KIND_TRUE && k != JV_KIND_FALSE && k != JV_KIND_NULL && k != JV_KIND_INVALID)
+		die(EXIT_USAGE, "%s: must be true or false", key);
+	jv_free(v);
+	return yes;
+}
+
 jv
 cli_connector(int argc, char **argv, const char *usage, const char **cursor, int64_t *since)
 {
@@ -119,6 +134,7 @@ cli_connector(int argc, char **argv, const char *usage, const char **cursor, int
 	cfg = text && *text ? jv_parse(text) : jv_object();
 	if (jv_get_kind(cfg) != JV_KIND_OBJECT)
 		die(EXIT_USAGE, "MALLCOP_CONNECTOR_CONFIG is not a JSON object");
+	http_allow_private(cli_flag(cfg, "allow_private"));
 	return cfg;
 }
 
@@ -155,7 +171,7 @@ cli_url(jv cfg, const char *key, const char *dflt, const char *who)
 		return NULL;
 	while (*url && url[strlen(url) - 1] == '/')
 		url[strlen(url) - 1] = 0;
-	if (http_init(&probe, who, url, &err))
+	if (http_init(&probe, who, url, &err) || http_check_base(&probe, &err))
 		die(EXIT_USAGE, "%s: %s", key, err ? err : "not usable");
 	http_free(&probe);
 	return url;

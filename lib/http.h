@@ -14,12 +14,15 @@ typedef struct http_client {
 	char **headers;		/* "Name: value" sent with every request (auth goes here) */
 	size_t nheaders;
 	/*
-	 * Optional, for a URL that is itself a credential (a webhook's): "HOST:PORT:ADDRESS[,...]"
-	 * connects there without asking DNS again (CURLOPT_RESOLVE), so the address a caller has
-	 * checked is the one used; such a request goes direct, never through a proxy (which would
-	 * resolve the name itself). Not copied: it must outlive the client.
+	 * Every request is guarded (http_resolve): the host's addresses are checked before
+	 * connecting and pinned (CURLOPT_RESOLVE), and the address each connection really goes to
+	 * must be one of them (or the proxy's), so a second DNS answer cannot move it. Link-local
+	 * and metadata addresses are never reached; private, loopback and other non-public ones
+	 * only with allow_private (http_init sets it from http_allow_private), loopback also when
+	 * the base URL names a loopback host itself (loopback_base).
 	 */
-	const char *pin;
+	int allow_private;
+	int loopback_base;
 	int secret_path;	/* the URL's path is a secret: messages name the host, not the path */
 } http_client;
 
@@ -37,6 +40,26 @@ typedef struct http_response {
  * is refused. CURL_CA_BUNDLE / SSL_CERT_FILE are honoured; verification is never off.
  */
 int http_init(http_client *c, const char *who, const char *base, char **err);
+/* the allow_private of every client http_init makes from now on (a connector's setting) */
+void http_allow_private(int yes);
+/*
+ * The base URL's host, when it is an address itself, checked now (a configuration error rather
+ * than a failed request); a name is checked by every request. 0, or -1 and *err.
+ */
+int http_check_base(const http_client *c, char **err);
+
+/* what makes an address unfit to be asked: "loopback", "private", "link-local", "metadata"...,
+ * or NULL (public) */
+const char *http_addr_kind(const char *ip);
+/* why the guard refuses the address ip (a static string), or NULL when it may be reached */
+const char *http_addr_refused(const char *ip, int allow_private, int allow_loopback);
+/*
+ * Resolve host (getaddrinfo; no brackets around an IPv6 literal) and check every address with
+ * http_addr_refused; *addrs "A,[B]" the checked addresses. -1 and *err naming the host, the
+ * address and the setting that allows it.
+ */
+int http_resolve(const char *host, const char *port, int allow_private, int allow_loopback,
+    char **addrs, char **err);
 void http_free(http_client *c);
 int http_header(http_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -42,6 +42,7 @@ struct llm {
 	enum provider p;
 	char *endpoint, *key, *secret, *token, *region, *model, *command;
 	long timeout;
+	int allow_private;	/* the endpoint may be a private or loopback address */
 	unsigned long calls;	/* claude-code: the tool call ids handed out, cc_1, cc_2... */
 	char **names;		/* llm_model's answers, kept while l lives */
 	size_t nnames;
@@ -82,10 +83,10 @@ num(jv o, const char *k)
 {
 	jv v = get(o, k);
 	double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
-	long long n = d > 0 && d < 1e15 ? (long long)d : 0;	/* a count, never past int64 */
 
 	jv_free(v);
-	return n;
+	/* a count from outside: NaN, negative or beyond any real count is no count */
+	return d >= 0 && d <= 1e15 ? (long long)d : 0;
 }
 
 /* o[k] when it is of kind want, else dflt */
@@ -165,6 +166,25 @@ find_program(const char *cmd)
 	}
 	free(dirs);
 	return full;
+}
+
+/* a boolean setting (false when absent; "true"/"false" from a variable too); -1 otherwise */
+static int
+conf_bool(jv conf, const char *k, int *out)
+{
+	jv v = get(conf, k);
+	jv_kind kind = jv_get_kind(v);
+	int rc = 0;
+
+	*out = kind == JV_KIND_TRUE;
+	if (kind == JV_KIND_STRING && (streq(jv_string_value(v), "true") ||
+	    streq(jv_string_value(v), "false")))
+		*out = streq(jv_string_value(v), "true");
+	else if (kind != JV_KIND_TRUE && kind != JV_KIND_FALSE && kind != JV_KIND_NULL &&
+	    kind != JV_KIND_INVALID)
+		rc = -1;
+	jv_free(v);
+	return rc;
 }
 
 static long
@@ -261,7 +281,15 @@ configure(llm *l, jv conf, char **err)
 	}
 	}
 	if (http_init(&c, who, l->endpoint, &e) < 0) {	/* the endpoint is refused now, not later */
-		*err = e;
+		*err = xasprintf("llm.endpoint: %s", e);
+		free(e);
+		return -1;
+	}
+	c.allow_private = l->allow_private;
+	if (http_check_base(&c, &e) < 0) {
+		*err = xasprintf("llm.endpoint: %s", e);
+		free(e);
+		http_free(&c);
 		return -1;
 	}
 	http_free(&c);
@@ -299,6 +327,9 @@ llm_open(jv conf, const char *backend, char **err)
 	l->key = conf_str(conf, "api_key");
 	l->secret = conf_str(conf, "secret_key");
 	l->token = conf_str(conf, "session_token");
+	secret_add(l->key);
+	secret_add(l->secret);
+	secret_add(l->token);
 	l->model = conf_str(conf, "default_model");
 	if ((l->p == ANTHROPIC || l->p == CLAUDE_CODE) && alias(l->model)) {
 		char *full = xstrdup(alias(l->model));
@@ -307,6 +338,11 @@ llm_open(jv conf, const char *backend, char **err)
 		l->model = full;
 	}
 	l->timeout = conf_timeout(conf, l->p == CLAUDE_CODE ? CLI_TIMEOUT : HTTP_TIMEOUT);
+	if (conf_bool(conf, "allow_private", &l->allow_private) < 0) {
+		*err = xstrdup("llm: allow_private must be true or false");
+		llm_close(l);
+		return NULL;
+	}
 	if (configure(l, conf, err) < 0) {
 		llm_close(l);
 		return NULL;
@@ -524,6 +560,7 @@ client(const llm *l, http_client *c, char **err)
 	if (http_init(c, provider_names[l->p], l->endpoint, err) < 0)
 		return -1;
 	c->timeout_s = l->timeout;
+	c->allow_private = l->allow_private;
 	return 0;
 }
 

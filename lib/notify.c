@@ -641,102 +641,21 @@ notify_bool(const notify_conf *c, const char *key, int dflt, int *out, char **er
 
 /* ---- addresses ---- */
 
-static const char *
-private4(const unsigned char *a)
-{
-	if (a[0] == 0)
-		return "unspecified";
-	if (a[0] == 127)
-		return "loopback";
-	if (a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168))
-		return "private";
-	if (a[0] == 169 && a[1] == 254)
-		return "link-local";
-	if (a[0] == 100 && (a[1] & 0xc0) == 64)
-		return "shared (carrier-grade NAT)";
-	if (a[0] == 192 && a[1] == 0 && a[2] == 0)
-		return "reserved";
-	if (a[0] == 198 && (a[1] & 0xfe) == 18)
-		return "reserved";
-	if (a[0] >= 224)
-		return a[0] < 240 ? "multicast" : "reserved";
-	return NULL;
-}
-
 const char *
 notify_private_reason(const char *ip)
 {
-	unsigned char a[16];
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	static const unsigned char nat64[12] = { 0, 0x64, 0xff, 0x9b };
-
-	if (inet_pton(AF_INET, ip, a) == 1)
-		return private4(a);
-	if (inet_pton(AF_INET6, ip, a) != 1)
-		return "not an address";
-	if (memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0)
-		return private4(a + 12);
-	if (a[0] == 0x20 && a[1] == 0x02)	/* 6to4 carries an IPv4 address */
-		return private4(a + 2);
-	if (memcmp(a, mapped, 10) == 0 && a[10] == 0 && a[11] == 0) {	/* ::/96 */
-		if (a[12] == 0 && a[13] == 0 && a[14] == 0)
-			return a[15] == 1 ? "loopback" : a[15] == 0 ? "unspecified" : "reserved";
-		return private4(a + 12);	/* IPv4-compatible */
-	}
-	if ((a[0] & 0xfe) == 0xfc)
-		return "unique-local";
-	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
-		return "link-local";
-	if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0)
-		return "site-local";
-	if (a[0] == 0xff)
-		return "multicast";
-	return NULL;
+	return http_addr_kind(ip);
 }
 
 int
 notify_resolve(const char *host, const char *port, int allow_private, char **pin, char **err)
 {
-	struct addrinfo hints = { 0 }, *res = NULL, *ai;
-	char addr[INET6_ADDRSTRLEN], *list = NULL, *t;
 	unsigned char probe[16];
-	const char *why;
-	int rc;
+	char *list;
 
 	*pin = NULL;
-	*err = NULL;
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		*err = xasprintf("cannot resolve '%s': %s", host, gai_strerror(rc));
+	if (http_resolve(host, port, allow_private, 0, &list, err) < 0)
 		return -1;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr, NULL, 0,
-		    NI_NUMERICHOST) != 0)
-			continue;
-		if ((why = notify_private_reason(addr)) && !allow_private) {
-			*err = streq(host, addr) ? xasprintf("refusing '%s': a %s address (set "
-			    "allow_private: true for a service on your own network)", host, why) :
-			    xasprintf("refusing '%s': it resolves to %s, a %s address (set "
-			    "allow_private: true for a service on your own network)", host, addr,
-			    why);
-			break;
-		}
-		if (list && strstr(list, addr))
-			continue;
-		t = xasprintf("%s%s%s%s%s", list ? list : "", list ? "," : "",
-		    strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "");
-		free(list);
-		list = t;
-	}
-	freeaddrinfo(res);
-	if (!*err && !list)
-		*err = xasprintf("cannot resolve '%s': no address", host);
-	if (*err) {
-		free(list);
-		return -1;
-	}
 	/* an IP literal asks no DNS: nothing to pin */
 	if (inet_pton(AF_INET, host, probe) != 1 && inet_pton(AF_INET6, host, probe) != 1)
 		*pin = xasprintf("%s:%s:%s", host, port, list);
@@ -828,7 +747,7 @@ notify_post(const notify_conf *c, const char *body, char **err)
 	if (http_init(&h, c->channel, c->url, err) < 0)
 		return -1;
 	h.timeout_s = c->timeout;
-	h.pin = c->pin;
+	h.allow_private = c->allow_private;	/* http_request checks and pins the address again */
 	h.secret_path = 1;
 	if (c->secret) {
 		char ts[32], *sig;

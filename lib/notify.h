@@ -34,7 +34,7 @@ typedef struct notify_input {
 typedef struct notify_conf {
 	const char *channel;	/* "slack": the start of every message */
 	jv cfg;			/* the settings object */
-	int allow_private;	/* private, loopback and link-local addresses allowed */
+	int allow_private;	/* private and loopback addresses allowed (link-local never) */
 	long timeout;		/* seconds per request, default 30 */
 	char *url;		/* HTTP channels: the webhook URL (a secret) */
 	char *host, *port;	/* its host (no brackets) and port */
@@ -81,11 +81,12 @@ int notify_str(const notify_conf *c, const char *key, const char *env, char **ou
 /* a boolean setting, dflt when absent; -1 and *err when it is not a boolean */
 int notify_bool(const notify_conf *c, const char *key, int dflt, int *out, char **err);
 
-/* what makes an address unfit for a webhook: "loopback", "private"..., or NULL (public) */
+/* what makes an address unfit for a webhook: http_addr_kind */
 const char *notify_private_reason(const char *ip);
 /*
- * Resolve host (getaddrinfo) and check every address; *pin the "HOST:PORT:ADDR,..." entry
- * for CURLOPT_RESOLVE (NULL for an IP literal). -1 and *err naming the host and the address.
+ * Resolve host and check every address (http_resolve, the guard of every request); *pin the
+ * "HOST:PORT:ADDR,..." entry for CURLOPT_RESOLVE (NULL for an IP literal). -1 and *err naming
+ * the host and the address.
  */
 int notify_resolve(const char *host, const char *port, int allow_private, char **pin,
     char **err);

@@ -15,14 +15,55 @@ setargv0(const char *path)
 	argv0 = s ? s + 1 : path;
 }
 
+static char **secrets;
+static size_t nsecrets;
+
+enum { SECRET_MIN = 8 };	/* shorter values are words, not secrets */
+
+void
+secret_add(const char *value)
+{
+	size_t i, n = value ? strlen(value) : 0;
+
+	if (n < SECRET_MIN)
+		return;
+	for (i = 0; i < nsecrets; i++)
+		if (streq(secrets[i], value))
+			return;
+	/* longest first: a secret that holds another is replaced whole */
+	for (i = 0; i < nsecrets && strlen(secrets[i]) >= n; i++)
+		;
+	secrets = xrealloc(secrets, (nsecrets + 1) * sizeof *secrets);
+	memmove(secrets + i + 1, secrets + i, (nsecrets - i) * sizeof *secrets);
+	secrets[i] = xstrdup(value);
+	nsecrets++;
+}
+
+char *
+secret_scrub(char *msg)
+{
+	char *p;
+
+	for (size_t i = 0; msg && i < nsecrets; i++) {
+		size_t n = strlen(secrets[i]);
+
+		while ((p = strstr(msg, secrets[i])) != NULL) {
+			memcpy(p, "***", 3);
+			memmove(p + 3, p + n, strlen(p + n) + 1);
+		}
+	}
+	return msg;
+}
+
 void
 vwarnf(const char *fmt, va_list ap)
 {
 	int saved = errno;
 	size_t n = strlen(fmt);
+	char *msg = xvasprintf(fmt, ap);
 
-	fprintf(stderr, "%s: ", argv0);
-	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "%s: %s", argv0, secret_scrub(msg));
+	free(msg);
 	if (n && fmt[n - 1] == ':')
 		fprintf(stderr, " %s", strerror(saved));
 	fputc('\n', stderr);

@@ -25,6 +25,14 @@ char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap);
 int streq(const char *a, const char *b);
+/*
+ * The secrets this program holds (tokens, keys, passwords, signatures, client secrets): each
+ * value given (8 bytes or more; a copy is kept) is replaced by "***" in every diagnostic
+ * (warnf, die) and in every text passed to secret_scrub, whatever header or field it came in.
+ */
+void secret_add(const char *value);
+/* msg with every registered secret replaced by "***", in place; returns msg */
+char *secret_scrub(char *msg);
 /* 1 when the environment asks for human output (MALLCOP_HUMAN set, non-empty, not "0") */
 int env_flag(const char *name);
 #endif

@@ -113,7 +113,8 @@ ct() {
 	jq -se '[.[].headers.authorization | capture("/(?<r>[a-z0-9-]+)/cloudtrail/").r] == ["us-east-1","eu-west-1"]' "$LOG"
 	run --separate-stderr ct --cursor '{"us-east-1":"2026-11-05T02:00:00Z","eu-west-1":"2026-11-05T01:45:00Z"}'
 	assert_success
-	jq -se 'map(.body | fromjson | .StartTime)[2:] == [1793844000, 1793843100]' "$LOG"
+	# each from 15 minutes before its cursor: records reach CloudTrail minutes late
+	jq -se 'map(.body | fromjson | .StartTime)[2:] == [1793843100, 1793842200]' "$LOG"
 	# nothing newer in us-east-1 than its cursor: it keeps it
 	jq -e '.["us-east-1"] == "2026-11-05T02:00:00Z"' <<< "$(last_cursor)"
 }
@@ -192,9 +193,35 @@ ct() {
 	MALLCOP_NOW=2026-11-06T00:00:00Z run mallcop scan
 	assert_success
 	[ "$(stored_ids | wc -l)" -eq 10 ]
-	jq -se '.[2].body | fromjson | .StartTime == 1793843100' "$LOG"
+	jq -se '.[2].body | fromjson | .StartTime == 1793842200' "$LOG"
 	! grep -rqF "$SECRET" .mallcop mallcop.yaml
 	[[ "$output" != *"$SECRET"* ]]
+}
+
+@test "a record delivered minutes late is stored by the next scan, once; the others are not stored twice" {
+	# the second poll answers a record 5 minutes older than the first poll's newest, with two
+	# records the first poll already gave
+	late=$(jq -c '{Events: ([.Events[3], .Events[4]] + [.Events[4] | .EventId = "a1b2c3d4-0011-4e5f-8a9b-000000000011" | .EventTime = 1793842800 | .EventName = "DeleteBucketPolicy"])}' "$FIX/page2.json")
+	mock < <(printf '[%s,%s]\n' "$(route 200 "$(jq -c . "$FIX/page2.json")" 1)" "$(route 200 "$late")")
+	config <<-EOF
+	connectors:
+	  aws:
+	    type: aws-cloudtrail
+	    regions: [us-east-1]
+	    endpoint: http://127.0.0.1:$PORT
+	    env: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	MALLCOP_NOW=2026-11-06T00:00:00Z run mallcop scan
+	assert_success
+	[ "$(stored_ids | wc -l)" -eq 5 ]
+	MALLCOP_NOW=2026-11-06T00:00:00Z run mallcop scan
+	assert_success
+	[ "$(stored_ids | wc -l)" -eq 6 ]
+	[ "$(stored_ids | uniq | wc -l)" -eq 6 ]
+	[ "$(cat .mallcop/events/*.jsonl | jq -r .action | grep -c DeleteBucketPolicy)" -eq 1 ]
+	# the second poll asked from before the late record's time
+	jq -se '.[1].body | fromjson | .StartTime <= 1793842800' "$LOG"
 }
 
 @test "401: the credentials and the permission named, no cursor, no secret" {
@@ -259,4 +286,56 @@ ct() {
 	[ "$(stored_ids | wc -l)" -eq 7 ]
 	[ "$(sed -n '/^aws:/,/^[a-z]/p' .mallcop/checkpoints.yaml | grep value)" = "$(sed -n '/^aws:/,/^[a-z]/p' before.yaml | grep value)" ]
 	{ ! grep -rqF "$SECRET" .mallcop mallcop.yaml; } || false
+}
+
+@test "a response of the wrong kind fails cleanly or is skipped, never an abort" {
+	for body in '[]' '"x"' '5' '{"Events":5}' '{"Events":"x"}' '{"Events":[5,"x",null]}' '{"Events":[{"EventTime":"x","EventName":5}]}' '{"Events":[{"EventTime":1793838300,"EventName":5,"EventId":[],"Username":{},"Resources":[5,"x"],"CloudTrailEvent":"[1]"}]}' '{"Events":[{"EventTime":1793838300,"Resources":"x","CloudTrailEvent":{"userIdentity":5,"requestParameters":[],"responseElements":"x"}}]}' '{"Events":[],"NextToken":5}'; do
+		rm -f "$LOG"
+		mock < <(printf '[%s]\n' "$(route 200 "$body")")
+		run --separate-stderr ct --since 2026-11-05T00:00:00Z
+		[ "$status" -le 1 ] || { echo "$body: $status: $stderr" >&3; false; }
+		[[ "$stderr" == *aws-cloudtrail* ]]
+		[[ "$stderr" != *Assertion* ]]
+		if [ "$status" -eq 1 ]; then [[ "$stderr" != *cursor:* ]]; fi
+		mock_stop
+	done
+	# an error answer of the wrong kind
+	for body in '[]' '"x"' '{"__type":5,"message":[]}'; do
+		rm -f "$LOG"
+		mock < <(printf '[%s]\n' "$(route 400 "$body")")
+		run --separate-stderr ct --since 2026-11-05T00:00:00Z
+		assert_failure 1
+		[[ "$stderr" == *"aws-cloudtrail: us-east-1"*"HTTP 400"* ]]
+		mock_stop
+	done
+}
+
+@test "a service that echoes the request back: no credential (session token, signature, key) in any message, of the connector or of scan" {
+	export AWS_SESSION_TOKEN=FQoGZXIvYXdzMARKERsessionTOKEN0123456789
+	for st in 400 500; do
+		rm -f "$LOG"
+		mock < <(printf '[{"method":"POST","path":"/","status":%s,"echo":true}]\n' "$st")
+		run --separate-stderr ct --since 2026-11-05T00:00:00Z
+		assert_failure 1
+		[[ "$stderr" == *"you sent"* ]]
+		sig=$(jq -r '.headers.authorization | capture("Signature=(?<s>[0-9a-f]+)").s' "$LOG" | head -n 1)
+		[ -n "$sig" ]
+		for m in "$AWS_SESSION_TOKEN" "$SECRET" "$sig"; do
+			[[ "$output$stderr" != *"$m"* ]]
+		done
+		mock_stop
+	done
+	mock < <(printf '[{"method":"POST","path":"/","status":400,"echo":true}]\n')
+	config <<-EOF
+	connectors:
+	  aws:
+	    type: aws-cloudtrail
+	    endpoint: http://127.0.0.1:$PORT
+	    env: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN]
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	run --separate-stderr mallcop scan
+	assert_failure 1
+	[[ "$output$stderr" == *"you sent"* ]]
+	[[ "$output$stderr" != *"$AWS_SESSION_TOKEN"* && "$output$stderr" != *"$SECRET"* ]]
 }

@@ -217,6 +217,40 @@ gets() {
 	[ "$(gets | wc -l)" -eq 0 ]
 }
 
+@test "a token endpoint answering 200 without a token (a captive portal, a wrong login_url) fails cleanly, naming it" {
+	for body in '"<html><body>Welcome to the hotel wifi</body></html>"' '[]' '{"access_token":5}' '"x"' '{"access_token":""}'; do
+		rm -f "$LOG"
+		mock < <(printf '[{"method":"POST","path":"/%s/oauth2/v2.0/token","status":200,"body":%s},%s]\n' "$TENANT" "$body" "$(page page2)")
+		run --separate-stderr az --since 2026-11-04T00:00:00Z
+		failed_with "token endpoint"
+		[[ "$stderr" == *"/$TENANT/oauth2/v2.0/token"*"HTTP 200"*login_url* ]]
+		[[ "$stderr" != *AZURE_CLIENT_SECRET* ]]
+		assert_output ''
+		[ "$(gets | wc -l)" -eq 0 ]
+		mock_stop
+	done
+}
+
+@test "a token endpoint that keeps answering 502 is named as the service failing, not the credentials" {
+	mock < <(printf '[{"method":"POST","path":"/%s/oauth2/v2.0/token","status":502,"body":"<html>Bad Gateway</html>"}]\n' "$TENANT")
+	run --separate-stderr az --since 2026-11-04T00:00:00Z
+	failed_with "HTTP 502"
+	[[ "$stderr" == *"token service failed, not the credentials"* ]]
+	[[ "$stderr" != *"client secret"* && "$stderr" != *AZURE_CLIENT_SECRET* ]]
+}
+
+@test "a page of the wrong kind fails cleanly, without a cursor and without an abort" {
+	for body in '[]' '"x"' '5' 'null' '{"value":5}' '{"value":"x"}' '{"value":[5]}' '{"value":[{"eventTimestamp":5,"caller":[],"operationName":5,"status":[],"resourceId":{}}]}' '{"value":[],"nextLink":5}'; do
+		rm -f "$LOG"
+		mock < <(printf '[%s,{"path":"/subscriptions/%s/providers/*","status":200,"body":%s}]\n' "$(token_route)" "$SUB1" "$body")
+		run --separate-stderr az --since 2026-11-04T00:00:00Z
+		[ "$status" -le 1 ]
+		[[ "$stderr" == *azure* && "$stderr" != *Assertion* ]]
+		if [ "$status" -eq 1 ]; then [[ "$stderr" != *cursor:* ]]; fi
+		mock_stop
+	done
+}
+
 @test "403 AuthorizationFailed names the client and the Reader role" {
 	mock < <(printf '[%s,{"path":"/subscriptions/%s/providers/*","status":403,"body":{"error":{"code":"AuthorizationFailed","message":"The client '"'"'%s'"'"' does not have authorization to perform action '"'"'Microsoft.Insights/eventtypes/values/read'"'"'."}}}]\n' \
 		"$(token_route)" "$SUB1" "$CLIENT")
@@ -355,4 +389,18 @@ gets() {
 	[[ "$(gets | jq -r 'select(.path | startswith("/subscriptions/")) | .query' | sed -n 3p)" == *"ge%20%272026-11-04T08%3A29%3A10Z%27"* ]]
 	{ ! grep -rqF "$SECRET" .mallcop mallcop.yaml; } || false
 	[[ "$output" != *"$SECRET"* ]]
+}
+
+@test "a service that echoes the request back: neither the client secret nor the token is in any message" {
+	# the token endpoint quotes the form (the secret URL-encoded in it)
+	mock < <(printf '[{"method":"POST","path":"/%s/oauth2/v2.0/token","status":400,"echo":true}]\n' "$TENANT")
+	run --separate-stderr az --since 2026-11-04T00:00:00Z
+	failed_with "you sent"
+	[[ "$stderr" != *"$(jq -rn --arg s "$SECRET" '$s | @uri')"* ]]
+	mock_stop
+	# the API quotes the bearer token
+	mock < <(printf '[%s,{"path":"/subscriptions/%s/providers/*","status":500,"echo":true}]\n' "$(token_route)" "$SUB1")
+	run --separate-stderr az --since 2026-11-04T00:00:00Z
+	failed_with "you sent"
+	[[ "$stderr" != *MOCKtoken* ]]
 }

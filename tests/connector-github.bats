@@ -391,3 +391,54 @@ jwt_ok() {
 	! grep -rq '1970-' .mallcop/events
 	[ "$(ls .mallcop/events)" = "github-2026-11.jsonl" ]
 }
+
+@test "a page of the wrong kind fails cleanly or is skipped, never an abort" {
+	for body in '{}' '"x"' '5' '{"value":5}' '[5,"x",null,[]]' '[{"@timestamp":"x","action":5,"actor":[],"repo":{},"actor_location":"US","_document_id":7}]' '[{"@timestamp":1793779260812,"action":5,"actor":[],"repo":{},"actor_location":[1],"_document_id":7}]'; do
+		rm -f "$LOG"
+		mock < <(printf '[{"path":"%s","status":200,"body":%s}]\n' "$AUDIT" "$body")
+		run --separate-stderr gh --since 2026-11-04T00:00:00Z
+		[ "$status" -le 1 ]
+		[[ "$stderr" == *github* ]]
+		[[ "$stderr" != *Assertion* ]]
+		if [ "$status" -eq 1 ]; then [[ "$stderr" != *cursor:* ]]; fi
+		mock_stop
+	done
+}
+
+@test "a base URL at a metadata, link-local or private address is refused before connecting, naming the setting" {
+	for b in https://169.254.169.254 https://0xa9fea9fe https://2852039166 'https://[::ffff:169.254.169.254]' 'https://[fe80::1]'; do
+		MALLCOP_CONNECTOR_CONFIG="{\"org\":\"acme-corp\",\"base_url\":\"$b\",\"allow_private\":true}" run --separate-stderr gh --since 2026-11-04T00:00:00Z
+		assert_failure 2
+		[[ "$stderr" == *base_url*"refusing '"*"never allowed"* ]]
+		no_secret
+	done
+	for b in https://10.0.0.1 'https://[fd00::1]:8443'; do
+		MALLCOP_CONNECTOR_CONFIG="{\"org\":\"acme-corp\",\"base_url\":\"$b\"}" run --separate-stderr gh --since 2026-11-04T00:00:00Z
+		assert_failure 2
+		[[ "$stderr" == *base_url*"refusing '"*"allow_private: true"* ]]
+	done
+	MALLCOP_CONNECTOR_CONFIG='{"org":"acme-corp","base_url":"https://10.0.0.1","allow_private":"maybe"}' run --separate-stderr gh --since 2026-11-04T00:00:00Z
+	assert_failure 2
+	[[ "$stderr" == *"allow_private: must be true or false"* ]]
+}
+
+@test "a service that echoes the request back: the token is in no message, of the connector or of scan" {
+	mock < <(printf '[{"path":"%s","status":400,"echo":true}]\n' "$AUDIT")
+	run --separate-stderr gh --since 2026-11-04T00:00:00Z
+	assert_failure 1
+	[[ "$stderr" == *"you sent"* ]]
+	no_secret
+	config <<-EOF
+	connectors:
+	  github:
+	    type: github
+	    org: acme-corp
+	    base_url: http://127.0.0.1:$PORT
+	    env: [GITHUB_TOKEN]
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	run --separate-stderr mallcop scan
+	assert_failure 1
+	[[ "$output$stderr" == *"you sent"* ]]
+	no_secret
+}

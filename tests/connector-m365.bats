@@ -494,3 +494,67 @@ listed() {
 	{ ! grep -rqF "$SECRET" .mallcop mallcop.yaml; } || false
 	[[ "$output$stderr" != *"$SECRET"* ]]
 }
+
+@test "a token endpoint answering 200 without a token (a captive portal, a wrong login_url) fails cleanly, naming it" {
+	for body in '"<html><body>Welcome to the hotel wifi</body></html>"' '[]' '{"access_token":5}'; do
+		rm -f "$LOG"
+		mock < <({ jq -cn --arg p "/$T/oauth2/v2.0/token" --argjson b "$body" '{method: "POST", path: $p, status: 200, body: $b}'; start_ok; content; } | list)
+		run --separate-stderr m365 --since 2026-11-05T00:00:00Z
+		failed_with "token endpoint"
+		[[ "$stderr" == *"/$T/oauth2/v2.0/token"*"HTTP 200"*login_url* ]]
+		assert_output ''
+		[ "$(wc -l < "$LOG")" -eq 1 ]
+		mock_stop
+	done
+}
+
+@test "a token endpoint that keeps answering 502 is named as the service failing, not the credentials" {
+	mock < <(jq -cn --arg p "/$T/oauth2/v2.0/token" '[{method: "POST", path: $p, status: 502, body: "Bad Gateway"}]')
+	run --separate-stderr m365 --since 2026-11-05T00:00:00Z
+	failed_with "HTTP 502"
+	[[ "$stderr" == *"token service failed, not the credentials"* ]]
+	[[ "$stderr" != *M365_CLIENT_SECRET* ]]
+}
+
+@test "a content list, a blob or a record of the wrong kind fails cleanly or is skipped, never an abort" {
+	id=$(jq -r '.[0].contentId' "$FIX/content_exchange.json")
+	for body in '{}' '"x"' '5' '[5,"x",null]' '[{"contentUri":5,"contentId":[]}]'; do
+		rm -f "$LOG"
+		mock < <({ token_ok; start_ok; jq -cn --arg p "$FEED/subscriptions/content" --argjson b "$body" '{method: "GET", path: $p, status: 200, body: $b}'; } | list)
+		run --separate-stderr m365 --since 2026-11-05T00:00:00Z
+		[ "$status" -le 1 ]
+		[[ "$stderr" == *m365* && "$stderr" != *Assertion* ]]
+		if [ "$status" -eq 1 ]; then [[ "$stderr" != *cursor:* ]]; fi
+		mock_stop
+	done
+	for body in '{}' '"x"' '{"value":5}' '[5,"x",null]' '[{"CreationTime":5,"Operation":[],"UserId":{},"ExtendedProperties":"x","ModifiedProperties":5,"Target":"x"}]' '[{"CreationTime":"2026-11-05T09:00:00","Operation":[],"UserId":{},"ExtendedProperties":[5,"x"],"ModifiedProperties":[5],"Target":[5],"Actor":[1]}]'; do
+		rm -f "$LOG"
+		mock < <({ token_ok; start_ok; jq -cn --arg p "$FEED/audit/$id" --argjson b "$body" '{method: "GET", path: $p, status: 200, body: $b}'; content; } | list)
+		run --separate-stderr m365 --since 2026-11-05T00:00:00Z
+		[ "$status" -le 1 ]
+		[[ "$stderr" == *m365* && "$stderr" != *Assertion* ]]
+		if [ "$status" -eq 1 ]; then [[ "$stderr" != *cursor:* ]]; fi
+		mock_stop
+	done
+	# the error of a subscription start of the wrong kind
+	for body in '[]' '{"error":5}' '{"error":{"code":5}}'; do
+		rm -f "$LOG"
+		mock < <({ token_ok; jq -cn --arg p "$FEED/subscriptions/start" --argjson b "$body" '{method: "POST", path: $p, status: 400, body: $b}'; content; } | list)
+		run --separate-stderr m365 --since 2026-11-05T00:00:00Z
+		failed_with "HTTP 400"
+		mock_stop
+	done
+}
+
+@test "a service that echoes the request back: neither the client secret nor the token is in any message" {
+	mock < <(jq -cn --arg p "/$T/oauth2/v2.0/token" '[{method: "POST", path: $p, status: 401, echo: true}]')
+	run --separate-stderr m365 --since 2026-11-05T00:00:00Z
+	failed_with "you sent"
+	[[ "$stderr" != *"$(jq -rn --arg s "$SECRET" '$s | @uri')"* ]]
+	mock_stop
+	tok=$(jq -r .access_token "$FIX/token.json")
+	mock < <({ token_ok; jq -cn --arg p "$FEED/subscriptions/start" '{method: "POST", path: $p, status: 400, echo: true}'; } | list)
+	run --separate-stderr m365 --since 2026-11-05T00:00:00Z
+	failed_with "you sent"
+	[[ "$stderr" != *"$tok"* ]]
+}

@@ -126,3 +126,40 @@ oa() {
 	[ "$(jq -s length "$LOG")" -eq 3 ]
 	jq -e '[.findings[].id] | sort == ["fnd_newactor000000001", "fnd_volume0000000004"]' inbox.jsonl
 }
+
+@test "an endpoint at a metadata, link-local or private address is refused before connecting, naming the setting" {
+	for ep in https://169.254.169.254/v1 https://0xa9fea9fe/v1 'https://[::ffff:169.254.169.254]/v1' https://10.0.0.1/v1 'https://[fd00::1]/v1'; do
+		configure <<-EOF
+		llm: {provider: openai-compat, endpoint: "$ep", default_model: qwen2.5-7b-instruct}
+		EOF
+		run --separate-stderr mallcop escalate
+		[ "$status" -eq 1 ] || [ "$status" -eq 2 ]
+		[[ "$stderr$output" == *"llm.endpoint"*"refusing '"* ]]
+		case $ep in
+		*10.0.0.1*|*fd00::1*) [[ "$stderr$output" == *allow_private* ]] ;;
+		*) [[ "$stderr$output" == *"never allowed"* ]] ;;
+		esac
+		[ "$(outcome fnd_volume0000000004)" = open ]
+	done
+}
+
+@test "an endpoint with an empty port is a configuration error naming llm.endpoint" {
+	configure <<-EOF
+	llm: {provider: openai-compat, endpoint: "http://127.0.0.1:/v1", default_model: qwen2.5-7b-instruct}
+	EOF
+	run --separate-stderr mallcop escalate
+	[ "$status" -ne 0 ]
+	[[ "$stderr$output" == *llm.endpoint*"empty port"* ]]
+}
+
+@test "a backend that echoes the request back: the API key is in no output" {
+	export ANTHROPIC_API_KEY=sk-ant-MARKERapiKEY0123456789abcdef
+	mock_start < <(printf '[{"method":"POST","path":"/v1/messages","status":400,"echo":true}]\n')
+	configure <<-EOF
+	llm: {provider: anthropic, api_key: "\${ANTHROPIC_API_KEY}", endpoint: "http://127.0.0.1:$PORT"}
+	EOF
+	run --separate-stderr mallcop escalate
+	[[ "$output$stderr" == *"you sent"* ]]
+	[[ "$output$stderr" != *"$ANTHROPIC_API_KEY"* ]]
+	! grep -rqF "$ANTHROPIC_API_KEY" .mallcop inbox.jsonl
+}

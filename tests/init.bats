@@ -186,3 +186,18 @@ no_secret() {
 	grep -q '^m365:' .mallcop/checkpoints.yaml
 	{ ! grep -rqF -e "$secret" -e "$m365secret" .mallcop; } || false
 }
+
+@test "services that echo the request back: no credential in init's output" {
+	mock_start < <(printf '[{"path":"/orgs/acme-corp/audit-log","status":400,"echo":true},{"method":"POST","path":"/","status":400,"echo":true}]\n')
+	export GITHUB_TOKEN=$GH_TOKEN GITHUB_ORG=acme-corp GITHUB_API_URL=http://127.0.0.1:$PORT
+	export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=$AWS_SECRET AWS_REGION=eu-west-1
+	export AWS_SESSION_TOKEN=FQoGZXIvYXdzMARKERinitSESSION0123456789
+	export AWS_ENDPOINT_URL_CLOUDTRAIL=http://127.0.0.1:$PORT AWS_SHARED_CREDENTIALS_FILE=/nonexistent
+	for h in "" --human; do
+		run --separate-stderr mallcop init $h --force
+		[[ "$output$stderr" == *"you sent"* ]]
+		[[ "$output$stderr" != *"$GH_TOKEN"* && "$output$stderr" != *"$AWS_SECRET"* ]]
+		[[ "$output$stderr" != *"$AWS_SESSION_TOKEN"* ]]
+	done
+	[ "$(grep -c x-amz-security-token "$LOG")" -ge 1 ]
+}

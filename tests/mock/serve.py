@@ -17,6 +17,8 @@ ROUTES.json is a list of routes, tried in order:
                                  "{port}" in it becomes the server's port too,
    "times": 2,                   optional: answers this many times, then the next matching
                                  route is used
+   "echo": true,                 optional: the body is {"message": "you sent HEADERS QUERY
+                                 BODY"}, a service quoting the request back in an error
    "sigv4": {"secret": "..."}}   optional: the request must carry an AWS Signature Version 4
                                  Authorization header that this server, computing it on its
                                  own from the request it received and the secret key, finds
@@ -166,6 +168,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if route is None:
             route = {"status": 404, "body": {"message": "no route"}}
         out = route.get("body", "")
+        if route.get("echo"):  # a service that quotes the request back in its error
+            out = {"message": "you sent %s %s %s" % (json.dumps(entry["headers"]),
+                                                    entry["query"], entry["body"])}
         headers = dict(route.get("headers", {}))
         # "{port}" in a header value or the body is this server's port: next links back to it
         port = str(self.server.server_address[1])

@@ -195,6 +195,7 @@ t_ms_token(void)
 {
 	http_client c;
 	char *tok, *tok2, *err;
+	int denied;
 
 	if (start_mock("["
 	    "{\"method\": \"POST\", \"path\": \"/contoso/oauth2/v2.0/token\", \"status\": 200,"
@@ -204,7 +205,16 @@ t_ms_token(void)
 	    " \"body\": {\"expires_in\": 30, \"access_token\": \"tok-short\"}},"
 	    "{\"method\": \"POST\", \"path\": \"/fabrikam/oauth2/v2.0/token\", \"status\": 401,"
 	    " \"body\": {\"error\": \"invalid_client\", \"error_description\":"
-	    " \"AADSTS7000215: Invalid client secret provided.\"}}]") < 0) {
+	    " \"AADSTS7000215: Invalid client secret provided.\"}},"
+	    "{\"method\": \"POST\", \"path\": \"/portal/oauth2/v2.0/token\", \"status\": 200,"
+	    " \"headers\": {\"Content-Type\": \"text/html\"},"
+	    " \"body\": \"<html><body>Sign in to the hotel wifi</body></html>\"},"
+	    "{\"method\": \"POST\", \"path\": \"/list/oauth2/v2.0/token\", \"status\": 200,"
+	    " \"body\": []},"
+	    "{\"method\": \"POST\", \"path\": \"/number/oauth2/v2.0/token\", \"status\": 200,"
+	    " \"body\": {\"access_token\": 5}},"
+	    "{\"method\": \"POST\", \"path\": \"/down/oauth2/v2.0/token\", \"status\": 502,"
+	    " \"body\": \"bad gateway\"}]") < 0) {
 		printf("Bail out! cannot start tests/mock/serve.py\n");
 		exit(1);
 	}
@@ -213,34 +223,53 @@ t_ms_token(void)
 		exit(1);
 	}
 	c.max_tries = 1;
-	tok = auth_ms_token(&c, "contoso", "app-1", MS_SECRET, MS_SCOPE, &err);
+	tok = auth_ms_token(&c, "contoso", "app-1", MS_SECRET, MS_SCOPE, &denied, &err);
 	is_str(tok, "tok-1", "the access_token of the token endpoint");
 	ok(count(slurp(at("log.jsonl")), "\"body\": \"grant_type=client_credentials&client_id=app-1"
 	    "&client_secret=s3cr3t%2F%2B%3Dx&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default\"")
 	    == 1, "the form body is URL-encoded");
 	ok(count(slurp(at("log.jsonl")), "application/x-www-form-urlencoded") == 1,
 	    "the form body is sent as application/x-www-form-urlencoded");
-	tok2 = auth_ms_token(&c, "contoso", "app-1", MS_SECRET, MS_SCOPE, &err);
+	tok2 = auth_ms_token(&c, "contoso", "app-1", MS_SECRET, MS_SCOPE, &denied, &err);
 	is_str(tok2, "tok-1", "the second call has the same token");
 	ok(count(slurp(at("log.jsonl")), "/contoso/oauth2") == 1,
 	    "the token is cached: one request for two calls");
 	free(tok);
 	free(tok2);
-	tok = auth_ms_token(&c, "contoso", "app-1", MS_SECRET, "other/.default", &err);
+	tok = auth_ms_token(&c, "contoso", "app-1", MS_SECRET, "other/.default", &denied, &err);
 	ok(count(slurp(at("log.jsonl")), "/contoso/oauth2") == 2, "another scope, another token");
 	free(tok);
-	tok = auth_ms_token(&c, "short", "app-1", MS_SECRET, MS_SCOPE, &err);
+	tok = auth_ms_token(&c, "short", "app-1", MS_SECRET, MS_SCOPE, &denied, &err);
 	free(tok);
-	tok = auth_ms_token(&c, "short", "app-1", MS_SECRET, MS_SCOPE, &err);
+	tok = auth_ms_token(&c, "short", "app-1", MS_SECRET, MS_SCOPE, &denied, &err);
 	ok(count(slurp(at("log.jsonl")), "/short/oauth2") == 2,
 	    "a token that expires within a minute is not reused");
 	free(tok);
 
-	tok = auth_ms_token(&c, "fabrikam", "app-1", MS_SECRET, MS_SCOPE, &err);
+	tok = auth_ms_token(&c, "fabrikam", "app-1", MS_SECRET, MS_SCOPE, &denied, &err);
 	ok(tok == NULL && err, "a 401 is an error");
 	ok(err && strstr(err, "'fabrikam'") && strstr(err, "AADSTS7000215: Invalid client secret "
 	    "provided."), "the error names the tenant and the service's error_description");
 	ok(err && !strstr(err, "s3cr3t") && !strstr(err, "s3cr3t%2F"), "the error has no secret");
+	ok(denied, "a 401 is the credentials refused");
+	printf("# %s\n", err ? err : "(null)");
+	free(err);
+
+	/* a 200 that is not a token (a captive portal, a wrong login_url): an error, no abort */
+	for (const char *const *t = (const char *const[]){ "portal", "list", "number", NULL }; *t;
+	    t++) {
+		tok = auth_ms_token(&c, *t, "app-1", MS_SECRET, MS_SCOPE, &denied, &err);
+		ok(tok == NULL && err && strstr(err, "token endpoint") && strstr(err, "HTTP 200") &&
+		    strstr(err, "login_url") && !denied, "a token endpoint's 200 without a token "
+		    "(%s) is an error naming the endpoint and login_url", *t);
+		printf("# %s\n", err ? err : "(null)");
+		free(tok);
+		free(err);
+	}
+	c.max_tries = 2;
+	tok = auth_ms_token(&c, "down", "app-1", MS_SECRET, MS_SCOPE, &denied, &err);
+	ok(tok == NULL && err && strstr(err, "HTTP 502") && strstr(err, "not the credentials") &&
+	    !denied, "repeated 502s: the service failed, not the credentials");
 	printf("# %s\n", err ? err : "(null)");
 	free(err);
 	http_free(&c);

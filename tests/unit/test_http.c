@@ -209,28 +209,21 @@ t_json(http_client *c)
 	http_response_free(&r);
 }
 
-/* a pinned address is the one connected to; a secret path stays out of the messages */
+/* a loopback base reaches its own host by name; a secret path stays out of the messages */
 static void
 t_pin(void)
 {
 	http_client c;
 	http_response r;
-	char *err, url[256], pin[128];
+	char *err, url[256];
 	const char *port = strrchr(base, ':') + 1;
 
 	snprintf(url, sizeof url, "http://localhost:%s", port);
 	http_init(&c, "test", url, &err);
 	c.max_tries = 1;
-	snprintf(pin, sizeof pin, "localhost:%s:127.0.0.1", port);
-	c.pin = pin;
-	ok(http_request(&c, "GET", "/ok", NULL, NULL, &r) == 0, "a pin to the server's address");
+	ok(http_request(&c, "GET", "/ok", NULL, NULL, &r) == 0,
+	    "localhost, given as the base, is checked, pinned and reached");
 	http_response_free(&r);
-	snprintf(pin, sizeof pin, "localhost:%s:127.0.0.2", port);	/* nothing listens there */
-	ok(http_request(&c, "GET", "/ok", NULL, NULL, &r) == -1 && r.status == 0,
-	    "a pin elsewhere is where the request goes, whatever DNS says: %s",
-	    r.error ? r.error : "");
-	http_response_free(&r);
-	c.pin = NULL;
 	c.secret_path = 1;
 	ok(http_request(&c, "GET", "/hooks/T0/B0/xyzzy-secret", NULL, NULL, &r) == -1 &&
 	    r.error && !strstr(r.error, "xyzzy") && strstr(r.error, "GET localhost:") &&
@@ -238,6 +231,74 @@ t_pin(void)
 	    r.error ? r.error : "");
 	http_response_free(&r);
 	http_free(&c);
+}
+
+/* link-local and metadata addresses are never asked, whatever their spelling */
+static void
+t_guard(void)
+{
+	static const char *const never[] = { "https://169.254.169.254/latest/meta-data",
+		"https://0xa9fea9fe/", "https://2852039166/", "https://169.254.43518/",
+		"https://[::ffff:169.254.169.254]/", "https://[fe80::1]/", "https://[fd00:ec2::254]/",
+		"https://0251.0376.0251.0376/" };
+	static const char *const priv[] = { "https://10.0.0.1/", "https://[fd00::1]/",
+		"https://192.168.1.1:8443/", "https://0.0.0.0/" };
+	static const struct {
+		const char *ip, *why;
+	} kinds[] = {
+		{ "169.254.169.254", "link-local" }, { "fd00:ec2::254", "metadata" },
+		{ "100.100.100.200", "metadata" }, { "fe80::1", "link-local" },
+		{ "10.0.0.1", "private" }, { "fd00::1", "unique-local" }, { "8.8.8.8", NULL },
+	};
+	http_client c;
+	http_response r;
+	char *err;
+
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+		const char *got = http_addr_kind(kinds[i].ip);
+
+		ok(kinds[i].why ? got && strcmp(got, kinds[i].why) == 0 : got == NULL, "%s is %s",
+		    kinds[i].ip, kinds[i].why ? kinds[i].why : "public");
+	}
+	ok(http_addr_refused("169.254.169.254", 1, 1) && http_addr_refused("fe80::1", 1, 1),
+	    "link-local is refused even with allow_private");
+	ok(!http_addr_refused("10.0.0.1", 1, 0) && http_addr_refused("10.0.0.1", 0, 1),
+	    "private only with allow_private");
+	ok(!http_addr_refused("127.0.0.1", 0, 1) && http_addr_refused("127.0.0.1", 0, 0),
+	    "loopback with allow_private or a loopback base");
+	for (size_t i = 0; i < sizeof never / sizeof *never; i++) {
+		http_allow_private(1);
+		if (http_init(&c, "test", never[i], &err) < 0) {
+			ok(0, "%s: %s", never[i], err);
+			free(err);
+			continue;
+		}
+		http_allow_private(0);
+		c.max_tries = 1;
+		c.timeout_s = 2;
+		ok(http_request(&c, "GET", "/x", NULL, NULL, &r) == -1 && r.status == 0 && r.error &&
+		    strstr(r.error, "refusing") && strstr(r.error, "never allowed"),
+		    "%s is refused before connecting, even with allow_private: %s", never[i],
+		    r.error ? r.error : "");
+		http_response_free(&r);
+		http_free(&c);
+	}
+	for (size_t i = 0; i < sizeof priv / sizeof *priv; i++) {
+		http_init(&c, "test", priv[i], &err);
+		c.max_tries = 1;
+		ok(http_request(&c, "GET", "/x", NULL, NULL, &r) == -1 && r.status == 0 && r.error &&
+		    strstr(r.error, "refusing") && strstr(r.error, "allow_private"),
+		    "%s is refused without allow_private, naming it: %s", priv[i],
+		    r.error ? r.error : "");
+		http_response_free(&r);
+		http_free(&c);
+	}
+	/* an empty port or a user name is not taken for port 80 or a login */
+	ok(http_init(&c, "test", "http://127.0.0.1:/v1", &err) == -1 && err &&
+	    strstr(err, "empty port"), "an empty port is refused: %s", err ? err : "");
+	free(err);
+	ok(http_init(&c, "test", "https://user@example.com/v1", &err) == -1, "a user name too");
+	free(err);
 }
 
 static void
@@ -445,6 +506,7 @@ main(void)
 	http_free(&c);
 	t_hosts();
 	t_pin();
+	t_guard();
 	stop_mock();
 	unlink(at("routes.json"));
 	unlink(at("log.jsonl"));

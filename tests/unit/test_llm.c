@@ -232,6 +232,20 @@ t_open(void)
 	ok(strstr(open_err("{'provider':'openai-compat','endpoint':'http://llm.example.com/v1'}",
 	    NULL), "openai-compat: refusing base URL http://llm.example.com") != NULL,
 	    "plain http only to loopback");
+	ok(strstr(open_err("{'provider':'openai-compat','endpoint':'http://127.0.0.1:/v1'}",
+	    NULL), "llm.endpoint: ") && strstr(open_err("{'provider':'openai-compat','endpoint':"
+	    "'http://127.0.0.1:/v1'}", NULL), "empty port"), "an empty port is refused, naming "
+	    "llm.endpoint (not taken for port 80)");
+	ok(strstr(open_err("{'provider':'openai-compat','endpoint':'https://169.254.169.254/v1',"
+	    "'allow_private':true}", NULL), "never allowed") != NULL,
+	    "a metadata address is refused even with allow_private");
+	ok(strstr(open_err("{'provider':'openai-compat','endpoint':'https://10.0.0.1/v1'}",
+	    NULL), "allow_private") != NULL, "a private address is refused, naming allow_private");
+	is_str(open_err("{'provider':'openai-compat','endpoint':'https://10.0.0.1/v1',"
+	    "'allow_private':true}", NULL), "", "and allowed with it");
+	ok(strstr(open_err("{'provider':'openai-compat','endpoint':'https://10.0.0.1/v1',"
+	    "'allow_private':'maybe'}", NULL), "allow_private must be true or false") != NULL,
+	    "allow_private is a boolean");
 	ok(strstr(open_err("{'provider':'bedrock','api_key':'" AK "','secret_key':'x'}", NULL),
 	    "bedrock: no default_model") != NULL, "bedrock needs a model id");
 	ok(strstr(open_err("{'provider':'bedrock','api_key':'" AK "','default_model':'m'}", NULL),
