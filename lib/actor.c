@@ -813,22 +813,49 @@ briefing(actor_env *e, jv finding)
 	return text;
 }
 
-/* a decision written as JSON in the text, by a model that does not call tools well */
+enum { TEXT_DECISION_MAX = 64 * 1024, TEXT_DECISION_TRIES = 64 };
+
+/* the '}' that closes the object opening at p (strings and escapes minded), or NULL */
+static const char *
+object_end(const char *p, const char *end)
+{
+	int depth = 0, str = 0;
+
+	for (; p < end; p++) {
+		if (str) {
+			if (*p == '\\' && p + 1 < end)
+				p++;
+			else if (*p == '"')
+				str = 0;
+		} else if (*p == '"') {
+			str = 1;
+		} else if (*p == '{') {
+			depth++;
+		} else if (*p == '}' && --depth == 0) {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A decision written as JSON in the text, by a model that does not call tools well: the
+ * balanced objects of the text's first TEXT_DECISION_MAX bytes, outer ones first, at most
+ * TEXT_DECISION_TRIES of them, so that a hostile reply cannot make this cost much.
+ */
 static jv
 text_resolution(actor_env *e, const char *actor, jv finding, const char *text, jv *refused)
 {
-	for (const char *p = strchr(text, '{'); p; p = strchr(p + 1, '{')) {
-		jv j = jv_parse(p), r;
+	size_t len = strnlen(text, TEXT_DECISION_MAX);
+	const char *end = text + len, *p = memchr(text, '{', len), *q;
+	int tries = 0;
+
+	for (; p && tries++ < TEXT_DECISION_TRIES; p = memchr(p + 1, '{', (size_t)(end - p - 1))) {
+		if (!(q = object_end(p, end)))
+			continue;
+		jv j = jsonl_parse(p, (size_t)(q - p + 1)), r;
 		char *complaint, *other;
 
-		if (!jv_is_valid(j)) {	/* trailing text after the object: try up to each '}' */
-			const char *q = strrchr(p, '}');
-
-			jv_free(j);
-			if (!q)
-				continue;
-			j = jv_parse_sized(p, (int)(q - p + 1));
-		}
 		if (jv_get_kind(j) == JV_KIND_OBJECT && event_field(j, "action") &&
 		    (other = other_finding(finding, j))) {
 			jv_free(refuse(e, actor, finding, "resolve-finding", other, refused));

@@ -44,9 +44,9 @@ files_config() {
 	run limited mallcop scan
 	assert_failure 1
 	assert_output --partial "$D/mallcop.yaml:8: aliases expand the document to more than 1000000 values"
-	run limited mallcop status
-	assert_success
-	echo "$output" | jq -e '.config_error | test("mallcop.yaml:8: aliases expand")'
+	run --separate-stderr limited mallcop status
+	assert_failure 1
+	echo "$output" | jq -e '.error | test("mallcop.yaml:8: aliases expand")'
 }
 
 @test "mallcop.yaml: 100,000 nested [ are refused with the file and line, not a crash" {
@@ -54,9 +54,9 @@ files_config() {
 	run limited mallcop scan
 	assert_failure 1
 	assert_output --partial "$D/mallcop.yaml:3: collections nested more than 256 deep"
-	run limited mallcop status
-	assert_success
-	echo "$output" | jq -e '.config_error | test("mallcop.yaml:3: collections nested more than 256 deep")'
+	run --separate-stderr limited mallcop status
+	assert_failure 1
+	echo "$output" | jq -e '.error | test("mallcop.yaml:3: collections nested more than 256 deep")'
 }
 
 @test "mallcop.yaml: nesting of 256 levels is read, 257 is refused" {

@@ -495,3 +495,19 @@ investigate() {
 	assert_success
 	jq -e '.skipped == false and .reason == null and .findings_processed >= 0' <<< "$output"
 }
+
+@test "a decision written in prose is found inside nested braces; a reply of braces costs nothing and decides nothing" {
+	junk=$(head -c 100000 /dev/zero | tr '\0' '{')
+	prose='"I checked {the repo}. {\"verdict\": {\"finding_id\": \"fnd_newactor000000001\", \"action\": \"resolved\", \"reason\": \"a known {contractor}\", \"confidence\": 0.9}} That is all."'
+	hostile="\"$junk {\\\"finding_id\\\": \\\"x\\\", \\\"action\\\": \\\"resolved\\\"}\""
+	mock_start <<< "[$(say "$prose"),$(say "$hostile"),$(say "$hostile"),$(say "$hostile")]"
+	with_llm
+	configure
+	run --separate-stderr mallcop escalate
+	assert_success
+	jq -e '.decisions | map(select(.finding_id == "fnd_newactor000000001"))[0] | .outcome == "resolved" and .cause == "model"' <<< "$output"
+	[ "$(status_of fnd_newactor000000001)" = resolved ]
+	# the braces decided nothing: a human gets that finding
+	jq -e '.decisions | map(select(.finding_id == "fnd_volume0000000004"))[0] | .outcome == "escalated" and .cause == "invalid"' <<< "$output"
+	[ "$(status_of fnd_volume0000000004)" = open ]
+}
