@@ -719,7 +719,8 @@ nothing_new(store *st, const char *root, jv *result, char **err)
 	store_files_free(files, nf);
 	newest(root, 0, &tree);
 	mt = jsonl_get(jv_copy(note), "tree");
-	same = same && jv_get_kind(mt) == JV_KIND_NUMBER && (int64_t)jv_number_value(mt) == tree;
+	same = same && jv_get_kind(mt) == JV_KIND_NUMBER &&
+	    jsonl_int(jv_copy(mt), INT64_MIN, INT64_MAX, 0) == tree;
 	if (same) {
 		/* a source still learning may leave it by the clock alone: that needs a pass */
 		*result = jsonl_get(jv_copy(note), "result");

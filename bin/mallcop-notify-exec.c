@@ -112,7 +112,7 @@ main(int argc, char **argv)
 	jv_free(cmd);
 	t = jsonl_get(jv_copy(conf), "timeout");
 	if (jv_get_kind(t) == JV_KIND_NUMBER)
-		timeout = (long)jv_number_value(t);
+		timeout = (long)jsonl_int(jv_copy(t), 0, 3601, timeout);	/* outside 1..3600: refused below */
 	jv_free(t);
 	jv_free(conf);
 	if (timeout < 1 || timeout > 3600)

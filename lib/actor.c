@@ -69,11 +69,11 @@ actor_load(const char *root, const char *name, actor_def *a, char **err)
 	v = jsonl_get(jv_copy(m), "model");
 	a->model = xstrdup(jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : "haiku");
 	jv_free(v);
-	a->max_iterations = (int)jsonl_number(jsonl_get(jv_copy(m), "max_iterations"),
+	a->max_iterations = (int)jsonl_int(jsonl_get(jv_copy(m), "max_iterations"), 0, 51,
 	    DEFAULT_ITERATIONS);
 	if (a->max_iterations < 1 || a->max_iterations > 50)
 		a->max_iterations = DEFAULT_ITERATIONS;
-	a->max_tokens = (int)jsonl_number(jsonl_get(jv_copy(m), "max_tokens"),
+	a->max_tokens = (int)jsonl_int(jsonl_get(jv_copy(m), "max_tokens"), 0, 32769,
 	    DEFAULT_REPLY_TOKENS);
 	if (a->max_tokens < 256 || a->max_tokens > 32768)
 		a->max_tokens = DEFAULT_REPLY_TOKENS;
@@ -467,9 +467,7 @@ arg_str(jv args, const char *key)
 static int
 arg_limit(jv args)
 {
-	int n = (int)jsonl_number(jsonl_get(jv_copy(args), "limit"), TOOL_LIMIT);
-
-	return n < 1 ? 1 : n > TOOL_LIMIT ? TOOL_LIMIT : n;
+	return (int)jsonl_int(jsonl_get(jv_copy(args), "limit"), 1, TOOL_LIMIT, TOOL_LIMIT);
 }
 
 /* secrets out of the configuration: values under keys that name one, and ${VAR} texts */

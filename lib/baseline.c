@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -611,7 +612,7 @@ baseline_actor_targets(const baseline *b, const char *actor, int *ntargets)
 	int n = 0;
 
 	if (jv_get_kind(t) == JV_KIND_ARRAY) {
-		n = (int)jsonl_number(jv_array_get(jv_copy(t), 0), 0);
+		n = (int)jsonl_int(jv_array_get(jv_copy(t), 0), 0, INT_MAX, 0);
 		total = jsonl_number(jv_array_get(jv_copy(t), 1), 0);
 	}
 	jv_free(t);

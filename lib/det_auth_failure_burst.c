@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "detect.h"
+#include "jsonl.h"
 #include "ts.h"
 #include "util.h"
 
@@ -350,10 +351,7 @@ static int64_t
 num_at(jv a, int i)
 {
 	jv n = jv_get_kind(a) == JV_KIND_ARRAY ? jv_array_get(jv_copy(a), i) : jv_invalid();
-	int64_t v = jv_get_kind(n) == JV_KIND_NUMBER ? (int64_t)jv_number_value(n) : 0;
-
-	jv_free(n);
-	return v;
+	return jsonl_int(n, INT64_MIN, INT64_MAX, 0);
 }
 
 static void

@@ -209,6 +209,22 @@ jsonl_number(jv v, double dflt)
 	return n;
 }
 
+long long
+jsonl_int(jv v, long long lo, long long hi, long long dflt)
+{
+	double n = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : dflt;
+
+	jv_free(v);
+	/* compared as doubles first: a cast of a value out of range is undefined */
+	if (n != n)
+		return dflt;
+	if (n <= (double)lo)
+		return lo;
+	if (n >= (double)hi)
+		return hi;
+	return (long long)n;
+}
+
 char *
 jsonl_join(jv list, const char *sep)
 {

@@ -36,6 +36,11 @@ int jsonl_put(FILE *f, jv v);
 jv jsonl_parse(const char *s, size_t n);
 /* v (consumed) as a number, or dflt when it is not one */
 double jsonl_number(jv v, double dflt);
+/*
+ * v (consumed) as a whole number held within lo..hi, or dflt when it is not a number (NaN
+ * included): for numbers from outside, which a plain cast turns into undefined behaviour
+ */
+long long jsonl_int(jv v, long long lo, long long hi, long long dflt);
 /* the strings of a list (consumed) joined with sep, malloc'd; other values are skipped */
 char *jsonl_join(jv list, const char *sep);
 /* v[key] (v consumed), or jv_invalid() when v is not an object or has no such key */

@@ -194,7 +194,7 @@ conf_timeout(jv conf, long dflt)
 	long s = dflt;
 
 	if (jv_get_kind(t) == JV_KIND_NUMBER && jv_number_value(t) >= 1)
-		s = (long)jv_number_value(t);
+		s = (long)jsonl_int(jv_copy(t), 1, 86400, dflt);
 	else if (jv_get_kind(t) == JV_KIND_STRING) {
 		char *end;
 		long v = strtol(jv_string_value(t), &end, 10);

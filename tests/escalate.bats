@@ -511,3 +511,14 @@ investigate() {
 	jq -e '.decisions | map(select(.finding_id == "fnd_volume0000000004"))[0] | .outcome == "escalated" and .cause == "invalid"' <<< "$output"
 	[ "$(status_of fnd_volume0000000004)" = open ]
 }
+
+@test "a tool's limit from the model that no integer holds (1e300, -1e300) is held to the tool's bounds" {
+	mock_start <<< "[$(tool search-events '{"query":"alice","limit":1e300}'),$(tool search-findings '{"limit":-1e300}'),$(decide fnd_newactor000000001 escalated 0.9)]"
+	with_llm
+	configure
+	run --separate-stderr mallcop escalate
+	assert_success
+	jq -e '.decisions | map(select(.finding_id == "fnd_newactor000000001"))[0] | .outcome == "escalated" and .cause == "model"' <<< "$output"
+	# the second request carries the first tool's result: events were found, not an error
+	jq -se '.[1].body | fromjson | .messages[-1].content[0] | .type == "tool_result" and (.content | contains("evt_"))' "$LOG"
+}

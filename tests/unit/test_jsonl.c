@@ -283,6 +283,21 @@ test_parse(void)
 	jv_free(v);
 }
 
+static void
+test_int(void)
+{
+	ok(jsonl_int(jv_number(42.9), 1, 100, 7) == 42, "a number in range is its whole part");
+	ok(jsonl_int(jv_number(1e300), 1, 100, 7) == 100, "a huge number is held at the top");
+	ok(jsonl_int(jv_number(-1e300), 1, 100, 7) == 1, "a huge negative one at the bottom");
+	ok(jsonl_int(jv_number(1e300), INT64_MIN, INT64_MAX, 0) == INT64_MAX,
+	    "past int64 is int64's largest, not undefined behaviour");
+	ok(jsonl_int(jv_number(-1e300), INT64_MIN, INT64_MAX, 0) == INT64_MIN,
+	    "and below it its smallest");
+	ok(jsonl_int(jv_number(0.0 / 0.0), 1, 100, 7) == 7, "NaN is the default");
+	ok(jsonl_int(jv_string("5"), 1, 100, 7) == 7, "a string is the default");
+	ok(jsonl_int(jv_invalid(), 1, 100, 7) == 7, "nothing is the default");
+}
+
 int
 main(void)
 {
@@ -295,5 +310,6 @@ main(void)
 	test_put();
 	test_get();
 	test_parse();
+	test_int();
 	return t_done();
 }
