@@ -214,30 +214,6 @@ meta_of(const group *g, int k)
 	return jv_object_set(m, jv_string("actors"), jv_keys(jv_copy(g->actors)));
 }
 
-/* the failures the finding will hold: those it has and the new ones */
-static size_t
-held(det_ctx *c, const char *fp, jv ids)
-{
-	jv have = det_finding_ids(c, NAME, fp), set = jv_object();
-	size_t n;
-
-	jv_array_foreach(have, i, id) {
-		(void)i;
-		if (jv_get_kind(id) == JV_KIND_STRING)
-			set = jv_object_set(set, id, jv_true());
-		else
-			jv_free(id);
-	}
-	jv_array_foreach(ids, i, id) {
-		(void)i;
-		set = jv_object_set(set, id, jv_true());
-	}
-	n = (size_t)jv_object_length(set);
-	jv_free(have);
-	jv_free(ids);
-	return n;
-}
-
 /* the episode takes a failure: a new one reports its whole window, a going one the failure */
 static void
 extend(det_ctx *c, const state *s, group *g, int k, const det_event *e, const char *sev)
@@ -255,7 +231,7 @@ extend(det_ctx *c, const state *s, group *g, int k, const det_event *e, const ch
 	ids = fresh ? window_ids(g) : JV_ARRAY(jv_string(e->id));
 	if (k == BURST)
 		title = xasprintf("Auth failure burst: %zu failures from %s within %d min",
-		    held(c, fp, jv_copy(ids)), g->key, mins);
+		    det_finding_count(c, NAME, fp, jv_copy(ids)), g->key, mins);
 	else
 		title = xasprintf("Password spray: %d accounts failing to log in from %s within "
 		    "%d min", g->distinct, g->key, mins);

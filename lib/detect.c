@@ -415,22 +415,21 @@ record(det_ctx *c, const char *detector, const char *severity, const char *fp, j
 	free(k);
 }
 
-jv
-det_finding_ids(det_ctx *c, const char *detector, const char *fingerprint)
+size_t
+det_finding_count(det_ctx *c, const char *detector, const char *fingerprint, jv ids)
 {
 	char *k = fpkey(detector, fingerprint);
-	jv at = jv_object_get(jv_copy(c->byfp), jv_string(k)), ids = jv_invalid();
+	jv at = jv_object_get(jv_copy(c->byfp), jv_string(k)), f;
+	double n;
 
 	free(k);
-	if (jv_get_kind(at) == JV_KIND_NUMBER)
-		ids = jsonl_get(jv_array_get(jv_copy(c->all), (int)jv_number_value(at)),
-		    "event_ids");
+	f = jv_get_kind(at) == JV_KIND_NUMBER ?
+	    jv_array_get(jv_copy(c->all), (int)jv_number_value(at)) : jv_object();
 	jv_free(at);
-	if (jv_get_kind(ids) != JV_KIND_ARRAY) {
-		jv_free(ids);
-		ids = jv_array();
-	}
-	return ids;
+	f = with_events(f, ids);
+	n = count_of(f);
+	jv_free(f);
+	return n > 0 ? (size_t)n : 0;
 }
 
 static void

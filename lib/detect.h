@@ -37,11 +37,12 @@ void det_event_finding(det_ctx *c, const det_event *e, const char *detector,
     __attribute__((format(printf, 7, 8)));
 
 /*
- * The event ids already held by the open finding of that detector and fingerprint (an array,
- * empty when there is none): for a title that counts what the finding holds. On a finding that
- * takes more events the latest title replaces the earlier one, unless it is less severe.
+ * How many events the open finding of that detector and fingerprint will hold once it takes
+ * ids (consumed), as its metadata.event_count will then say: for a title that counts
+ * them. On a finding that takes more events the latest title replaces the earlier one, unless
+ * it is less severe.
  */
-jv det_finding_ids(det_ctx *c, const char *detector, const char *fingerprint);
+size_t det_finding_count(det_ctx *c, const char *detector, const char *fingerprint, jv ids);
 
 /*
  * A detector's memory across runs, kept in the baseline (detector_state.NAME): a copy, null
