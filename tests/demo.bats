@@ -179,7 +179,6 @@ same_fields() {
 }
 
 @test "the demo's azure events are what mallcop-connector-azure gives: event types and metadata keys" {
-	skip "generate still maps the Activity Log its own way (resource_write, policy_change; app_id, role_name)"
 	deployment
 	same_fields azure
 }
