@@ -123,11 +123,73 @@ caller_ip(jv e)
 	return ip;
 }
 
+/* the built-in roles, by the id that ends a role definition's path */
+static const struct role {
+	const char *id, *name;
+} roles[] = {
+	{"8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"},
+	{"b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor"},
+	{"acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader"},
+	{"18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator"},
+	{"f58310d9-a9f6-439a-9e8d-f62e7b41a168", "Role Based Access Control Administrator"},
+	{"9980e02c-c2be-4d73-94e8-173b1dc7cf3c", "Virtual Machine Contributor"},
+	{"ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor"},
+	{NULL, NULL},
+};
+
+/* o[key], else o[lower-case first letter of key]: the request body's two spellings */
+static const char *
+either_case(jv o, const char *key)
+{
+	char low[64];
+	const char *s = event_field(o, key);
+
+	if (s || strlen(key) >= sizeof low)
+		return s;
+	strcpy(low, key);
+	low[0] = (char)(low[0] - 'A' + 'a');
+	return event_field(o, low);
+}
+
+/*
+ * what a role assignment's request body (properties.requestbody, a JSON string) grants, to m:
+ * role_definition_id, role_name for a built-in role, principal_id and principal_type
+ */
+static jv
+assignment_meta(jv m, jv e)
+{
+	jv props = jv_object_get(jv_copy(e), jv_string("properties")), body = jv_invalid(), p;
+	const char *text, *rd, *id;
+	const struct role *r;
+
+	if ((text = event_field(props, "requestbody")))
+		body = jsonl_parse(text, strlen(text));
+	p = jv_get_kind(body) == JV_KIND_OBJECT
+	    ? jv_object_get(jv_copy(body), jv_string("Properties")) : jv_invalid();
+	if (jv_get_kind(p) != JV_KIND_OBJECT && jv_get_kind(body) == JV_KIND_OBJECT) {
+		jv_free(p);
+		p = jv_object_get(jv_copy(body), jv_string("properties"));
+	}
+	if ((rd = either_case(p, "RoleDefinitionId"))) {
+		id = strrchr(rd, '/') ? strrchr(rd, '/') + 1 : rd;
+		m = event_meta(m, "role_definition_id", id);
+		for (r = roles; r->id; r++)
+			if (!strcasecmp(r->id, id))
+				m = event_meta(m, "role_name", r->name);
+	}
+	m = event_meta(m, "principal_id", either_case(p, "PrincipalId"));
+	m = event_meta(m, "principal_type", either_case(p, "PrincipalType"));
+	jv_free(p);
+	jv_free(body);
+	jv_free(props);
+	return m;
+}
+
 /* one Activity Log record (consumed) as an event on stdout */
 static void
 emit(run *r, jv e)
 {
-	const char *when, *op, *rtype, *key, *caller;
+	const char *when, *op, *rtype, *key, *caller, *type;
 	char *made = NULL;
 	int64_t us;
 	jv m, ev;
@@ -160,9 +222,12 @@ emit(run *r, jv e)
 	m = event_meta(m, "status", value_of(e, "status"));
 	m = event_meta(m, "category", value_of(e, "category"));
 	m = event_meta(m, "ip", caller_ip(e));
+	type = classify(rtype, op, value_of(e, "category"));
+	if (streq(type, "role_assignment"))
+		m = assignment_meta(m, e);
 
-	ev = event_make("azure", key, us, classify(rtype, op, value_of(e, "category")), caller,
-	    op, event_field(e, "resourceId"), severity(event_field(e, "level")), m, e);
+	ev = event_make("azure", key, us, type, caller, op, event_field(e, "resourceId"),
+	    severity(event_field(e, "level")), m, e);
 	free(made);
 	jsonl_put(stdout, ev);
 	r->events++;

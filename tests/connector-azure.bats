@@ -79,7 +79,7 @@ gets() {
 	rg-security Active - /subscriptions/$SUB1/resourceGroups/rg-security/providers/Microsoft.Security/locations/westeurope/alerts/2517090093599999999_9d1c7f0e
 	rg-registry Failed 198.51.100.23 /subscriptions/$SUB1/resourceGroups/rg-registry/providers/Microsoft.ContainerRegistry/registries/acmeacr
 	rg-apps Succeeded 198.51.100.7 /subscriptions/$SUB1/resourceGroups/rg-apps/providers/Microsoft.App/containerApps/web-frontend
-	rg-identity Succeeded 203.0.113.10 /subscriptions/$SUB1/resourceGroups/rg-identity/providers/Microsoft.Authorization/roleDefinitions/0f8fad5b-d9cb-469f-a165-70867728950e
+	null Succeeded 203.0.113.10 /subscriptions/$SUB1/providers/Microsoft.Authorization/roleDefinitions/0f8fad5b-d9cb-469f-a165-70867728950e
 	rg-identity Succeeded 203.0.113.10 /subscriptions/$SUB1/resourceGroups/rg-identity/providers/Microsoft.Authorization/roleAssignments/8e3af657-a8ff-443c-a75c-2fe8c4bcb635
 	rg-config Succeeded - /subscriptions/$SUB1/resourceGroups/rg-config/providers/Microsoft.AppConfiguration/configurationStores/acme-settings
 	rg-vms Succeeded 203.0.113.11 /subscriptions/$SUB1/resourceGroups/rg-vms/providers/Microsoft.Compute/virtualMachines/build-agent-01
@@ -97,6 +97,19 @@ gets() {
 	[[ "$stderr" == *"mallcop-connector-azure: 7 events, 1 records without a time skipped"* ]]
 	[ "$(last_cursor)" = 2026-11-04T08:44:10Z ]
 	[ "$(printf '%s\n' "$stderr" | tail -n 1)" = "cursor: 2026-11-04T08:44:10Z" ]
+}
+
+@test "a role assignment names what it grants: the role (a built-in one by name), the principal" {
+	mock < <(two_pages)
+	run --separate-stderr az --since 2026-11-04T00:00:00Z
+	assert_success
+	jq -c 'select(.action == "Microsoft.Authorization/roleAssignments/write") | .metadata
+		| {role_name, role_definition_id, principal_id, principal_type}' <<< "$output" > grant
+	diff -u - grant <<-'EOF'
+	{"role_name":"Contributor","role_definition_id":"b24988ac-6180-42a0-ab88-20f7382dd24c","principal_id":"5d2b7c91-3e4f-4a60-8b1c-9f0e2d3c4b5a","principal_type":"User"}
+	EOF
+	# a role definition written has no assignment to name; other records none either
+	jq -se 'map(select(.action != "Microsoft.Authorization/roleAssignments/write")) | all(.[]; .metadata | has("role_name") or has("principal_id") | not)' <<< "$output"
 }
 
 @test "what we sent: the token request's form, the bearer token, api-version and the time filter" {

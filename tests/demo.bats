@@ -169,19 +169,16 @@ same_fields() {
 }
 
 @test "the demo's github events are what mallcop-connector-github gives: event types and metadata keys" {
-	skip "generate still maps GitHub its own way (pull_request, workflow_run; collaborator, branch, commit)"
 	deployment
 	same_fields github
 }
 
 @test "the demo's aws-cloudtrail events are what mallcop-connector-aws-cloudtrail gives: event types and metadata keys" {
-	skip "generate still maps CloudTrail its own way (s3_access, role_assignment; bucket, key, policy)"
 	deployment
 	same_fields aws-cloudtrail
 }
 
 @test "the demo's azure events are what mallcop-connector-azure gives: event types and metadata keys" {
-	skip "generate still maps the Activity Log its own way (resource_write, policy_change; app_id, role_name)"
 	deployment
 	same_fields azure
 }
