@@ -125,8 +125,7 @@ advance(pass *p, stream *s)
 		v = jsonl_parse(s->line, (size_t)n);
 		/* a NUL (stored before scan refused it) would make a string read as less */
 		if (jv_get_kind(v) != JV_KIND_OBJECT || event_time(v, &s->us) ||
-		    ((memchr(s->line, 0, (size_t)n) || memmem(s->line, (size_t)n, "\\u0000", 6)) &&
-		    event_has_nul(v))) {
+		    event_stored_has_nul(v, s->line, (size_t)n)) {
 			jv_free(v);
 			p->skipped++;
 			continue;

@@ -58,7 +58,7 @@ match(jv ev, const char *text, void *arg)
 	int64_t us = 0;
 
 	/* stored before scan refused it: its strings would compare as less than they hold */
-	if (event_has_nul(ev)) {
+	if (event_stored_has_nul(ev, text, text ? strlen(text) : 0)) {
 		q->nul++;
 		jv_free(ev);
 		return 0;

@@ -103,8 +103,7 @@ history_add(jv ev, const char *text, void *arg)
 	history *h = arg;
 	const char *actor = event_str(ev, "actor");
 
-	(void)text;
-	if (*actor && !event_has_nul(ev) && jv_object_has(jv_copy(h->set), jv_string(actor))) {
+	if (*actor && !event_stored_has_nul(ev, text, text ? strlen(text) : 0) && jv_object_has(jv_copy(h->set), jv_string(actor))) {
 		jv list = jv_object_get(jv_copy(h->by), jv_string(actor));
 
 		h->by = jv_object_set(h->by, jv_string(actor), jv_null());

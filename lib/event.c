@@ -79,6 +79,14 @@ str_has_nul(jv s)
 }
 
 int
+event_stored_has_nul(jv ev, const char *text, size_t n)
+{
+	if (text && !memchr(text, 0, n) && !memmem(text, n, "\\u0000", 6))
+		return 0;
+	return event_has_nul(ev);
+}
+
+int
 event_has_nul(jv v)
 {
 	int found = 0;

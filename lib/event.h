@@ -32,6 +32,12 @@ jv event_count_reason(jv reasons, const char *why, size_t n);
 /* 1 when a string anywhere in v (borrowed), or a key, holds a NUL */
 int event_has_nul(jv v);
 /*
+ * The same for a stored event and its line (text, n bytes; NULL when not known): a line with
+ * neither a NUL byte nor "\u0000" is answered without walking the event, as a pass over the
+ * store needs.
+ */
+int event_stored_has_nul(jv ev, const char *text, size_t n);
+/*
  * max_event_bytes of a deployment's mallcop.yaml; with cf NULL, MALLCOP_MAX_EVENT_BYTES (what
  * mallcop-scan gives its connectors) or the default. -1 and *err when it is out of range.
  */

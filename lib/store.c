@@ -700,7 +700,7 @@ store_each_event(const store_file *f, int64_t since, store_event_fn fn, void *ar
 	char *line = NULL;
 	size_t cap = 0, bad = 0, lineno = 0;
 	ssize_t n;
-	int stop = 0;
+	int stop = 0, legacy;
 
 	if (!fp)
 		return -1;
@@ -723,10 +723,11 @@ store_each_event(const store_file *f, int64_t since, store_event_fn fn, void *ar
 			continue;
 		}
 		line[n - 1] = 0;
-		if (memmem(line, (size_t)n, "[USER_DATA_", 11))
-			stop = fn(event_unwrap(v), NULL, arg);
-		else
-			stop = fn(v, line, arg);
+		legacy = memmem(line, (size_t)n, "[USER_DATA_", 11) != NULL;
+		if (legacy)
+			v = event_unwrap(v);
+		/* unwrapped, or holding a NUL byte (not its C string): no text to go by */
+		stop = fn(v, legacy || memchr(line, 0, (size_t)n - 1) ? NULL : line, arg);
 	}
 	if (skipped)
 		*skipped += bad;

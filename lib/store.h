@@ -74,7 +74,8 @@ void store_files_free(store_file *f, size_t n);
 /*
  * Each event of a file in order (fn owns ev and returns non-zero to stop), skipping without
  * parsing them the events older than since (0: none). Legacy markers are removed. text is the
- * stored line without its newline, or NULL when ev is not what it says (markers removed).
+ * stored line without its newline, or NULL when ev is not what it says (markers removed, or a
+ * NUL byte in the line).
  * -1 with errno when the file cannot be read.
  */
 typedef int (*store_event_fn)(jv ev, const char *text, void *arg);

@@ -281,6 +281,15 @@ ids() {
 	[[ "$output" != *mallory* ]]
 }
 
+@test "a stored event with a raw NUL byte in a string is skipped and counted too" {
+	printf '{"id":"n2","timestamp":"2026-11-26T09:00:00Z","source":"github","event_type":"push","actor":"alice\0-mallory","action":"a","target":"t","severity":"info","metadata":{},"raw":{}}\n' \
+		>> .mallcop/events/github-2026-11.jsonl
+	run --separate-stderr mallcop events --actor alice
+	assert_success
+	[ "$(ids)" = "e1 " ]
+	printf '%s\n' "$output" | jq -e '.skipped_lines == 1'
+}
+
 @test "a finding id given with control characters is echoed escaped" {
 	cp "$FIX/findings.jsonl" .mallcop/findings.jsonl
 	run --separate-stderr mallcop events --human --finding $'fnd\033[2Jx'
