@@ -575,6 +575,24 @@ take_over(store *st, baseline *b, jv conf, jv *findings, size_t *fingerprinted, 
 	return horizon;
 }
 
+/* the stored open findings, read as a pass meets them */
+typedef struct lookup {
+	finding_log *log;
+	int textout;
+} lookup;
+
+static jv
+stored_open(void *arg, const char *detector, const char *fingerprint)
+{
+	lookup *lk = arg;
+	char *err = NULL;
+	jv f = finding_log_get(lk->log, detector, fingerprint, &err);
+
+	if (err)
+		cli_fail(EXIT_WORK, lk->textout, "%s", err);
+	return f;
+}
+
 /* the filter: events on stdin, findings on stdout, nothing stored */
 static int
 filter(const char *baseline_path, const char *config_path)
@@ -777,6 +795,7 @@ main(int argc, char **argv)
 	baseline b;
 	det_ctx *dc;
 	pass p = {0};
+	lookup lk = {0};
 	store_file *files;
 	size_t nf, made, updated, skipped = 0, fingerprinted = 0;
 	jv conf, findings, all, changed, summary, state, errors, learning, r;
@@ -865,13 +884,20 @@ main(int argc, char **argv)
 	bpath = xasprintf("%s/baseline.json", st.dir);
 	if (baseline_load(&b, bpath, (int)window, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
-	if (!jv_is_valid(findings = store_findings(&st, &skipped, &err)))
-		cli_fail(EXIT_WORK, textout, "%s", err);
+	/* the earlier implementation's findings get fingerprints: all of them are read and
+	 * rewritten once; after that a pass reads the open findings it meets, and appends */
+	findings = jv_array();
 	p.horizon = jv_invalid();
-	if (baseline_from_earlier(&b))
-		if (!jv_is_valid(p.horizon = take_over(&st, &b, jv_copy(conf), &findings,
+	if (baseline_from_earlier(&b)) {
+		jv_free(findings);
+		if (!jv_is_valid(findings = store_findings(&st, &skipped, &err)) ||
+		    !jv_is_valid(p.horizon = take_over(&st, &b, jv_copy(conf), &findings,
 		    &fingerprinted, &err)))
 			cli_fail(EXIT_WORK, textout, "%s", err);
+	} else if (!(lk.log = finding_log_open(&st, &err))) {
+		cli_fail(EXIT_WORK, textout, "%s", err);
+	}
+	lk.textout = textout;
 	p.b = &b;
 	if (!(dc = det_open(&b, real, jv_copy(conf), findings, 1, &err))) {
 		/* "detectors.NAME.KEY: expected ...": the line of the key, else of the detector */
@@ -884,6 +910,8 @@ main(int argc, char **argv)
 		}
 		cli_fail(EXIT_WORK, textout, "%s: %s", where, err);
 	}
+	if (lk.log)
+		det_lookup(dc, stored_open, &lk);
 	if (rules_load(dc, real, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
 	/* a misspelled name would leave a detector on that was meant to be off */
@@ -1019,7 +1047,12 @@ main(int argc, char **argv)
 	}
 	/* findings first: a crash before the baseline is written means the events are looked at
 	 * again, and their findings merge into the ones just written */
-	if ((made || updated) && skipped) {
+	if (lk.log) {
+		if (finding_log_append(lk.log, jv_copy(changed), &err))
+			cli_fail(EXIT_WORK, textout, "%s", err);
+		finding_log_close(lk.log);
+		jv_free(all);
+	} else if ((made || updated || fingerprinted) && skipped) {
 		/* lines that do not parse are not ours to drop: the file is kept beside */
 		char *from = xasprintf("%s/findings.jsonl", st.dir);
 		char *to = xasprintf("%s/findings.jsonl.unreadable-%lld", st.dir,
@@ -1031,10 +1064,12 @@ main(int argc, char **argv)
 		free(from);
 		free(to);
 	}
-	if ((made || updated || fingerprinted) && finding_save(&st, all, &err))
-		cli_fail(EXIT_WORK, textout, "%s", err);
-	if (!(made || updated || fingerprinted))
+	if (!lk.log && (made || updated || fingerprinted)) {
+		if (finding_save(&st, all, &err))
+			cli_fail(EXIT_WORK, textout, "%s", err);
+	} else if (!lk.log) {
 		jv_free(all);
+	}
 	if (baseline_save(&b, bpath, &err))
 		cli_fail(EXIT_WORK, textout, "%s", err);
 

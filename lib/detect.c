@@ -41,6 +41,9 @@ struct det_ctx {
 	jv byfp;	/* "DETECTOR\\tFINGERPRINT" of open findings -> index in all */
 	jv touched;	/* index -> true for findings made or changed in this pass */
 	size_t stored;	/* how many of all were stored before */
+	jv fetched;	/* "DETECTOR\tFINGERPRINT" -> true: stored, found through the lookup */
+	det_lookup_fn lookup;
+	void *lookup_arg;
 	const det_event *cur;
 	int cur_learning;
 	int retro;
@@ -150,6 +153,7 @@ det_open(baseline *b, const char *root, jv conf, jv findings, int learning, char
 	c->all = jv_array();
 	c->byfp = jv_object();
 	c->touched = jv_object();
+	c->fetched = jv_object();
 	if (jv_get_kind(conf) != JV_KIND_OBJECT) {
 		jv_free(conf);
 		conf = jv_object();
@@ -329,6 +333,34 @@ with_events(jv f, jv ids)
 	return jv_object_set(f, jv_string("metadata"), meta);
 }
 
+void
+det_lookup(det_ctx *c, det_lookup_fn fn, void *arg)
+{
+	c->lookup = fn;
+	c->lookup_arg = arg;
+}
+
+/* the index in all of the open finding of key k, a number, or jv_invalid() */
+static jv
+open_finding(det_ctx *c, const char *k, const char *detector, const char *fp)
+{
+	jv at = jv_object_get(jv_copy(c->byfp), jv_string(k)), f;
+
+	if (jv_is_valid(at) || !c->lookup)
+		return at;
+	f = c->lookup(c->lookup_arg, detector, fp);
+	if (jv_get_kind(f) != JV_KIND_OBJECT) {
+		jv_free(f);
+		return at;
+	}
+	jv_free(at);
+	at = jv_number(jv_array_length(jv_copy(c->all)));
+	c->all = jv_array_append(c->all, f);
+	c->byfp = jv_object_set(c->byfp, jv_string(k), jv_copy(at));
+	c->fetched = jv_object_set(c->fetched, jv_string(k), jv_true());
+	return at;
+}
+
 static double
 count_of(jv f)
 {
@@ -348,7 +380,7 @@ record(det_ctx *c, const char *detector, const char *severity, const char *fp, j
 		return;
 	}
 	k = fpkey(detector, fp);
-	jv at = jv_object_get(jv_copy(c->byfp), jv_string(k));
+	jv at = open_finding(c, k, detector, fp);
 	char t[TS_BUFSZ];
 
 	if (c->retro)
@@ -419,7 +451,7 @@ size_t
 det_finding_count(det_ctx *c, const char *detector, const char *fingerprint, jv ids)
 {
 	char *k = fpkey(detector, fingerprint);
-	jv at = jv_object_get(jv_copy(c->byfp), jv_string(k)), f;
+	jv at = open_finding(c, k, detector, fingerprint), f;
 	double n;
 
 	free(k);
@@ -565,6 +597,8 @@ det_take(det_ctx *c, jv f, const char *detector, char **why)
 void
 det_close(det_ctx *c, jv *all, jv *changed_list, size_t *made, size_t *changed, jv *summary)
 {
+	jv order = jv_array();
+
 	for (size_t i = 0; i < c->ndets; i++)
 		if (c->dets[i].ops->finish)
 			c->dets[i].ops->finish(c, c->dets[i].state);
@@ -575,16 +609,24 @@ det_close(det_ctx *c, jv *all, jv *changed_list, size_t *made, size_t *changed, 
 	*made = *changed = 0;
 	*summary = jv_object();
 	*changed_list = jv_array();
+	/* in the order they were made, as they are stored */
 	jv_object_foreach(c->touched, k, at) {
 		int i = (int)jv_number_value(at);
-		jv f = jv_array_get(jv_copy(c->all), i);
-		jv per = jsonl_get(jv_copy(*summary), event_str(f, "detector"));
-		jv n;
 
-		if ((size_t)i < c->stored)
+		if ((size_t)i < c->stored || jv_object_has(jv_copy(c->fetched), jv_copy(k)))
 			(*changed)++;
 		else
 			(*made)++;
+		order = jv_array_append(order, jv_number(i));
+		jv_free(k);
+	}
+	order = jv_sort(order, jv_copy(order));
+	jv_array_foreach(order, j, at) {
+		jv f = jv_array_get(jv_copy(c->all), (int)jv_number_value(at));
+		jv per = jsonl_get(jv_copy(*summary), event_str(f, "detector"));
+		jv n;
+
+		(void)j;
 		if (jv_get_kind(per) != JV_KIND_OBJECT) {
 			jv_free(per);
 			per = jv_object();
@@ -595,10 +637,12 @@ det_close(det_ctx *c, jv *all, jv *changed_list, size_t *made, size_t *changed, 
 		jv_free(n);
 		*summary = jv_object_set(*summary, jv_string(event_str(f, "detector")), per);
 		*changed_list = jv_array_append(*changed_list, f);
-		jv_free(k);
+		jv_free(at);
 	}
+	jv_free(order);
 	*all = c->all;
 	jv_free(c->byfp);
+	jv_free(c->fetched);
 	jv_free(c->touched);
 	free(c);
 }

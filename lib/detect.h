@@ -99,6 +99,12 @@ extern const size_t det_nbuiltin;
  * changed. learning: apply learning mode (not in filter mode).
  */
 det_ctx *det_open(baseline *b, const char *root, jv conf, jv findings, int learning, char **err);
+/*
+ * Where the stored open findings are found when det_open was not given them all: fn returns
+ * the open finding of detector and fingerprint (a record), or jv_invalid() when there is none.
+ */
+typedef jv (*det_lookup_fn)(void *arg, const char *detector, const char *fingerprint);
+void det_lookup(det_ctx *c, det_lookup_fn fn, void *arg);
 /* add detectors of another kind (declarative rules, custom programs) to a pass before feeding */
 int det_add(det_ctx *c, const det_ops *ops, void *state);
 void det_feed(det_ctx *c, jv ev);
@@ -113,7 +119,7 @@ int det_in_retrospective(det_ctx *c);
 /* emit findings from outside the detectors (custom detector programs): one record, consumed */
 int det_take(det_ctx *c, jv finding, const char *detector, char **why);
 /*
- * Finish: *all is every finding, stored ones included, with the changes (consumed by the
+ * Finish: *all is every finding given to det_open or found through the lookup, with the changes (consumed by the
  * caller); *made and *changed count new ones and open ones that took new events; *summary is
  * {detector: {severity: n}} over the findings this pass made or changed.
  */

@@ -1,7 +1,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "event.h"
 #include "finding.h"
@@ -248,4 +252,429 @@ finding_print(FILE *f, jv x, int annotations)
 			jv_free(a);
 		}
 	jv_free(anns);
+}
+
+/*
+ * findings.jsonl as a log. The index (findings.index.json) is a cache of the log: "log" names
+ * the file it describes (device, inode, size, modification time), "open" maps "DETECTOR\tFP" to
+ * [offset, length, id] of that open finding's latest record, "garbage" counts the bytes of
+ * records a later one of the same id replaced. Whatever does not match is read afresh.
+ */
+struct finding_log {
+	char *path, *index_path;
+	jv open;
+	double garbage;
+	off_t *drop;		/* offsets of replaced records, from the last reading of the log */
+	size_t ndrop;
+	int dirty;		/* the index on disk is not this one */
+};
+
+enum { LOG_COMPACT_SMALL = 1 << 20, LOG_RECORD_MAX = 64 << 20 };
+
+static char *
+log_key(const char *detector, const char *fingerprint)
+{
+	return xasprintf("%s\t%s", detector, fingerprint);
+}
+
+/* what the index must name to describe the log: "" when there is no log */
+static char *
+log_ident(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb))
+		return xstrdup("");
+	return xasprintf("%llu:%llu:%lld:%lld.%09ld", (unsigned long long)sb.st_dev,
+	    (unsigned long long)sb.st_ino, (long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
+	    sb.st_mtim.tv_nsec);
+}
+
+static int
+cmp_off(const void *a, const void *b)
+{
+	off_t x = *(const off_t *)a, y = *(const off_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* the index from the log itself; 0, or -1 and *err when the log cannot be read */
+static int
+log_scan(finding_log *l, char **err)
+{
+	FILE *fp = store_fopen(l->path, err);
+	jv ids = jv_object(), v;
+	size_t cap = 0;
+	jsonl r;
+
+	jv_free(l->open);
+	l->open = jv_object();
+	l->garbage = 0;
+	l->ndrop = 0;
+	l->dirty = 1;
+	if (!fp) {
+		jv_free(ids);
+		return *err ? -1 : 0;
+	}
+	jsonl_init(&r, fp, l->path);
+	r.tail = 1;
+	while (jsonl_next(&r, &v)) {
+		double off = (double)(r.bytes - r.len), len = (double)r.len;
+		const char *id = jv_get_kind(v) == JV_KIND_OBJECT ? event_str(v, "id") : "";
+		jv prev, key = jv_null();
+
+		if (!*id) {
+			jv_free(v);
+			continue;
+		}
+		prev = jv_object_get(jv_copy(ids), jv_string(id));
+		if (jv_get_kind(prev) == JV_KIND_ARRAY) {
+			jv pk = jv_array_get(jv_copy(prev), 2);
+
+			l->garbage += jv_number_value(jv_array_get(jv_copy(prev), 1));
+			if (l->ndrop == cap)
+				l->drop = xrealloc(l->drop, (cap = cap ? cap * 2 : 64) *
+				    sizeof *l->drop);
+			l->drop[l->ndrop++] = (off_t)jv_number_value(jv_array_get(jv_copy(prev), 0));
+			if (jv_get_kind(pk) == JV_KIND_STRING)
+				l->open = jv_object_delete(l->open, pk);
+			else
+				jv_free(pk);
+		}
+		jv_free(prev);
+		if (!strcmp(event_str(v, "status"), "open") && *event_str(v, "fingerprint")) {
+			char *k = log_key(event_str(v, "detector"), event_str(v, "fingerprint"));
+
+			key = jv_string(k);
+			l->open = jv_object_set(l->open, jv_string(k),
+			    JV_ARRAY(jv_number(off), jv_number(len), jv_string(id)));
+			free(k);
+		}
+		ids = jv_object_set(ids, jv_string(id), JV_ARRAY(jv_number(off), jv_number(len), key));
+		jv_free(v);
+	}
+	jsonl_done(&r);
+	jv_free(ids);
+	if (l->ndrop)
+		qsort(l->drop, l->ndrop, sizeof *l->drop, cmp_off);
+	return store_fclose(fp, l->path, err);
+}
+
+/* the index on disk, when it describes the log as it is now */
+static int
+log_index_load(finding_log *l)
+{
+	char *e = NULL, *ident, *text;
+	size_t n;
+	jv v, log;
+	int ok;
+
+	if (!(text = store_read(l->index_path, &n, &e))) {
+		free(e);
+		return 0;
+	}
+	v = jsonl_parse(text, n);
+	free(text);
+	ident = log_ident(l->path);
+	log = jsonl_get(jv_copy(v), "log");
+	ok = jv_get_kind(log) == JV_KIND_STRING && !strcmp(jv_string_value(log), ident);
+	jv_free(log);
+	free(ident);
+	if (ok) {
+		jv open = jsonl_get(jv_copy(v), "open");
+
+		ok = jv_get_kind(open) == JV_KIND_OBJECT;
+		if (ok) {
+			jv_free(l->open);
+			l->open = open;
+			l->garbage = jsonl_number(jsonl_get(jv_copy(v), "garbage"), 0);
+		} else {
+			jv_free(open);
+		}
+	}
+	jv_free(v);
+	return ok;
+}
+
+finding_log *
+finding_log_open(store *s, char **err)
+{
+	finding_log *l = xcalloc(1, sizeof *l);
+
+	l->path = xasprintf("%s/findings.jsonl", s->dir);
+	l->index_path = xasprintf("%s/findings.index.json", s->dir);
+	l->open = jv_object();
+	/* the index says where, the log must still be there to read */
+	if (log_index_load(l)) {
+		FILE *f = store_fopen(l->path, err);
+
+		if (f)
+			fclose(f);
+		else if (*err)
+			goto fail;
+	} else if (log_scan(l, err)) {
+		goto fail;
+	}
+	return l;
+fail:
+	finding_log_close(l);
+	return NULL;
+}
+
+void
+finding_log_close(finding_log *l)
+{
+	if (!l)
+		return;
+	jv_free(l->open);
+	free(l->drop);
+	free(l->path);
+	free(l->index_path);
+	free(l);
+}
+
+/* the record the index points at, when it is that open finding */
+static jv
+log_record(finding_log *l, jv at, const char *detector, const char *fingerprint)
+{
+	long long off = jsonl_int(jv_array_get(jv_copy(at), 0), 0, LLONG_MAX, -1);
+	long long len = jsonl_int(jv_array_get(jv_copy(at), 1), 1, LOG_RECORD_MAX, -1);
+	jv id = jv_array_get(jv_copy(at), 2), v = jv_invalid();
+	char *buf;
+	int fd;
+
+	if (off < 0 || len < 0 || jv_get_kind(id) != JV_KIND_STRING ||
+	    (fd = open(l->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		jv_free(id);
+		return v;
+	}
+	buf = xmalloc((size_t)len);
+	if (pread(fd, buf, (size_t)len, (off_t)off) == (ssize_t)len && buf[len - 1] == '\n' &&
+	    !memchr(buf, 0, (size_t)len)) {
+		v = jsonl_parse(buf, (size_t)len);
+		if (jv_get_kind(v) != JV_KIND_OBJECT || strcmp(event_str(v, "id"),
+		    jv_string_value(id)) || strcmp(event_str(v, "status"), "open") ||
+		    strcmp(event_str(v, "detector"), detector) ||
+		    strcmp(event_str(v, "fingerprint"), fingerprint)) {
+			jv_free(v);
+			v = jv_invalid();
+		} else if (memmem(buf, (size_t)len, "[USER_DATA_", 11)) {
+			v = event_unwrap(v);
+		}
+	}
+	close(fd);
+	free(buf);
+	jv_free(id);
+	return v;
+}
+
+jv
+finding_log_get(finding_log *l, const char *detector, const char *fingerprint, char **err)
+{
+	char *k = log_key(detector, fingerprint);
+	jv v = jv_invalid();
+
+	for (int pass = 0; pass < 2; pass++) {
+		jv at = jv_object_get(jv_copy(l->open), jv_string(k));
+
+		if (jv_get_kind(at) != JV_KIND_ARRAY) {
+			jv_free(at);
+			break;
+		}
+		v = log_record(l, at, detector, fingerprint);
+		jv_free(at);
+		/* an index that does not describe the log is made again from it, once */
+		if (jv_is_valid(v) || pass || log_scan(l, err))
+			break;
+	}
+	free(k);
+	return v;
+}
+
+/* a last line without its newline: a finding written whole is ended, a torn write kept aside */
+static int
+log_mend_tail(finding_log *l, char **err)
+{
+	int fd = open(l->path, O_RDWR | O_CLOEXEC);
+	struct stat sb;
+	off_t start;
+	char c, *tail, *aside;
+	jv v;
+	int r = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &sb) || !sb.st_size || pread(fd, &c, 1, sb.st_size - 1) != 1 || c == '\n') {
+		close(fd);
+		return 0;
+	}
+	for (start = sb.st_size - 1; start > 0; start--)
+		if (pread(fd, &c, 1, start - 1) == 1 && c == '\n')
+			break;
+	tail = xmalloc((size_t)(sb.st_size - start) + 1);
+	if (pread(fd, tail, (size_t)(sb.st_size - start), start) != sb.st_size - start) {
+		*err = xasprintf("cannot read '%s': %s", l->path, strerror(errno));
+		r = -1;
+	} else if (jv_get_kind(v = jsonl_parse(tail, (size_t)(sb.st_size - start))) ==
+	    JV_KIND_OBJECT) {
+		jv_free(v);
+		close(fd);
+		free(tail);
+		return store_append(l->path, "\n", 1, NULL, err);
+	} else {
+		jv_free(v);
+		aside = xasprintf("%s.torn-%lld", l->path, (long long)(ts_now() / TS_SECOND));
+		if (store_replace(aside, tail, (size_t)(sb.st_size - start), err) ||
+		    ftruncate(fd, start) || fsync(fd)) {
+			if (!*err)
+				*err = xasprintf("cannot write '%s': %s", l->path, strerror(errno));
+			r = -1;
+		} else {
+			warnf("%s ended in a line cut short by an interrupted write; it is kept in "
+			    "'%s'", l->path, aside);
+		}
+		free(aside);
+	}
+	close(fd);
+	free(tail);
+	return r;
+}
+
+/* the log without the records later ones replaced; lines that are not findings stay */
+static int
+log_compact(finding_log *l, char **err)
+{
+	FILE *in, *m;
+	char *line = NULL, *buf = NULL;
+	size_t cap = 0, len = 0, d = 0;
+	ssize_t n;
+	off_t at = 0;
+	int r;
+
+	if (log_scan(l, err))
+		return -1;
+	if (!l->ndrop)
+		return 0;
+	if (!(in = store_fopen(l->path, err)))
+		return *err ? -1 : 0;
+	if (!(m = open_memstream(&buf, &len)))
+		die(EXIT_WORK, "out of memory");
+	while ((n = getline(&line, &cap, in)) > 0) {
+		while (d < l->ndrop && l->drop[d] < at)
+			d++;
+		if (!(d < l->ndrop && l->drop[d] == at))
+			fwrite(line, 1, (size_t)n, m);
+		at += n;
+	}
+	free(line);
+	fclose(m);
+	r = store_fclose(in, l->path, err) || store_replace(l->path, buf, len, err) ? -1 : 0;
+	free(buf);
+	return r ? r : log_scan(l, err);
+}
+
+static int
+log_index_save(finding_log *l, char **err)
+{
+	char *ident = log_ident(l->path), *text;
+	jv v = jv_object();
+	int r;
+
+	v = jv_object_set(v, jv_string("log"), jv_string(ident));
+	v = jv_object_set(v, jv_string("garbage"), jv_number(l->garbage));
+	v = jv_object_set(v, jv_string("open"), jv_copy(l->open));
+	free(ident);
+	v = jv_dump_string(v, 0);
+	text = xasprintf("%s\n", jv_string_value(v));
+	jv_free(v);
+	r = store_replace(l->index_path, text, strlen(text), err);
+	free(text);
+	if (r == 0)
+		l->dirty = 0;
+	return r;
+}
+
+int
+finding_log_append(finding_log *l, jv list, char **err)
+{
+	char *buf = NULL;
+	size_t len = 0, n = 0;
+	FILE *m;
+	off_t at = 0;
+	jv lens = jv_array();
+	struct stat sb;
+
+	if (jv_get_kind(list) != JV_KIND_ARRAY)
+		list = (jv_free(list), jv_array());
+	if (jv_array_length(jv_copy(list)) && log_mend_tail(l, err))
+		goto fail;
+	if (!(m = open_memstream(&buf, &len)))
+		die(EXIT_WORK, "out of memory");
+	jv_array_foreach(list, i, f) {
+		size_t before;
+
+		(void)i;
+		fflush(m);
+		before = len;
+		if (jv_get_kind(f) == JV_KIND_OBJECT)
+			jsonl_put(m, jv_copy(f));
+		fflush(m);
+		lens = jv_array_append(lens, jv_number((double)(len - before)));
+		jv_free(f);
+	}
+	fclose(m);
+	if (len && store_append(l->path, buf, len, &at, err))
+		goto fail;
+	jv_array_foreach(list, i, f) {
+		double w = jv_number_value(jv_array_get(jv_copy(lens), i));
+
+		if (w > 0) {
+			const char *id = event_str(f, "id");
+			char *k = log_key(event_str(f, "detector"), event_str(f, "fingerprint"));
+			jv old = jv_object_get(jv_copy(l->open), jv_string(k));
+
+			if (jv_get_kind(old) == JV_KIND_ARRAY) {
+				jv oid = jv_array_get(jv_copy(old), 2);
+
+				if (jv_get_kind(oid) == JV_KIND_STRING &&
+				    !strcmp(jv_string_value(oid), id))
+					l->garbage += jsonl_number(jv_array_get(jv_copy(old), 1), 0);
+				jv_free(oid);
+			}
+			jv_free(old);
+			if (!strcmp(event_str(f, "status"), "open") && *event_str(f, "fingerprint"))
+				l->open = jv_object_set(l->open, jv_string(k),
+				    JV_ARRAY(jv_number((double)at + (double)n), jv_number(w),
+				    jv_string(id)));
+			else
+				l->dirty = 2;	/* not what a pass appends: read the log afresh */
+			n += (size_t)w;
+			free(k);
+		}
+		jv_free(f);
+	}
+	jv_free(list);
+	jv_free(lens);
+	free(buf);
+	buf = NULL;
+	if (len)
+		l->dirty = l->dirty == 2 ? 2 : 1;
+	if (l->dirty == 2 && log_scan(l, err))
+		return -1;
+	/* most of a big log replaced, or any of a small one: keep only what is current */
+	if (l->garbage > 0 && !stat(l->path, &sb) && (sb.st_size <= LOG_COMPACT_SMALL ||
+	    l->garbage * 2 > (double)sb.st_size) && log_compact(l, err))
+		return -1;
+	/* the index is a cache: without it the next pass reads the log */
+	if (l->dirty && log_index_save(l, err)) {
+		warnf("%s", *err);
+		free(*err);
+		*err = NULL;
+	}
+	return 0;
+fail:
+	jv_free(list);
+	jv_free(lens);
+	free(buf);
+	return -1;
 }

@@ -30,6 +30,21 @@ int finding_change(store *s, const char *id, long wait_ms, finding_fn fn, void *
     char **err);
 
 /*
+ * findings.jsonl is a log: mallcop-detect appends the findings a pass made or changed, and the
+ * last record of an id is the finding (store_findings reads it so); the log is compacted when
+ * most of it is replaced records. The open findings are found through an index,
+ * findings.index.json, a cache made again from the log whenever it does not describe it.
+ * The caller holds the writer lock.
+ */
+typedef struct finding_log finding_log;
+finding_log *finding_log_open(store *s, char **err);
+/* the open finding of detector and fingerprint as stored, or jv_invalid() (*err on failure) */
+jv finding_log_get(finding_log *l, const char *detector, const char *fingerprint, char **err);
+/* append the findings of list (consumed), fsync, and keep the index up to date */
+int finding_log_append(finding_log *l, jv list, char **err);
+void finding_log_close(finding_log *l);
+
+/*
  * the events of a finding in the finding's order (the order they were seen); ids consumed.
  * jv_invalid() and *err when an event file cannot be read (err NULL: what can be read).
  */

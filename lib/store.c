@@ -202,6 +202,38 @@ fail:
 	return -1;
 }
 
+int
+store_append(const char *path, const void *data, size_t len, off_t *at, char **err)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644), e;
+	struct stat sb;
+
+	if (fd < 0 || fstat(fd, &sb)) {
+		*err = xasprintf("cannot append to '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (sb.st_size == 0)
+		sync_dir(path);	/* a file just made must outlive a crash by name too */
+	if (write_all(fd, data, len) == 0 && fsync(fd) == 0) {
+		if (at)
+			*at = sb.st_size;
+		if (close(fd) == 0)
+			return 0;
+		*err = xasprintf("cannot append to '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	/* a full disk: none of it stays, so the next line starts where a line ends */
+	e = errno;
+	if (ftruncate(fd, sb.st_size) == 0)
+		fsync(fd);
+	close(fd);
+	*err = xasprintf("cannot append to '%s': %s; nothing of this write was kept", path,
+	    strerror(e));
+	return -1;
+}
+
 FILE *
 store_fopen(const char *path, char **err)
 {

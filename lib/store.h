@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <jv.h>
 
 typedef struct store {
@@ -35,6 +36,11 @@ int store_lock(store *s, long wait_ms, char **err);
  * that is there but cannot be read is refused, left as it is
  */
 int store_replace(const char *path, const void *data, size_t len, char **err);
+/*
+ * append data to path (made when absent) and fsync; *at (when given) is where it starts. On an
+ * error nothing of it stays: the file is cut back to its size before.
+ */
+int store_append(const char *path, const void *data, size_t len, off_t *at, char **err);
 /* a whole file, NUL-terminated; NULL with errno set */
 char *store_slurp(const char *path, size_t *len);
 /*
