@@ -772,8 +772,34 @@ save_note(store *st, int64_t tree, jv positions, jv result)
 }
 
 
-int
-main(int argc, char **argv)
+/* one run of mallcop-detect over a deployment */
+typedef struct run {
+	const char *dir;
+	int human, jsonl_out, textout;
+	long wait_ms;
+	char real[PATH_MAX];
+	cfg cf;
+	store st;
+	jv conf;		/* detectors: of mallcop.yaml */
+	long window;
+	baseline b;
+	char *bpath;
+	int64_t tree;		/* the newest file of the deployment, before the pass */
+	det_ctx *dc;
+	pass p;
+	lookup lk;
+	jv state;		/* detector_state["mallcop-detect"] */
+	char *spool_path, *before;
+	jv findings;		/* the stored findings, when they are read whole */
+	size_t skipped, fingerprinted, made, updated;
+	jv all, changed, summary, learning, errors;
+} run;
+
+static const char *baseline_arg, *config_arg;	/* the filter mode's */
+
+/* flags; 1 for the filter mode */
+static int
+parse_args(run *r, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"dir", required_argument, NULL, 'd'},
@@ -785,150 +811,151 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = NULL, *baseline_path = NULL, *config_path = NULL;
-	int c, human = 0, jsonl_out = 0, textout, rc = 0;
-	long wait_ms = 2000, window;
-	char *err = NULL, *bpath, *spool_path = NULL, *before = NULL;
-	char real[PATH_MAX];
-	cfg cf;
-	store st;
-	baseline b;
-	det_ctx *dc;
-	pass p = {0};
-	lookup lk = {0};
-	store_file *files;
-	size_t nf, made, updated, skipped = 0, fingerprinted = 0;
-	jv conf, findings, all, changed, summary, state, errors, learning, r;
-	int64_t now, tree = 0;
+	int c;
 
-	setargv0(argv[0]);
+	r->wait_ms = 2000;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'j': jsonl_out = 1; break;
-		case 'u': human = 1; break;
-		case 'w': wait_ms = cli_wait_ms(optarg); break;
-		case 'b': baseline_path = optarg; break;
-		case 'c': config_path = optarg; break;
+		case 'd': r->dir = optarg; break;
+		case 'j': r->jsonl_out = 1; break;
+		case 'u': r->human = 1; break;
+		case 'w': r->wait_ms = cli_wait_ms(optarg); break;
+		case 'b': baseline_arg = optarg; break;
+		case 'c': config_arg = optarg; break;
 		case 'h':
 			puts(usage);
-			return 0;
+			exit(0);
 		default:
 			fprintf(stderr, "%s\n", usage);
-			return EXIT_USAGE;
+			exit(EXIT_USAGE);
 		}
 	}
 	if (optind < argc && !strcmp(argv[optind], "-") && optind + 1 == argc)
-		return filter(baseline_path, config_path);
+		return 1;
 	if (optind < argc) {
 		fprintf(stderr, "%s\n", usage);
 		die(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
 	}
-	if (baseline_path || config_path) {
+	if (baseline_arg || config_arg) {
 		fprintf(stderr, "%s\n", usage);
 		die(EXIT_USAGE, "--baseline and --config go with '-' (the filter mode)");
 	}
-	human = cli_output(human, jsonl_out, usage);
-	textout = human || jsonl_out;
+	r->human = cli_output(r->human, r->jsonl_out, usage);
+	r->textout = r->human || r->jsonl_out;
+	return 0;
+}
 
-	if (!realpath(store_root(dir), real))
-		cli_fail(EXIT_WORK, textout, "cannot open deployment '%s': %s", store_root(dir),
-		    strerror(errno));
-	if (cfg_load(&cf, real, &err))
-		cli_fail(EXIT_WORK, textout, "%s", err);
+/* the deployment, its settings, and the writer's lock */
+static void
+open_deployment(run *r)
+{
+	char *err = NULL;
+	int c;
+
+	if (!realpath(store_root(r->dir), r->real))
+		cli_fail(EXIT_WORK, r->textout, "cannot open deployment '%s': %s",
+		    store_root(r->dir), strerror(errno));
+	if (cfg_load(&r->cf, r->real, &err))
+		cli_fail(EXIT_WORK, r->textout, "%s", err);
 	/* custom detectors run in the deployment, and die with us */
-	if (chdir(real))
-		cli_fail(EXIT_WORK, textout, "cannot enter '%s': %s", real, strerror(errno));
+	if (chdir(r->real))
+		cli_fail(EXIT_WORK, r->textout, "cannot enter '%s': %s", r->real, strerror(errno));
 	proc_forward_signals();
-	if (cfg_int(&cf, "baseline.window_days", 30, 1, 3650, &window, &err))
-		cli_fail(EXIT_WORK, textout, "%s", err);
-	conf = cfg_get(&cf, "detectors");
-	if (!jv_is_valid(conf) || jv_get_kind(conf) == JV_KIND_NULL) {
-		jv_free(conf);
-		conf = jv_object();
-	} else if (jv_get_kind(conf) != JV_KIND_OBJECT) {
-		char *where = cfg_where(&cf, "detectors");
+	if (cfg_int(&r->cf, "baseline.window_days", 30, 1, 3650, &r->window, &err))
+		cli_fail(EXIT_WORK, r->textout, "%s", err);
+	r->conf = cfg_get(&r->cf, "detectors");
+	if (!jv_is_valid(r->conf) || jv_get_kind(r->conf) == JV_KIND_NULL) {
+		jv_free(r->conf);
+		r->conf = jv_object();
+	} else if (jv_get_kind(r->conf) != JV_KIND_OBJECT) {
+		char *where = cfg_where(&r->cf, "detectors");
 
-		cli_fail(EXIT_WORK, textout, "%s: detectors: expected a mapping of detector names",
-		    where);
+		cli_fail(EXIT_WORK, r->textout,
+		    "%s: detectors: expected a mapping of detector names", where);
 	}
-	if (store_open(&st, real, 1, &err))
-		cli_fail(EXIT_WORK, textout, "%s", err);
-	if ((c = store_lock(&st, wait_ms, &err)))
-		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, textout, "%s", err);
-	{
-		jv quick;
+	if (store_open(&r->st, r->real, 1, &err))
+		cli_fail(EXIT_WORK, r->textout, "%s", err);
+	if ((c = store_lock(&r->st, r->wait_ms, &err)))
+		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, r->textout, "%s", err);
+}
 
-		if ((c = nothing_new(&st, real, &quick, &err)) < 0)
-			cli_fail(EXIT_WORK, textout, "%s", err);
-		if (c) {
-			quick = jv_object_set(quick, jv_string("findings_count"), jv_number(0));
-			quick = jv_object_set(quick, jv_string("new_findings"), jv_number(0));
-			quick = jv_object_set(quick, jv_string("updated_findings"), jv_number(0));
-			quick = jv_object_set(quick, jv_string("summary"), jv_object());
-			quick = jv_object_set(quick, jv_string("events_examined"), jv_number(0));
-			quick = jv_object_delete(quick, jv_string("taken_over"));
-			jv_free(conf);
-			cfg_free(&cf);
-			store_close(&st);
-			if (jsonl_out)
-				jv_free(quick);
-			else if (human)
-				print_human(jv_array(), 0, 0, jsonl_get(quick, "learning_connectors"));
-			return jsonl_out || human ? (fshut(stdout, "stdout") ? EXIT_WORK : 0)
-			    : cli_emit(quick);
-		}
-	}
+/* when the note of the last pass answers, print its answer: 1 and *rc */
+static int
+answered_by_note(run *r, int *rc)
+{
+	char *err = NULL;
+	jv quick;
+	int c;
+
+	if ((c = nothing_new(&r->st, r->real, &quick, &err)) < 0)
+		cli_fail(EXIT_WORK, r->textout, "%s", err);
+	if (!c)
+		return 0;
+	quick = jv_object_set(quick, jv_string("findings_count"), jv_number(0));
+	quick = jv_object_set(quick, jv_string("new_findings"), jv_number(0));
+	quick = jv_object_set(quick, jv_string("updated_findings"), jv_number(0));
+	quick = jv_object_set(quick, jv_string("summary"), jv_object());
+	quick = jv_object_set(quick, jv_string("events_examined"), jv_number(0));
+	quick = jv_object_delete(quick, jv_string("taken_over"));
+	jv_free(r->conf);
+	cfg_free(&r->cf);
+	store_close(&r->st);
+	if (r->jsonl_out)
+		jv_free(quick);
+	else if (r->human)
+		print_human(jv_array(), 0, 0, jsonl_get(quick, "learning_connectors"));
+	*rc = r->jsonl_out || r->human ? (fshut(stdout, "stdout") ? EXIT_WORK : 0)
+	    : cli_emit(quick);
+	return 1;
+}
+
+/*
+ * The baseline, and the stored findings: an earlier implementation's are read whole and get
+ * fingerprints; ours are read as the pass meets their fingerprints (findings_log)
+ */
+static void
+load_state(run *r)
+{
+	char *err = NULL;
+
 	/* taken before the pass: a change made while it runs is seen by the next one */
-	newest(real, 0, &tree);
-	bpath = xasprintf("%s/baseline.json", st.dir);
-	if (baseline_load(&b, bpath, (int)window, &err))
-		cli_fail(EXIT_WORK, textout, "%s", err);
-	/* the earlier implementation's findings get fingerprints: all of them are read and
-	 * rewritten once; after that a pass reads the open findings it meets, and appends */
-	findings = jv_array();
-	p.horizon = jv_invalid();
-	if (baseline_from_earlier(&b)) {
-		jv_free(findings);
-		if (!jv_is_valid(findings = store_findings(&st, &skipped, &err)) ||
-		    !jv_is_valid(p.horizon = take_over(&st, &b, jv_copy(conf), &findings,
-		    &fingerprinted, &err)))
-			cli_fail(EXIT_WORK, textout, "%s", err);
-	} else if (!(lk.log = finding_log_open(&st, &err))) {
-		cli_fail(EXIT_WORK, textout, "%s", err);
+	newest(r->real, 0, &r->tree);
+	r->bpath = xasprintf("%s/baseline.json", r->st.dir);
+	if (baseline_load(&r->b, r->bpath, (int)r->window, &err))
+		cli_fail(EXIT_WORK, r->textout, "%s", err);
+	r->findings = jv_array();
+	r->p.horizon = jv_invalid();
+	if (baseline_from_earlier(&r->b)) {
+		jv_free(r->findings);
+		if (!jv_is_valid(r->findings = store_findings(&r->st, &r->skipped, &err)) ||
+		    !jv_is_valid(r->p.horizon = take_over(&r->st, &r->b, jv_copy(r->conf),
+		    &r->findings, &r->fingerprinted, &err)))
+			cli_fail(EXIT_WORK, r->textout, "%s", err);
+	} else if (!(r->lk.log = finding_log_open(&r->st, &err))) {
+		cli_fail(EXIT_WORK, r->textout, "%s", err);
 	}
-	lk.textout = textout;
-	p.b = &b;
-	if (!(dc = det_open(&b, real, jv_copy(conf), findings, 1, &err))) {
-		/* "detectors.NAME.KEY: expected ...": the line of the key, else of the detector */
-		char *key = strndup(err, strcspn(err, ": ")), *where = cfg_where(&cf, key);
+	r->lk.textout = r->textout;
+	r->p.b = &r->b;
+}
 
-		if (!strchr(where, ':') && strrchr(key, '.')) {
-			free(where);
-			*strrchr(key, '.') = 0;
-			where = cfg_where(&cf, key);
-		}
-		cli_fail(EXIT_WORK, textout, "%s: %s", where, err);
-	}
-	if (lk.log)
-		det_lookup(dc, stored_open, &lk);
-	if (rules_load(dc, real, &err))
-		cli_fail(EXIT_WORK, textout, "%s", err);
-	/* a misspelled name would leave a detector on that was meant to be off */
-	jv_object_foreach(conf, k, v) {
+/* a misspelled name would leave a detector on that was meant to be off */
+static void
+warn_unknown_detectors(run *r)
+{
+	jv_object_foreach(r->conf, k, v) {
 		int known = 0;
 
 		for (size_t i = 0; i < det_nbuiltin; i++)
 			known |= det_builtin[i] && !strcmp(det_builtin[i]->name, jv_string_value(k));
 		if (!known) {
-			char *pd = xasprintf("%s/plugins/detectors/%s", real, jv_string_value(k));
+			char *pd = xasprintf("%s/plugins/detectors/%s", r->real, jv_string_value(k));
 			struct stat sb;
 
 			known = stat(pd, &sb) == 0;
 			free(pd);
 		}
 		if (!known) {
-			char *where = cfg_where(&cf, "detectors");
+			char *where = cfg_where(&r->cf, "detectors");
 
 			warnf("%s: detectors.%s: no such detector, built in or in plugins/detectors/",
 			    where, jv_string_value(k));
@@ -937,213 +964,297 @@ main(int argc, char **argv)
 		jv_free(k);
 		jv_free(v);
 	}
+}
+
+/* the detectors, built in, declarative and custom, and where the last pass stopped */
+static void
+open_pass(run *r)
+{
+	char *err = NULL;
+
+	if (!(r->dc = det_open(&r->b, r->real, jv_copy(r->conf), r->findings, 1, &err))) {
+		/* "detectors.NAME.KEY: expected ...": the line of the key, else of the detector */
+		char *key = strndup(err, strcspn(err, ": ")), *where = cfg_where(&r->cf, key);
+
+		if (!strchr(where, ':') && strrchr(key, '.')) {
+			free(where);
+			*strrchr(key, '.') = 0;
+			where = cfg_where(&r->cf, key);
+		}
+		cli_fail(EXIT_WORK, r->textout, "%s: %s", where, err);
+	}
+	r->findings = jv_invalid();
+	if (r->lk.log)
+		det_lookup(r->dc, stored_open, &r->lk);
+	if (rules_load(r->dc, r->real, &err))
+		cli_fail(EXIT_WORK, r->textout, "%s", err);
+	warn_unknown_detectors(r);
 
 	/* where the last pass stopped, kept in the baseline: both are written in one rename */
-	state = baseline_state(&b, "mallcop-detect");
-	if (jv_get_kind(state) != JV_KIND_OBJECT) {
-		jv_free(state);
-		state = jv_object();
+	r->state = baseline_state(&r->b, "mallcop-detect");
+	if (jv_get_kind(r->state) != JV_KIND_OBJECT) {
+		jv_free(r->state);
+		r->state = jv_object();
 	}
-	p.c = dc;
-	p.positions = jsonl_get(jv_copy(state), "positions");
-	if (jv_get_kind(p.positions) != JV_KIND_OBJECT) {
-		jv_free(p.positions);
-		p.positions = jv_object();
+	r->p.c = r->dc;
+	r->p.positions = jsonl_get(jv_copy(r->state), "positions");
+	if (jv_get_kind(r->p.positions) != JV_KIND_OBJECT) {
+		jv_free(r->p.positions);
+		r->p.positions = jv_object();
 	}
-	{
-		struct stat sb;
-		char *pd = xasprintf("%s/plugins/detectors", real);
+}
 
-		if (stat(pd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-			int fd;
+/* the events since the last pass, through every detector; custom ones get them spooled */
+static void
+look_at_new_events(run *r, store_file *files, size_t nf)
+{
+	char *err = NULL, *pd = xasprintf("%s/plugins/detectors", r->real);
+	struct stat sb;
 
-			spool_path = xasprintf("%s/detect-events.tmp", st.dir);
-			fd = open(spool_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-			p.spool = fd >= 0 ? fdopen(fd, "w") : NULL;
-		}
-		free(pd);
+	if (stat(pd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		int fd;
+
+		r->spool_path = xasprintf("%s/detect-events.tmp", r->st.dir);
+		fd = open(r->spool_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		r->p.spool = fd >= 0 ? fdopen(fd, "w") : NULL;
 	}
+	free(pd);
 	/* custom detectors see the baseline as it was before these events */
-	if (p.spool) {
-		before = xasprintf("%s/detect-baseline.tmp", st.dir);
-		if (baseline_save(&b, before, &err))
-			cli_fail(EXIT_WORK, textout, "%s", err);
+	if (r->p.spool) {
+		r->before = xasprintf("%s/detect-baseline.tmp", r->st.dir);
+		if (baseline_save(&r->b, r->before, &err))
+			cli_fail(EXIT_WORK, r->textout, "%s", err);
 	}
-	if (!(nf = store_event_files(&st, 0, &files, &err)) && err)
-		cli_fail(EXIT_WORK, textout, "%s", err);
-	run_pass(&p, files, nf);
-
-	errors = jv_object();
-	if (p.spool) {
-		fclose(p.spool);
-		jv_free(errors);
-		errors = run_plugins(dc, real, spool_path, before, jv_copy(conf));
-		unlink(spool_path);
-		unlink(before);
+	run_pass(&r->p, files, nf);
+	r->errors = jv_object();
+	if (r->p.spool) {
+		fclose(r->p.spool);
+		jv_free(r->errors);
+		r->errors = run_plugins(r->dc, r->real, r->spool_path, r->before, jv_copy(r->conf));
+		unlink(r->spool_path);
+		unlink(r->before);
 	}
+}
 
-	/*
-	 * A source whose learning period ended: its first fourteen days are looked at once more,
-	 * against the baseline those days built, at full severity.
-	 */
-	{
-		jv done = jsonl_get(jv_copy(state), "retrospective_done"), srcs;
+/*
+ * A source whose learning period ended: its first fourteen days are looked at once more,
+ * against the baseline those days built, at full severity.
+ */
+static void
+look_back_at_learning(run *r, store_file *files, size_t nf)
+{
+	jv done = jsonl_get(jv_copy(r->state), "retrospective_done"), srcs;
+	int64_t now = ts_now();
 
-		if (jv_get_kind(done) != JV_KIND_OBJECT) {
-			jv_free(done);
-			done = jv_object();
+	if (jv_get_kind(done) != JV_KIND_OBJECT) {
+		jv_free(done);
+		done = jv_object();
+	}
+	srcs = baseline_sources(&r->b);
+	jv_array_foreach(srcs, i, s) {
+		int64_t first = baseline_first_seen(&r->b, jv_string_value(s));
+
+		(void)i;
+		if (first && !baseline_learning(&r->b, jv_string_value(s), now) &&
+		    !jv_object_has(jv_copy(done), jv_copy(s))) {
+			pass rp = {.c = r->dc, .positions = jv_object(), .from = first,
+			    .to = first + (int64_t)BASELINE_LEARNING_DAYS * 86400 * TS_SECOND,
+			    .only = jv_string_value(s)};
+
+			/* only that source's files of the months of its learning period */
+			store_file *sel = xcalloc(nf ? nf : 1, sizeof *sel);
+			size_t ns = 0;
+
+			for (size_t f = 0; f < nf; f++)
+				if (!files[f].source || (!strcmp(files[f].source,
+				    jv_string_value(s)) && files[f].month >= ts_month(rp.from) &&
+				    files[f].month <= ts_month(rp.to)))
+					sel[ns++] = files[f];
+			det_retrospective(r->dc, 1);
+			run_pass(&rp, sel, ns);
+			det_retrospective(r->dc, 0);
+			free(sel);
+			jv_free(rp.positions);
+			done = jv_object_set(done, jv_copy(s), jv_true());
 		}
-		srcs = baseline_sources(&b);
-		now = ts_now();
-		jv_array_foreach(srcs, i, s) {
-			int64_t first = baseline_first_seen(&b, jv_string_value(s));
+		jv_free(s);
+	}
+	jv_free(srcs);
+	r->state = jv_object_set(r->state, jv_string("retrospective_done"), done);
+}
 
-			(void)i;
-			if (first && !baseline_learning(&b, jv_string_value(s), now) &&
-			    !jv_object_has(jv_copy(done), jv_copy(s))) {
-				pass rp = {.c = dc, .positions = jv_object(), .from = first,
-				    .to = first + (int64_t)BASELINE_LEARNING_DAYS * 86400 * TS_SECOND,
-				    .only = jv_string_value(s)};
+/* the findings made and changed; the window slid; where this pass stopped */
+static void
+close_pass(run *r)
+{
+	jv srcs;
 
-				/* only that source's files of the months of its learning period */
-				store_file *sel = xcalloc(nf ? nf : 1, sizeof *sel);
-				size_t ns = 0;
-
-				for (size_t f = 0; f < nf; f++)
-					if (!files[f].source || (!strcmp(files[f].source,
-					    jv_string_value(s)) && files[f].month >= ts_month(rp.from) &&
-					    files[f].month <= ts_month(rp.to)))
-						sel[ns++] = files[f];
-				det_retrospective(dc, 1);
-				run_pass(&rp, sel, ns);
-				det_retrospective(dc, 0);
-				free(sel);
-				jv_free(rp.positions);
-				done = jv_object_set(done, jv_copy(s), jv_true());
-			}
+	det_close(r->dc, &r->all, &r->changed, &r->made, &r->updated, &r->summary);
+	baseline_slide(&r->b, ts_now());
+	r->state = jv_object_set(r->state, jv_string("positions"), jv_copy(r->p.positions));
+	baseline_set_state(&r->b, "mallcop-detect", r->state);
+	r->learning = jv_array();
+	srcs = baseline_sources(&r->b);
+	jv_array_foreach(srcs, i, s) {
+		(void)i;
+		if (baseline_learning(&r->b, jv_string_value(s), ts_now()))
+			r->learning = jv_array_append(r->learning, s);
+		else
 			jv_free(s);
+	}
+	jv_free(srcs);
+}
+
+/*
+ * Findings first: a crash before the baseline is written means the events are looked at
+ * again, and their findings merge into the ones just written
+ */
+static void
+save_store(run *r)
+{
+	char *err = NULL;
+
+	if (r->lk.log) {
+		if (finding_log_append(r->lk.log, jv_copy(r->changed), &err))
+			cli_fail(EXIT_WORK, r->textout, "%s", err);
+		finding_log_close(r->lk.log);
+		jv_free(r->all);
+	} else if (r->made || r->updated || r->fingerprinted) {
+		if (r->skipped) {
+			/* lines that do not parse are not ours to drop: the file is kept beside */
+			char *from = xasprintf("%s/findings.jsonl", r->st.dir);
+			char *to = xasprintf("%s/findings.jsonl.unreadable-%lld", r->st.dir,
+			    (long long)(ts_now() / TS_SECOND));
+
+			if (link(from, to) == 0)
+				warnf("findings.jsonl had %zu lines that are not findings; the file "
+				    "as it was is kept in '%s'", r->skipped, to);
+			free(from);
+			free(to);
 		}
-		jv_free(srcs);
-		state = jv_object_set(state, jv_string("retrospective_done"), done);
+		if (finding_save(&r->st, r->all, &err))
+			cli_fail(EXIT_WORK, r->textout, "%s", err);
+	} else {
+		jv_free(r->all);
 	}
-	store_files_free(files, nf);
+	if (baseline_save(&r->b, r->bpath, &err))
+		cli_fail(EXIT_WORK, r->textout, "%s", err);
+}
 
-	det_close(dc, &all, &changed, &made, &updated, &summary);
-	baseline_slide(&b, ts_now());
-	state = jv_object_set(state, jv_string("positions"), jv_copy(p.positions));
-	baseline_set_state(&b, "mallcop-detect", state);
-	learning = jv_array();
-	{
-		jv srcs = baseline_sources(&b);
+/* the result object of the command reference */
+static jv
+result(run *r)
+{
+	jv out = cli_result(), stats;
 
-		jv_array_foreach(srcs, i, s) {
-			(void)i;
-			if (baseline_learning(&b, jv_string_value(s), ts_now()))
-				learning = jv_array_append(learning, s);
-			else
-				jv_free(s);
-		}
-		jv_free(srcs);
-	}
-	/* findings first: a crash before the baseline is written means the events are looked at
-	 * again, and their findings merge into the ones just written */
-	if (lk.log) {
-		if (finding_log_append(lk.log, jv_copy(changed), &err))
-			cli_fail(EXIT_WORK, textout, "%s", err);
-		finding_log_close(lk.log);
-		jv_free(all);
-	} else if ((made || updated || fingerprinted) && skipped) {
-		/* lines that do not parse are not ours to drop: the file is kept beside */
-		char *from = xasprintf("%s/findings.jsonl", st.dir);
-		char *to = xasprintf("%s/findings.jsonl.unreadable-%lld", st.dir,
-		    (long long)(ts_now() / TS_SECOND));
-
-		if (link(from, to) == 0)
-			warnf("findings.jsonl had %zu lines that are not findings; the file as it was "
-			    "is kept in '%s'", skipped, to);
-		free(from);
-		free(to);
-	}
-	if (!lk.log && (made || updated || fingerprinted)) {
-		if (finding_save(&st, all, &err))
-			cli_fail(EXIT_WORK, textout, "%s", err);
-	} else if (!lk.log) {
-		jv_free(all);
-	}
-	if (baseline_save(&b, bpath, &err))
-		cli_fail(EXIT_WORK, textout, "%s", err);
-
-	r = cli_result();
-	if (jv_object_length(jv_copy(errors)) || p.unreadable)
-		r = jv_object_set(r, jv_string("status"), jv_string("error"));
-	r = jv_object_set(r, jv_string("findings_count"), jv_number((double)(made + updated)));
-	r = jv_object_set(r, jv_string("new_findings"), jv_number((double)made));
-	r = jv_object_set(r, jv_string("updated_findings"), jv_number((double)updated));
-	r = jv_object_set(r, jv_string("summary"), summary);
-	r = jv_object_set(r, jv_string("learning_connectors"), jv_copy(learning));
-	{
-		jv stats = baseline_stats(&b);
-
-		stats = jv_object_delete(stats, jv_string("events"));
-		r = jv_object_set(r, jv_string("baseline"), stats);
-	}
-	r = jv_object_set(r, jv_string("events_examined"), jv_number((double)p.events));
-	if (jv_is_valid(p.horizon)) {
+	if (jv_object_length(jv_copy(r->errors)) || r->p.unreadable)
+		out = jv_object_set(out, jv_string("status"), jv_string("error"));
+	out = jv_object_set(out, jv_string("findings_count"),
+	    jv_number((double)(r->made + r->updated)));
+	out = jv_object_set(out, jv_string("new_findings"), jv_number((double)r->made));
+	out = jv_object_set(out, jv_string("updated_findings"), jv_number((double)r->updated));
+	out = jv_object_set(out, jv_string("summary"), r->summary);
+	out = jv_object_set(out, jv_string("learning_connectors"), jv_copy(r->learning));
+	stats = jv_object_delete(baseline_stats(&r->b), jv_string("events"));
+	out = jv_object_set(out, jv_string("baseline"), stats);
+	out = jv_object_set(out, jv_string("events_examined"), jv_number((double)r->p.events));
+	if (jv_is_valid(r->p.horizon)) {
 		jv t = jv_object_set(jv_object(), jv_string("events_learned"),
-		    jv_number((double)p.adopted));
+		    jv_number((double)r->p.adopted));
 
 		t = jv_object_set(t, jv_string("findings_fingerprinted"),
-		    jv_number((double)fingerprinted));
-		r = jv_object_set(r, jv_string("taken_over"), t);
+		    jv_number((double)r->fingerprinted));
+		out = jv_object_set(out, jv_string("taken_over"), t);
 	}
-	jv_free(p.horizon);
-	r = jv_object_set(r, jv_string("skipped_lines"), jv_number((double)(p.skipped + skipped)));
-	if (jv_object_length(jv_copy(errors)))
-		r = jv_object_set(r, jv_string("detector_errors"), jv_copy(errors));
-	jv_object_foreach(errors, k, v) {
+	jv_free(r->p.horizon);
+	out = jv_object_set(out, jv_string("skipped_lines"),
+	    jv_number((double)(r->p.skipped + r->skipped)));
+	if (jv_object_length(jv_copy(r->errors)))
+		out = jv_object_set(out, jv_string("detector_errors"), jv_copy(r->errors));
+	return out;
+}
+
+/* the result as asked (JSON, the changed findings as JSONL, or text); the exit status */
+static int
+report(run *r, jv out)
+{
+	int rc;
+
+	jv_object_foreach(r->errors, k, v) {
 		warnf("%s", jv_string_value(v));
 		jv_free(k);
 		jv_free(v);
 	}
-	rc = jv_object_length(jv_copy(errors)) || p.unreadable ? EXIT_WORK : 0;
-	jv_free(errors);
+	rc = jv_object_length(jv_copy(r->errors)) || r->p.unreadable ? EXIT_WORK : 0;
+	jv_free(r->errors);
+	/* the note answers the next run only for a pass that went well */
 	if (!rc)
-		save_note(&st, tree, p.positions, jv_copy(r));
+		save_note(&r->st, r->tree, r->p.positions, jv_copy(out));
 	else
-		jv_free(p.positions);
-
-	if (jsonl_out) {
-		jv_array_foreach(changed, i, f) {
+		jv_free(r->p.positions);
+	if (r->jsonl_out) {
+		jv_array_foreach(r->changed, i, f) {
 			(void)i;
 			jsonl_put(stdout, f);
 		}
-		jv_free(changed);
-		jv_free(learning);
-		{
-			jv s = jv_dump_string(r, 0);	/* as scan --jsonl does */
-
-			fprintf(stderr, "%s: %s\n", argv0, jv_string_value(s));
-			jv_free(s);
-		}
+		jv_free(r->changed);
+		jv_free(r->learning);
+		out = jv_dump_string(out, 0);	/* as scan --jsonl does */
+		fprintf(stderr, "%s: %s\n", argv0, jv_string_value(out));
+		jv_free(out);
 		if (fshut(stdout, "stdout"))
 			rc = EXIT_WORK;
-	} else if (human) {
-		print_human(changed, made, updated, learning);
-		jv_free(r);
+	} else if (r->human) {
+		print_human(r->changed, r->made, r->updated, r->learning);
+		jv_free(out);
 		if (fshut(stdout, "stdout"))
 			rc = EXIT_WORK;
 	} else {
-		jv_free(changed);
-		jv_free(learning);
-		if (cli_emit(r))
+		jv_free(r->changed);
+		jv_free(r->learning);
+		if (cli_emit(out))
 			rc = EXIT_WORK;
 	}
-	free(spool_path);
-	free(before);
-	free(bpath);
-	jv_free(conf);
-	baseline_free(&b);
-	cfg_free(&cf);
-	store_close(&st);
+	return rc;
+}
+
+static void
+run_free(run *r)
+{
+	free(r->spool_path);
+	free(r->before);
+	free(r->bpath);
+	jv_free(r->conf);
+	baseline_free(&r->b);
+	cfg_free(&r->cf);
+	store_close(&r->st);
+}
+
+int
+main(int argc, char **argv)
+{
+	static run r;
+	store_file *files;
+	size_t nf;
+	char *err = NULL;
+	int rc;
+
+	setargv0(argv[0]);
+	if (parse_args(&r, argc, argv))
+		return filter(baseline_arg, config_arg);
+	open_deployment(&r);
+	if (answered_by_note(&r, &rc))
+		return rc;
+	load_state(&r);
+	open_pass(&r);
+	if (!(nf = store_event_files(&r.st, 0, &files, &err)) && err)
+		cli_fail(EXIT_WORK, r.textout, "%s", err);
+	look_at_new_events(&r, files, nf);
+	look_back_at_learning(&r, files, nf);
+	store_files_free(files, nf);
+	close_pass(&r);
+	save_store(&r);
+	rc = report(&r, result(&r));
+	run_free(&r);
 	return rc;
 }
