@@ -1,9 +1,13 @@
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "baseline.h"
 #include "event.h"
@@ -17,9 +21,22 @@
  * place: a nested jv_object_set on a shared value would copy the whole table each time.
  */
 enum {
-	B_FREQ, B_ACTORS, B_SOURCES, B_ROLES, B_RECIPIENTS, B_IPS, B_UAS, B_REL, B_MAX, B_DAILY,
+	B_FREQ, B_ACTORS, B_SOURCES, B_ROLES, B_RECIPIENTS, B_IPS, B_UAS, B_REL, B_MAX,
 	B_FIRST, B_STATE, B_ACTTOT, B_NPARTS
 };
+
+/*
+ * One day of the window. Its counts live in a file of the day directory of their own, read
+ * when first needed, so that a pass reads and writes the days its events fall on, not all.
+ */
+typedef struct bday {
+	char date[11];	/* YYYY-MM-DD */
+	char *file;	/* its file in the day directory, NULL until written there */
+	int fd;		/* that file opened at load (-1 when not): a save by another run that
+			 * removes it meanwhile cannot take it away */
+	jv t;		/* its counts {key: n}; invalid until read */
+	int dirty;	/* changed since read or written */
+} bday;
 
 static const char *list_names[] = {
 	[B_ACTORS] = "actors", [B_SOURCES] = "sources", [B_RECIPIENTS] = "recipients",
@@ -34,7 +51,13 @@ typedef struct baseline_parts {
 	jv known_rest;	/* the same inside known_entities */
 	double events;
 	int earlier;	/* read from a file of the earlier implementation */
+	bday *days;	/* sorted by date */
+	size_t ndays, daycap;
+	char *dir;	/* the day directory the files of days[] are in; NULL when none */
+	int dirty;	/* changed since loaded or saved (the days have their own flag) */
 } parts;
+
+static void days_drop(parts *p, size_t n);
 
 static parts *
 P(const baseline *b)
@@ -66,6 +89,9 @@ baseline_free(baseline *b)
 		jv_free(p->p[i]);
 	jv_free(p->rest);
 	jv_free(p->known_rest);
+	days_drop(p, p->ndays);
+	free(p->days);
+	free(p->dir);
 	free(p);
 	b->p = NULL;
 }
@@ -141,15 +167,285 @@ tally(parts *p, const char *actor, double targets, double events)
 	    JV_ARRAY(jv_number(n + targets), jv_number(c + events)));
 }
 
+/* the days before index n leave: their files are no longer named once saved */
+static void
+days_drop(parts *p, size_t n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (p->days[i].fd >= 0)
+			close(p->days[i].fd);
+		free(p->days[i].file);
+		jv_free(p->days[i].t);
+	}
+	memmove(p->days, p->days + n, (p->ndays - n) * sizeof *p->days);
+	p->ndays -= n;
+}
+
+/* s begins with YYYY-MM-DD */
+static int
+is_date_prefix(const char *s)
+{
+	for (int i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
+			return 0;
+	return 1;
+}
+
+static int
+is_date(const char *s)
+{
+	return is_date_prefix(s) && !s[10];
+}
+
+/* the day of date, else NULL, or a new one (empty, to be written) when create */
+static bday *
+day_find(parts *p, const char *date, int create)
+{
+	size_t lo = 0, hi = p->ndays;
+	bday *d;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(p->days[mid].date, date);
+
+		if (!c)
+			return &p->days[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!create)
+		return NULL;
+	if (p->ndays == p->daycap)
+		p->days = xrealloc(p->days, (p->daycap = p->daycap ? p->daycap * 2 : 32) *
+		    sizeof *p->days);
+	memmove(p->days + lo + 1, p->days + lo, (p->ndays - lo) * sizeof *p->days);
+	p->ndays++;
+	d = &p->days[lo];
+	memset(d, 0, sizeof *d);
+	snprintf(d->date, sizeof d->date, "%s", date);
+	d->fd = -1;
+	d->t = jv_object();
+	d->dirty = 1;
+	p->dirty = 1;
+	return d;
+}
+
+/* the file of a day directory */
+static char *
+day_path(const parts *p, const char *file)
+{
+	return xasprintf("%s/%s", p->dir, file);
+}
+
+static char *
+read_fd(int fd, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	ssize_t r;
+
+	do {
+		if (cap - n < 65536)
+			buf = xrealloc(buf, cap = cap ? cap * 2 : 65536);
+		r = read(fd, buf + n, cap - n - 1);
+		if (r > 0)
+			n += (size_t)r;
+	} while (r > 0 || (r < 0 && errno == EINTR));
+	if (r < 0) {
+		int e = errno;
+
+		free(buf);
+		errno = e;
+		return NULL;
+	}
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+/*
+ * A day's counts, read from its file the first time. A file baseline.json names that cannot
+ * be read now is no empty day: what was learned would be lost at the next save, and what the
+ * detectors say without it would be wrong, so the program stops before it writes anything.
+ */
+static jv *
+day_counts(parts *p, bday *d)
+{
+	char *path, *text;
+	size_t len;
+	jv v;
+
+	if (jv_is_valid(d->t))
+		return &d->t;
+	path = day_path(p, d->file);
+	if (d->fd < 0 && (d->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		die(EXIT_WORK, "cannot read '%s': %s; restore it, or delete baseline.json and its "
+		    "days to learn again", path, strerror(errno));
+	if (!(text = read_fd(d->fd, &len)))
+		die(EXIT_WORK, "cannot read '%s': %s; restore it, or delete baseline.json and its "
+		    "days to learn again", path, strerror(errno));
+	close(d->fd);
+	d->fd = -1;
+	v = jsonl_parse(text, len);
+	free(text);
+	if (jv_get_kind(v) != JV_KIND_OBJECT)
+		die(EXIT_WORK, "'%s' is not a day of the baseline (a JSON object); restore it, or "
+		    "delete baseline.json and its days to learn again", path);
+	free(path);
+	d->t = v;
+	return &d->t;
+}
+
+/* the day directory of a baseline file: PATH without ".json", with ".d" */
+static char *
+day_dir(const char *path)
+{
+	size_t l = strlen(path);
+
+	if (l > 5 && !strcmp(path + l - 5, ".json"))
+		l -= 5;
+	return xasprintf("%.*s.d", (int)l, path);
+}
+
+/* a day file baseline.json names must be there, a file we can read */
+static int
+day_check(parts *p, bday *d, int keep_open, char **err)
+{
+	char *path = day_path(p, d->file);
+	struct stat st;
+	int bad;
+
+	if (keep_open) {
+		d->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		bad = d->fd < 0 || fstat(d->fd, &st);
+	} else {
+		bad = stat(path, &st) != 0;
+	}
+	if (!bad && !S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		bad = 1;
+	}
+	if (bad)
+		*err = xasprintf("cannot read '%s': %s; restore it, or delete baseline.json and its "
+		    "days to learn again", path, strerror(errno));
+	free(path);
+	return bad ? -1 : 0;
+}
+
+/* the newest days are opened at load; older ones (a window may hold 3650) when first read */
+enum { DAYS_OPEN = 64 };
+
+/*
+ * The days: inline in "daily" (a file written before the days had files of their own; they
+ * are written to files at the next save), or named in "daily_files", read when needed.
+ */
+static int
+load_days(parts *p, jv daily, jv files, const char *path, char **err)
+{
+	int r = 0;
+
+	if (jv_get_kind(daily) == JV_KIND_OBJECT)
+		jv_object_foreach(daily, k, t) {
+			if (is_date(jv_string_value(k))) {
+				bday *d = day_find(p, jv_string_value(k), 1);
+
+				jv_free(d->t);
+				d->t = jv_get_kind(t) == JV_KIND_OBJECT ? jv_copy(t) : jv_object();
+			}
+			jv_free(k);
+			jv_free(t);
+		}
+	jv_free(daily);
+	if (jv_get_kind(files) == JV_KIND_OBJECT)
+		jv_object_foreach(files, k, f) {
+			const char *date = jv_string_value(k);
+			const char *name = jv_get_kind(f) == JV_KIND_STRING ? jv_string_value(f) : "";
+			bday *d;
+
+			if (!r && (!is_date(date) || !*name || *name == '.' || strchr(name, '/'))) {
+				*err = xasprintf("'%s': daily_files.%s: not the name of a file in '%s'; "
+				    "restore it from git or delete it to learn again", path, date, p->dir);
+				r = -1;
+			} else if (!r) {
+				d = day_find(p, date, 1);
+				jv_free(d->t);
+				d->t = jv_invalid();
+				free(d->file);
+				d->file = xstrdup(name);
+				d->dirty = 0;
+			}
+			jv_free(k);
+			jv_free(f);
+		}
+	jv_free(files);
+	/* the newest are the ones a pass reads */
+	for (size_t i = p->ndays; !r && i-- > 0;)
+		if (p->days[i].file)
+			r = day_check(p, &p->days[i], p->ndays - i <= DAYS_OPEN, err);
+	return r;
+}
+
+static void
+load_known(parts *p, jv known)
+{
+	if (jv_get_kind(known) != JV_KIND_OBJECT) {
+		jv_free(known);
+		return;
+	}
+	for (int i = 0; i < (int)(sizeof list_names / sizeof *list_names); i++) {
+		jv x;
+
+		if (!list_names[i])
+			continue;
+		x = take(&known, list_names[i]);
+		known = jv_object_delete(known, jv_string(list_names[i]));
+		jv_free(p->p[i]);
+		p->p[i] = as_set(x);
+	}
+	{
+		jv roles = take(&known, "actor_roles");
+
+		known = jv_object_delete(known, jv_string("actor_roles"));
+		if (jv_get_kind(roles) == JV_KIND_OBJECT)
+			jv_object_foreach(roles, k, x)
+				p->p[B_ROLES] = jv_object_set(p->p[B_ROLES], k, as_set(x));
+		jv_free(roles);
+	}
+	jv_free(p->known_rest);
+	p->known_rest = known;
+}
+
+/* a member taken out of v (so that it has one reference), deleted there */
+static jv
+take_out(jv *v, const char *key)
+{
+	jv x = take(v, key);
+
+	*v = jv_object_delete(*v, jv_string(key));
+	return x;
+}
+
 int
 baseline_load(baseline *b, const char *path, int window_days, char **err)
 {
+	static const struct { int part; const char *key; } top[] = {
+		{B_FREQ, "frequency_tables"}, {B_REL, "relationships"}, {B_MAX, "maxima"},
+		{B_FIRST, "first_seen"}, {B_STATE, "detector_state"},
+	};
 	size_t len;
 	char *text = store_read(path, &len, err);
 	parts *p;
-	jv v, known;
+	jv v;
+	int unwrapped;
 
 	baseline_init(b, window_days);
+	p = P(b);
+	p->dir = day_dir(path);
+	p->dirty = 1;	/* no file yet: the first save writes one */
 	if (!text)
 		return *err ? -1 : 0;
 	v = jsonl_parse(text, len);
@@ -160,58 +456,28 @@ baseline_load(baseline *b, const char *path, int window_days, char **err)
 		    "delete it to learn again", path);
 		return -1;
 	}
-	if (strstr(text, "[USER_DATA_"))
+	if ((unwrapped = strstr(text, "[USER_DATA_") != NULL))
 		v = unwrap_keys(v);
 	free(text);
-	p = P(b);
 	/* ours always has them; the earlier implementation's never */
 	p->earlier = !jv_object_has(jv_copy(v), jv_string("detector_state")) &&
-	    !jv_object_has(jv_copy(v), jv_string("daily"));
-	{
-		static const struct { int part; const char *key; } top[] = {
-			{B_FREQ, "frequency_tables"}, {B_REL, "relationships"}, {B_MAX, "maxima"},
-			{B_DAILY, "daily"}, {B_FIRST, "first_seen"}, {B_STATE, "detector_state"},
-		};
+	    !jv_object_has(jv_copy(v), jv_string("daily")) &&
+	    !jv_object_has(jv_copy(v), jv_string("daily_files"));
+	for (size_t i = 0; i < sizeof top / sizeof *top; i++) {
+		jv x = take_out(&v, top[i].key);
 
-		for (size_t i = 0; i < sizeof top / sizeof *top; i++) {
-			jv x = take(&v, top[i].key);
-
-			v = jv_object_delete(v, jv_string(top[i].key));
-			if (jv_get_kind(x) == JV_KIND_OBJECT) {
-				jv_free(p->p[top[i].part]);
-				p->p[top[i].part] = x;
-			} else {
-				jv_free(x);
-			}
+		if (jv_get_kind(x) == JV_KIND_OBJECT) {
+			jv_free(p->p[top[i].part]);
+			p->p[top[i].part] = x;
+		} else {
+			jv_free(x);
 		}
 	}
-	known = take(&v, "known_entities");
-	v = jv_object_delete(v, jv_string("known_entities"));
-	if (jv_get_kind(known) == JV_KIND_OBJECT) {
-		for (int i = 0; i < B_NPARTS; i++) {
-			jv x;
-
-			if (i >= (int)(sizeof list_names / sizeof *list_names) || !list_names[i])
-				continue;
-			x = take(&known, list_names[i]);
-			known = jv_object_delete(known, jv_string(list_names[i]));
-			jv_free(p->p[i]);
-			p->p[i] = as_set(x);
-		}
-		{
-			jv roles = take(&known, "actor_roles");
-
-			known = jv_object_delete(known, jv_string("actor_roles"));
-			if (jv_get_kind(roles) == JV_KIND_OBJECT)
-				jv_object_foreach(roles, k, x)
-					p->p[B_ROLES] = jv_object_set(p->p[B_ROLES], k, as_set(x));
-			jv_free(roles);
-		}
-		jv_free(p->known_rest);
-		p->known_rest = known;
-	} else {
-		jv_free(known);
+	if (load_days(p, take_out(&v, "daily"), take_out(&v, "daily_files"), path, err)) {
+		jv_free(v);
+		return -1;
 	}
+	load_known(p, take_out(&v, "known_entities"));
 	jv_object_foreach(p->p[B_REL], k, r) {
 		const char *s = jv_string_value(k), *colon = strchr(s, ':');
 
@@ -231,12 +497,15 @@ baseline_load(baseline *b, const char *path, int window_days, char **err)
 			jv_free(x);
 		}
 	{
-		jv n = take(&v, "events");
+		jv n = take_out(&v, "events");
 
-		v = jv_object_delete(v, jv_string("events"));
 		p->events = jv_get_kind(n) == JV_KIND_NUMBER ? jv_number_value(n) : 0;
 		jv_free(n);
 	}
+	/* saved again only when something changes, or to bring it to this form */
+	p->dirty = unwrapped || p->earlier || !jv_object_has(jv_copy(v), jv_string("actor_context"));
+	for (size_t i = 0; i < p->ndays; i++)
+		p->dirty |= p->days[i].dirty;
 	jv_free(p->rest);
 	p->rest = v;
 	return 0;
@@ -248,12 +517,11 @@ sorted(jv set)
 	return jv_keys(set);	/* jv_keys sorts */
 }
 
-int
-baseline_save(const baseline *b, const char *path, char **err)
+/* everything but the days */
+static jv
+baseline_json(parts *p)
 {
-	parts *p = P(b);
-	jv known = jv_copy(p->known_rest), roles = jv_object(), out, text;
-	int r;
+	jv known = jv_copy(p->known_rest), roles = jv_object(), out;
 
 	for (int i = 0; i < (int)(sizeof list_names / sizeof *list_names); i++)
 		if (list_names[i])
@@ -269,15 +537,167 @@ baseline_save(const baseline *b, const char *path, char **err)
 	if (!jv_object_has(jv_copy(out), jv_string("actor_context")))
 		out = jv_object_set(out, jv_string("actor_context"), jv_object());
 	out = jv_object_set(out, jv_string("maxima"), jv_copy(p->p[B_MAX]));
-	out = jv_object_set(out, jv_string("daily"), jv_copy(p->p[B_DAILY]));
 	out = jv_object_set(out, jv_string("first_seen"), jv_copy(p->p[B_FIRST]));
 	out = jv_object_set(out, jv_string("detector_state"), jv_copy(p->p[B_STATE]));
-	out = jv_object_set(out, jv_string("events"), jv_number(p->events));
-	text = jv_dump_string(out, 0);
-	r = store_replace(path, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text)),
-	    err);
+	return jv_object_set(out, jv_string("events"), jv_number(p->events));
+}
+
+/* v (consumed) as JSON, replacing path */
+static int
+write_json(const char *path, jv v, char **err)
+{
+	jv text = jv_dump_string(v, 0);
+	int r = store_replace(path, jv_string_value(text),
+	    (size_t)jv_string_length_bytes(jv_copy(text)), err);
+
 	jv_free(text);
 	return r;
+}
+
+/* a day's file is named by its content: one that changed gets a new name */
+static char *
+day_file_name(const char *date, const char *text)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (const unsigned char *s = (const unsigned char *)text; *s; s++)
+		h = (h ^ *s) * UINT64_C(1099511628211);
+	return xasprintf("%s.%016llx.json", date, (unsigned long long)h);
+}
+
+static int
+make_dir(const char *dir, char **err)
+{
+	if (mkdir(dir, 0755) == 0) {
+		char *parent = xasprintf("%s/..", dir);
+		int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+		free(parent);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	*err = xasprintf("cannot create '%s': %s", dir, strerror(errno));
+	return -1;
+}
+
+/*
+ * Files of the day directory that files (the new baseline.json's daily_files) does not name:
+ * the days it no longer holds, their earlier versions, what a crash left
+ */
+static void
+remove_unnamed(const char *dir, jv files)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	jv named = jv_object();
+
+	if (!d) {
+		jv_free(files);
+		return;
+	}
+	jv_object_foreach(files, k, f) {
+		named = jv_object_set(named, f, jv_true());
+		jv_free(k);
+	}
+	jv_free(files);
+	while ((de = readdir(d)))
+		if (is_date_prefix(de->d_name) && de->d_name[10] == '.' &&
+		    !jv_object_has(jv_copy(named), jv_string(de->d_name)))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	jv_free(named);
+}
+
+/* a copy that holds its days itself, as the custom detectors get it */
+static int
+save_whole(parts *p, const char *path, char **err)
+{
+	jv daily = jv_object();
+
+	for (size_t i = 0; i < p->ndays; i++)
+		daily = jv_object_set(daily, jv_string(p->days[i].date),
+		    jv_copy(*day_counts(p, &p->days[i])));
+	return write_json(path, jv_object_set(baseline_json(p), jv_string("daily"), daily), err);
+}
+
+/*
+ * The days in files of their own, copy on write: the days that changed go to new files (each
+ * synced, and the directory), then baseline.json, which names the files of its days, replaces
+ * the old one: that rename is the moment the save happens. The files it no longer names are
+ * removed after it.
+ */
+int
+baseline_save(const baseline *b, const char *path, char **err)
+{
+	parts *p = P(b);
+	char *dir, **names;
+	int moved, changed = p->dirty, r = 0;
+	jv files;
+	size_t l = strlen(path);
+
+	if (l <= 5 || strcmp(path + l - 5, ".json"))
+		return save_whole(p, path, err);
+	dir = day_dir(path);
+	moved = !p->dir || strcmp(p->dir, dir);
+	for (size_t i = 0; i < p->ndays; i++)
+		changed |= p->days[i].dirty;
+	if (!changed && !moved) {
+		free(dir);
+		return 0;
+	}
+	if (make_dir(dir, err)) {
+		free(dir);
+		return -1;
+	}
+	names = xcalloc(p->ndays + 1, sizeof *names);
+	files = jv_object();
+	for (size_t i = 0; i < p->ndays && !r; i++) {
+		bday *d = &p->days[i];
+
+		if (moved || d->dirty || !d->file) {
+			jv text = jv_dump_string(jv_copy(*day_counts(p, d)), 0);
+
+			names[i] = day_file_name(d->date, jv_string_value(text));
+			if (moved || !d->file || strcmp(names[i], d->file)) {
+				char *fp = xasprintf("%s/%s", dir, names[i]);
+
+				r = store_replace(fp, jv_string_value(text),
+				    (size_t)jv_string_length_bytes(jv_copy(text)), err);
+				free(fp);
+			}
+			jv_free(text);
+		} else {
+			names[i] = xstrdup(d->file);
+		}
+		files = jv_object_set(files, jv_string(d->date), jv_string(names[i]));
+	}
+	if (!r)
+		r = write_json(path, jv_object_set(baseline_json(p), jv_string("daily_files"),
+		    jv_copy(files)), err);
+	if (r) {
+		for (size_t i = 0; i < p->ndays; i++)
+			free(names[i]);
+		free(names);
+		free(dir);
+		jv_free(files);
+		return -1;
+	}
+	for (size_t i = 0; i < p->ndays; i++) {
+		free(p->days[i].file);
+		p->days[i].file = names[i];
+		p->days[i].dirty = 0;
+	}
+	free(names);
+	free(p->dir);
+	p->dir = dir;
+	p->dirty = 0;
+	remove_unnamed(dir, files);
+	return 0;
 }
 
 static void
@@ -361,9 +781,10 @@ baseline_learn(baseline *b, jv ev, const char *source, const char *type, const c
 {
 	parts *p = P(b);
 	char d[16], buf[64], *k;
-	jv day;
+	jv *day;
 
 	p->events++;
+	p->dirty = 1;
 	/* learning starts at a source's first event */
 	{
 		jv f = jv_object_get(jv_copy(p->p[B_FIRST]), jv_string(source));
@@ -384,39 +805,38 @@ baseline_learn(baseline *b, jv ev, const char *source, const char *type, const c
 
 	/* frequencies, within the window only: an old event adds nothing to them */
 	if (us >= ts_now() - (int64_t)b->window_days * 86400 * TS_SECOND) {
+		bday *bd;
+
 		day_of(us, d);
-		day = take(&p->p[B_DAILY], d);
-		if (jv_get_kind(day) != JV_KIND_OBJECT) {
-			jv_free(day);
-			day = jv_object();
-		}
+		bd = day_find(p, d, 1);
+		day = day_counts(p, bd);
+		bd->dirty = 1;
 		k = xasprintf("%s:%s", source, type);
-		count(p, &day, k);
+		count(p, day, k);
 		free(k);
 		k = xasprintf("%s:%s:%s", source, type, actor);
-		count(p, &day, k);
+		count(p, day, k);
 		free(k);
 		k = baseline_time_key(source, type, actor, us);
-		count(p, &day, k);
+		count(p, day, k);
 		free(k);
 		/* the actor's own profile, whatever the source: "*:*:ACTOR[:WEEKDAY:BUCKET]" */
 		if (*actor) {
 			k = xasprintf("*:*:%s", actor);
-			count(p, &day, k);
+			count(p, day, k);
 			free(k);
 			k = baseline_time_key("*", "*", actor, us);
-			count(p, &day, k);
+			count(p, day, k);
 			free(k);
 		}
 		{
 			char *pre = target_prefix(target);
 
 			k = xasprintf("%s:%s:%s:%s:%s", source, type, actor, action, pre);
-			count(p, &day, k);
+			count(p, day, k);
 			free(k);
 			free(pre);
 		}
-		p->p[B_DAILY] = jv_object_set(p->p[B_DAILY], jv_string(d), day);
 	}
 
 	if (is_one_of(type, grant_types)) {
@@ -505,26 +925,23 @@ baseline_slide(baseline *b, int64_t now)
 {
 	parts *p = P(b);
 	char cut[16];
-	jv days = jv_keys(jv_copy(p->p[B_DAILY]));
+	size_t n = 0;
 
 	day_of(now - (int64_t)b->window_days * 86400 * TS_SECOND, cut);
-	jv_array_foreach(days, i, d) {
-		(void)i;
-		if (strcmp(jv_string_value(d), cut) < 0) {
-			jv day = jv_object_get(jv_copy(p->p[B_DAILY]), jv_copy(d));
+	for (; n < p->ndays && strcmp(p->days[n].date, cut) < 0; n++) {
+		jv *day = day_counts(p, &p->days[n]);
 
-			if (jv_get_kind(day) == JV_KIND_OBJECT)
-				jv_object_foreach(day, k, n) {
-					add(&p->p[B_FREQ], jv_string_value(k), -jv_number_value(n));
-					jv_free(k);
-					jv_free(n);
-				}
-			jv_free(day);
-			p->p[B_DAILY] = jv_object_delete(p->p[B_DAILY], jv_copy(d));
+		jv_object_foreach(*day, k, v) {
+			if (jv_get_kind(v) == JV_KIND_NUMBER)
+				add(&p->p[B_FREQ], jv_string_value(k), -jv_number_value(v));
+			jv_free(k);
+			jv_free(v);
 		}
-		jv_free(d);
 	}
-	jv_free(days);
+	if (n) {
+		days_drop(p, n);
+		p->dirty = 1;
+	}
 }
 
 int
@@ -556,21 +973,17 @@ double
 baseline_day(const baseline *b, const char *key, int64_t us)
 {
 	char d[16];
-	jv day;
+	bday *day;
 
 	day_of(us, d);
-	day = jv_object_get(jv_copy(P(b)->p[B_DAILY]), jv_string(d));
-	if (jv_get_kind(day) != JV_KIND_OBJECT) {
-		jv_free(day);
-		return 0;
-	}
-	return num(day, key);
+	day = day_find(P(b), d, 0);
+	return day ? num(jv_copy(*day_counts(P(b), day)), key) : 0;
 }
 
 int
 baseline_days(const baseline *b)
 {
-	return jv_object_length(jv_copy(P(b)->p[B_DAILY]));
+	return (int)P(b)->ndays;
 }
 
 int
@@ -666,7 +1079,11 @@ baseline_state(const baseline *b, const char *detector)
 void
 baseline_set_state(baseline *b, const char *detector, jv v)
 {
-	P(b)->p[B_STATE] = jv_object_set(P(b)->p[B_STATE], jv_string(detector), v);
+	parts *p = P(b);
+
+	if (!jv_equal(jv_object_get(jv_copy(p->p[B_STATE]), jv_string(detector)), jv_copy(v)))
+		p->dirty = 1;
+	p->p[B_STATE] = jv_object_set(p->p[B_STATE], jv_string(detector), v);
 }
 
 jv
@@ -847,13 +1264,15 @@ baseline_from_earlier(const baseline *b)
 void
 baseline_relearn(baseline *b)
 {
-	static const int counts[] = {B_FREQ, B_REL, B_MAX, B_DAILY, B_FIRST, B_ACTTOT};
+	static const int counts[] = {B_FREQ, B_REL, B_MAX, B_FIRST, B_ACTTOT};
 	parts *p = P(b);
 
 	for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
 		jv_free(p->p[counts[i]]);
 		p->p[counts[i]] = jv_object();
 	}
+	days_drop(p, p->ndays);
 	p->events = 0;
 	p->earlier = 0;
+	p->dirty = 1;
 }

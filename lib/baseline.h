@@ -14,8 +14,13 @@
  *                      user_agents: sorted lists}
  *   relationships     {"ACTOR:TARGET": {count, first_seen, last_seen}}
  *   maxima            {"amount_max:SRC": n}
- *   daily             {"YYYY-MM-DD": {frequency key: n}}: the window, day by day, so that it
- *                      can slide without reading old events again
+ *   daily_files       {"YYYY-MM-DD": "YYYY-MM-DD.HASH.json"}: the window, day by day, so that it
+ *                      can slide without reading old events again; each day's {frequency
+ *                      key: n} is a file of its own in PATH.d/ (PATH without ".json"), read
+ *                      when first needed and written when it changed, under a new name.
+ *                      A file with the days inline ("daily": {"YYYY-MM-DD": {key: n}}) is
+ *                      read too, and a copy saved under a name not ending in ".json" holds
+ *                      them so.
  *   first_seen        {source: ISO time of its first event}: learning mode
  *   events            how many events it learned from
  */
@@ -26,8 +31,13 @@ typedef struct baseline {
 
 enum { BASELINE_HOUR_BUCKET = 4, BASELINE_LEARNING_DAYS = 14 };
 
-/* read a baseline file; a missing file is an empty baseline, one that cannot be read an error */
+/*
+ * read a baseline file; a missing file is an empty baseline, one that cannot be read an error,
+ * and so is a day file it names that is absent or not a file. A day file read later that
+ * cannot be read or is not JSON stops the program (exit 1): it is never an empty day.
+ */
 int baseline_load(baseline *b, const char *path, int window_days, char **err);
+/* write what changed (nothing when nothing did); the rename of path is the commit point */
 int baseline_save(const baseline *b, const char *path, char **err);
 void baseline_free(baseline *b);
 void baseline_init(baseline *b, int window_days);

@@ -1,11 +1,13 @@
 /* baseline: learning, queries, the window, save and load (and the earlier file), state */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "baseline.h"
+#include "store.h"
 #include "t.h"
 #include "ts.h"
 
@@ -466,6 +468,231 @@ test_load_errors(void)
 	baseline_free(&b);
 }
 
+/* the file of a day, as baseline.json at rel names it; "" when none */
+static const char *
+day_file(const char *rel, const char *day)
+{
+	static char name[256];
+	size_t len;
+	char *text = store_slurp(at(rel), &len);
+	jv v = text ? jv_parse(text) : jv_invalid();
+	jv f = jv_object_get(jv_object_get(v, jv_string("daily_files")), jv_string(day));
+
+	snprintf(name, sizeof name, "%s", jv_get_kind(f) == JV_KIND_STRING ? jv_string_value(f) : "");
+	jv_free(f);
+	free(text);
+	return name;
+}
+
+/* rel (consumed as a member of root) holds key */
+static int
+has_member(const char *rel, const char *key)
+{
+	size_t len;
+	char *text = store_slurp(at(rel), &len);
+	jv v = text ? jv_parse(text) : jv_invalid();
+	int r = jv_get_kind(v) == JV_KIND_OBJECT && jv_object_has(jv_copy(v), jv_string(key));
+
+	jv_free(v);
+	free(text);
+	return r;
+}
+
+static ino_t
+inode(const char *rel)
+{
+	struct stat st;
+
+	return stat(at(rel), &st) ? 0 : st.st_ino;
+}
+
+static int
+exists(const char *rel)
+{
+	return access(at(rel), F_OK) == 0;
+}
+
+/* the day's file in days.d/ */
+static char *
+in_days(const char *file)
+{
+	static char buf[4][300];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof buf[k], "days.d/%s", file);
+	return buf[k];
+}
+
+static void
+test_day_files(void)
+{
+	baseline b, c;
+	char *err = NULL, f18[128], f19[128], f20[128], *kept;
+	ino_t ino;
+
+	baseline_init(&b, 30);
+	learn_all(&b);
+	ok(baseline_save(&b, at("days.json"), &err) == 0, "save with days (%s)", err ? err : "ok");
+	ok(!has_member("days.json", "daily") && has_member("days.json", "daily_files"),
+	    "baseline.json names the files of its days instead of holding them");
+	snprintf(f18, sizeof f18, "%s", day_file("days.json", "2024-03-18"));
+	snprintf(f19, sizeof f19, "%s", day_file("days.json", "2024-03-19"));
+	snprintf(f20, sizeof f20, "%s", day_file("days.json", "2024-03-20"));
+	ok(*f18 && *f19 && *f20 && exists(in_days(f18)) && exists(in_days(f19)) &&
+	    exists(in_days(f20)), "one file a day in the directory beside it (%s %s %s)", f18, f19,
+	    f20);
+	{
+		size_t len;
+		char *text = store_slurp(at(in_days(f18)), &len);
+
+		is_str(text, "{\"github:push\":2,\"github:push:alice\":2,\"github:push:alice:0:8\":2,"
+		    "\"*:*:alice\":2,\"*:*:alice:0:8\":2,\"github:push:alice:git.push:acme/app/src\":2}",
+		    "a day's file is the JSON object of its counts");
+		free(text);
+	}
+	ino = inode("days.json");
+	ok(baseline_save(&b, at("days.json"), &err) == 0 && inode("days.json") == ino,
+	    "saved again with nothing changed, the file is left as it is");
+	baseline_free(&b);
+
+	ok(baseline_load(&c, at("days.json"), 30, &err) == 0, "load (%s)", err ? err : "ok");
+	ok(baseline_days(&c) == 3, "the days are there (%d)", baseline_days(&c));
+	ok(baseline_save(&c, at("days.json"), &err) == 0 && inode("days.json") == ino,
+	    "loaded and saved with nothing changed: left as it is");
+	/* a day nothing needs is not read: garbage in it goes unnoticed */
+	kept = store_slurp(at(in_days(f18)), NULL);
+	put_file(in_days(f18), "garbage");
+	learn(&c, "{\"timestamp\":\"2024-03-19T16:00:00Z\",\"source\":\"github\",\"event_type\":"
+	    "\"push\",\"actor\":\"bob\",\"action\":\"git.push\",\"target\":\"acme/web\","
+	    "\"metadata\":{}}");
+	ok(baseline_day(&c, "github:push:bob", T("2024-03-19T12:00:00Z")) == 2,
+	    "learning adds to the day read from its file");
+	ino = inode(in_days(f20));
+	ok(baseline_save(&c, at("days.json"), &err) == 0, "save after one day changed (%s)",
+	    err ? err : "ok");
+	ok(strcmp(day_file("days.json", "2024-03-19"), f19) && !exists(in_days(f19)) &&
+	    exists(in_days(day_file("days.json", "2024-03-19"))),
+	    "the day that changed is in a new file, its old one removed");
+	ok(!strcmp(day_file("days.json", "2024-03-18"), f18) &&
+	    !strcmp(day_file("days.json", "2024-03-20"), f20) && inode(in_days(f20)) == ino,
+	    "the days that did not change keep their files, not written again");
+	baseline_free(&c);
+
+	/* a save that fails (baseline.json cannot be replaced) changes nothing */
+	snprintf(f19, sizeof f19, "%s", day_file("days.json", "2024-03-19"));
+	ok(baseline_load(&c, at("days.json"), 30, &err) == 0, "load again");
+	learn(&c, "{\"timestamp\":\"2024-03-19T17:00:00Z\",\"source\":\"github\",\"event_type\":"
+	    "\"push\",\"actor\":\"bob\",\"action\":\"git.push\",\"target\":\"acme/web\","
+	    "\"metadata\":{}}");
+	rename(at("days.json"), at("days.keep"));
+	mkdir(at("days.json"), 0755);
+	put_file("days.json/x", "");
+	ok(baseline_save(&c, at("days.json"), &err) == -1 && err, "a save that cannot replace "
+	    "baseline.json fails (%s)", err ? err : "saved");
+	free(err);
+	err = NULL;
+	unlink(at("days.json/x"));
+	rmdir(at("days.json"));
+	rename(at("days.keep"), at("days.json"));
+	baseline_free(&c);
+	ok(baseline_load(&c, at("days.json"), 30, &err) == 0 &&
+	    baseline_day(&c, "github:push:bob", T("2024-03-19T12:00:00Z")) == 2 &&
+	    !strcmp(day_file("days.json", "2024-03-19"), f19),
+	    "the baseline is the one before it, its day files with it");
+	put_file("days.d/notes.txt", "mine");
+	put_file("days.d/2024-03-19.0000000000000000.json", "{}");
+	put_file("days.d/2024-03-19.0000000000000000.json.tmp.123", "{");
+	learn(&c, "{\"timestamp\":\"2024-03-20T17:00:00Z\",\"source\":\"github\",\"event_type\":"
+	    "\"push\",\"actor\":\"bob\",\"action\":\"git.push\",\"target\":\"acme/web\","
+	    "\"metadata\":{}}");
+	ok(baseline_save(&c, at("days.json"), &err) == 0, "the next save (%s)", err ? err : "ok");
+	ok(!exists("days.d/2024-03-19.0000000000000000.json") &&
+	    !exists("days.d/2024-03-19.0000000000000000.json.tmp.123") &&
+	    exists("days.d/notes.txt"), "removes the day files no baseline.json names, only those");
+	{
+		int n = 0;
+		DIR *d = opendir(at("days.d"));
+
+		for (struct dirent *de; d && (de = readdir(d));)
+			n += de->d_name[0] != '.';
+		if (d)
+			closedir(d);
+		ok(n == 4, "what the failed save wrote is gone too: three days and notes.txt (%d)", n);
+	}
+	put_file(in_days(f18), kept);
+	free(kept);
+	ok(baseline_save(&c, at("copy.tmp"), &err) == 0 && has_member("copy.tmp", "daily") &&
+	    !has_member("copy.tmp", "daily_files") && !exists("copy.d") && !exists("copy.tmp.d"),
+	    "a copy under another name than *.json holds its days itself");
+	baseline_free(&c);
+	ok(baseline_load(&c, at("copy.tmp"), 30, &err) == 0 &&
+	    baseline_day(&c, "github:push:bob", T("2024-03-19T12:00:00Z")) == 2 &&
+	    baseline_day(&c, "github:push:alice", T("2024-03-18T12:00:00Z")) == 2 &&
+	    baseline_days(&c) == 3, "and reads back (%s)",
+	    err ? err : "ok");
+	baseline_free(&c);
+
+	/* named but absent, or not a file: an error naming it, never an empty day */
+	snprintf(f20, sizeof f20, "%s", day_file("days.json", "2024-03-20"));
+	rename(at(in_days(f20)), at("day.keep"));
+	ok(baseline_load(&c, at("days.json"), 30, &err) == -1 && err && strstr(err, f20) &&
+	    strstr(err, "No such file or directory"), "a day file that is named but absent is an "
+	    "error naming it (%s)", err ? err : "loaded");
+	free(err);
+	err = NULL;
+	baseline_free(&c);
+	mkdir(at(in_days(f20)), 0755);
+	ok(baseline_load(&c, at("days.json"), 30, &err) == -1 && err && strstr(err, f20) &&
+	    strstr(err, "Is a directory"), "so is one that cannot be read (%s)",
+	    err ? err : "loaded");
+	free(err);
+	err = NULL;
+	baseline_free(&c);
+	rmdir(at(in_days(f20)));
+	rename(at("day.keep"), at(in_days(f20)));
+}
+
+/* a baseline.json written before the days had files of their own, and its migration */
+static void
+test_days_inline(void)
+{
+	baseline b;
+	char *err = NULL;
+
+	put_file("inline.json", "{\"frequency_tables\":{\"github:push\":3,\"github:push:alice\":3},"
+	    "\"known_entities\":{\"actors\":[\"alice\"]},\"daily\":{\"2024-03-18\":"
+	    "{\"github:push\":1,\"github:push:alice\":1},\"2024-03-19\":{\"github:push\":2,"
+	    "\"github:push:alice\":2}},\"detector_state\":{\"x\":{\"n\":1}},\"events\":3}");
+	ok(baseline_load(&b, at("inline.json"), 30, &err) == 0, "load a baseline.json with its days "
+	    "in it (%s)", err ? err : "ok");
+	ok(baseline_days(&b) == 2 && baseline_day(&b, "github:push", T("2024-03-19T12:00:00Z")) == 2,
+	    "its days are read");
+	ok(!baseline_from_earlier(&b), "it is no file of the earlier implementation");
+	ok(baseline_save(&b, at("inline.json"), &err) == 0, "saved with nothing else changed (%s)",
+	    err ? err : "ok");
+	ok(!has_member("inline.json", "daily") && *day_file("inline.json", "2024-03-18") &&
+	    exists("inline.d"), "it is written in the new form");
+	baseline_free(&b);
+	ok(baseline_load(&b, at("inline.json"), 30, &err) == 0 && baseline_days(&b) == 2 &&
+	    baseline_day(&b, "github:push:alice", T("2024-03-18T12:00:00Z")) == 1 &&
+	    baseline_day(&b, "github:push", T("2024-03-19T12:00:00Z")) == 2 &&
+	    baseline_freq(&b, "github:push") == 3, "with every count as it was");
+	is_json(baseline_state(&b, "x"), "{\"n\":1}", "and the detectors' state");
+	baseline_slide(&b, T("2024-04-18T12:00:00Z"));
+	ok(baseline_days(&b) == 1 && baseline_freq(&b, "github:push") == 2,
+	    "a slide reads the day that leaves from its file");
+	baseline_free(&b);
+
+	put_file("badname.json", "{\"daily_files\":{\"2024-03-18\":\"../inline.json\"},"
+	    "\"detector_state\":{}}");
+	ok(baseline_load(&b, at("badname.json"), 30, &err) == -1 && err &&
+	    strstr(err, "daily_files.2024-03-18"), "a day file name that is not one is an error "
+	    "(%s)", err ? err : "loaded");
+	free(err);
+	baseline_free(&b);
+}
+
 int
 main(void)
 {
@@ -490,6 +717,8 @@ main(void)
 	test_learn_save_load();
 	test_legacy();
 	test_load_errors();
+	test_day_files();
+	test_days_inline();
 	{
 		char *cmd = NULL;
 

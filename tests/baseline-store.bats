@@ -1,0 +1,188 @@
+#!/usr/bin/env bats
+# The baseline on disk: baseline.json, and each day of the window in a file of its own in
+# .mallcop/baseline.d/ that baseline.json names. A pass reads and writes the days its events
+# fall on; a baseline.json written with its days in it is read as it was and migrated.
+
+load helper
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	export MALLCOP_NOW=2026-11-25T12:00:00Z
+	deployment
+	mkdir -p in apps/acme
+	config <<-'EOF'
+	connectors:
+	  github: {type: file, paths: [in/*.jsonl]}
+	EOF
+	cat > apps/acme/detectors.yaml <<-'EOF'
+	detectors:
+	  - name: bob-pushes
+	    event_type: push
+	    severity: warn
+	    condition: {type: regex_match, field: actor, pattern: "^bob"}
+	EOF
+	for d in 20 21 22 23 24; do
+		ev "a$d" "2026-11-${d}T10:00:00Z" alice repo/a
+		ev "b$d" "2026-11-${d}T11:00:00Z" bob repo/b
+	done > in/a.jsonl
+	mallcop scan >/dev/null
+	mallcop detect >/dev/null
+}
+
+# an event: id time actor target
+ev() {
+	printf '{"id":"%s","timestamp":"%s","source":"github","event_type":"push","actor":"%s","action":"push","target":"%s","metadata":{}}\n' \
+		"$1" "$2" "$3" "$4"
+}
+
+# new events for the next detect
+more() {
+	printf '%s\n' "$@" > in/more.jsonl
+	mallcop scan >/dev/null
+}
+
+# the file of a day, as baseline.json names it
+day_file() {
+	jq -r --arg d "$1" '.daily_files[$d] // empty' .mallcop/baseline.json
+}
+
+# the baseline with its days in it, as baseline.json held them before they had files
+whole() {
+	{
+		cat .mallcop/baseline.json
+		jq -r '.daily_files // {} | to_entries[] | [.key, .value] | @tsv' .mallcop/baseline.json |
+			while IFS=$'\t' read -r day file; do
+				jq -c --arg d "$day" '{($d): .}' ".mallcop/baseline.d/$file"
+			done
+	} | jq -sS '.[0] + {daily: (.[1:] | add // {})} | del(.daily_files)'
+}
+
+@test "each day of the window is a JSON file of its own in baseline.d/, named by baseline.json" {
+	jq -e 'has("daily") | not' .mallcop/baseline.json
+	jq -e '.daily_files | keys == ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23", "2026-11-24"]' \
+		.mallcop/baseline.json
+	[ "$(ls .mallcop/baseline.d | wc -l)" -eq 5 ]
+	jq -e '.["github:push:alice"] == 1 and .["github:push:bob"] == 1 and .["github:push"] == 2' \
+		".mallcop/baseline.d/$(day_file 2026-11-22)"
+	whole | jq -e '.frequency_tables["github:push"] == 10 and (.daily | length) == 5'
+}
+
+@test "a pass writes the files of the days its events fall on, and no other" {
+	for d in 20 21 22 23 24; do
+		echo "$d $(day_file "2026-11-$d") $(stat -c %i ".mallcop/baseline.d/$(day_file "2026-11-$d")")"
+	done > before
+	old24=$(day_file 2026-11-24)
+	more "$(ev c1 2026-11-24T15:00:00Z carol repo/c)" "$(ev c2 2026-11-25T09:00:00Z carol repo/c)"
+	run mallcop detect
+	assert_success
+	for d in 20 21 22 23; do
+		grep -qx "$d $(day_file "2026-11-$d") $(stat -c %i ".mallcop/baseline.d/$(day_file "2026-11-$d")")" before
+	done
+	[ "$(day_file 2026-11-24)" != "$old24" ] && [ ! -e ".mallcop/baseline.d/$old24" ]
+	jq -e '.["github:push:carol"] == 1' ".mallcop/baseline.d/$(day_file 2026-11-24)"
+	jq -e '.["github:push:carol"] == 1' ".mallcop/baseline.d/$(day_file 2026-11-25)"
+	[ "$(ls .mallcop/baseline.d | wc -l)" -eq 6 ]
+}
+
+@test "the days that leave the window are taken away from the counts and their files removed" {
+	old20=$(day_file 2026-11-20)
+	export MALLCOP_NOW=2026-12-21T12:00:00Z
+	more "$(ev c1 2026-12-21T09:00:00Z carol repo/c)"
+	run mallcop detect
+	assert_success
+	jq -e '.daily_files | keys == ["2026-11-21", "2026-11-22", "2026-11-23", "2026-11-24", "2026-12-21"]' \
+		.mallcop/baseline.json
+	jq -e '.frequency_tables["github:push:alice"] == 4' .mallcop/baseline.json
+	[ ! -e ".mallcop/baseline.d/$old20" ] && [ "$(ls .mallcop/baseline.d | wc -l)" -eq 5 ]
+}
+
+@test "a store whose baseline.json holds its days is read as it was and migrated with nothing lost" {
+	whole > old.json
+	cp old.json .mallcop/baseline.json
+	rm -r .mallcop/baseline.d
+	jq -e '(.daily | length) == 5 and (has("daily_files") | not)' .mallcop/baseline.json
+	mallcop baseline > stats.before
+	mallcop baseline --actor alice > alice.before
+	mallcop baseline --actor bob > bob.before
+	fid=$(jq -r 'select(.detector == "bob-pushes") | .id' .mallcop/findings.jsonl | head -n 1)
+	# a change to the baseline that learns nothing: it is saved, in the new form
+	run mallcop ack "$fid"
+	assert_success
+	[ -d .mallcop/baseline.d ] && [ "$(ls .mallcop/baseline.d | wc -l)" -eq 5 ]
+	jq -e 'has("daily") | not' .mallcop/baseline.json
+	diff <(jq -S 'del(.detector_state.acked)' old.json) <(whole | jq -S 'del(.detector_state.acked)')
+	jq -e '.detector_state.acked | length == 1' .mallcop/baseline.json
+	diff stats.before <(mallcop baseline)
+	diff alice.before <(mallcop baseline --actor alice)
+	diff bob.before <(mallcop baseline --actor bob)
+	# and the next pass goes on from where the last one stopped
+	more "$(ev c1 2026-11-25T09:00:00Z carol repo/c)"
+	run mallcop detect
+	assert_success
+	jq -e '.events_examined == 1' <<< "$output"
+	whole | jq -e '.frequency_tables["github:push"] == 11 and .daily["2026-11-25"]["github:push"] == 1'
+}
+
+@test "a day file that baseline.json names but is absent, or cannot be read, is an error naming it" {
+	f=$(day_file 2026-11-22)
+	cp .mallcop/baseline.json baseline.before
+	mv ".mallcop/baseline.d/$f" kept
+	more "$(ev c1 2026-11-25T09:00:00Z carol repo/c)"
+	for cmd in detect baseline; do
+		run --separate-stderr mallcop $cmd
+		assert_failure 1
+		[[ $stderr == *"cannot read '"*".mallcop/baseline.d/$f': No such file or directory"* ]]
+	done
+	mkdir ".mallcop/baseline.d/$f"
+	run --separate-stderr mallcop detect
+	assert_failure 1
+	[[ $stderr == *"cannot read '$D/.mallcop/baseline.d/$f': Is a directory"* ]]
+	cmp baseline.before .mallcop/baseline.json
+	rmdir ".mallcop/baseline.d/$f"
+	mv kept ".mallcop/baseline.d/$f"
+	run mallcop detect
+	assert_success
+}
+
+@test "a day file that is not JSON stops the pass that needs it, before anything is written" {
+	f=$(day_file 2026-11-24)
+	echo garbage > ".mallcop/baseline.d/$f"
+	cp .mallcop/baseline.json baseline.before
+	cp .mallcop/findings.jsonl findings.before
+	more "$(ev c1 2026-11-24T15:00:00Z bobby repo/c)"
+	run --separate-stderr mallcop detect
+	assert_failure 1
+	[[ $stderr == *"'$D/.mallcop/baseline.d/$f' is not a day of the baseline"* ]]
+	cmp baseline.before .mallcop/baseline.json
+	cmp findings.before .mallcop/findings.jsonl
+	[ "$(cat .mallcop/baseline.d/"$f")" = garbage ]
+}
+
+# run a script in a private mount namespace (root only), or skip
+in_namespace() {
+	[ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null || skip "needs root and mount namespaces"
+	unshare -m sh -c "$1"
+}
+
+@test "a full disk under baseline.d/ is a clear error, exit 1, and leaves the baseline as it was" {
+	more "$(ev c1 2026-11-24T15:00:00Z carol repo/c)"
+	cp .mallcop/baseline.json baseline.before
+	in_namespace "
+		cp -a '$D/.mallcop/baseline.d' '$D/days'
+		mount -t tmpfs -o size=64k tmpfs '$D/.mallcop/baseline.d' || exit 99
+		cp '$D'/days/* '$D/.mallcop/baseline.d/'
+		dd if=/dev/zero of='$D/.mallcop/baseline.d/filler' bs=4k 2>/dev/null
+		ls '$D/.mallcop/baseline.d' > '$D/ls.before'
+		'$TOP/mallcop' detect > '$D/detect.out' 2> '$D/detect.err'; echo \$? > '$D/detect.rc'
+		ls '$D/.mallcop/baseline.d' > '$D/ls.after'
+	"
+	[ "$(cat detect.rc)" -eq 1 ]
+	grep -q "cannot write '.*/.mallcop/baseline.d/2026-11-24\..*': No space left on device" detect.err
+	jq -e '.status == "error"' detect.out
+	cmp baseline.before .mallcop/baseline.json
+	cmp ls.before ls.after
+	run mallcop detect
+	assert_success
+	jq -e '.["github:push:carol"] == 1' ".mallcop/baseline.d/$(day_file 2026-11-24)"
+}
