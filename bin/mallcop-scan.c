@@ -241,6 +241,32 @@ reject(conn *c, const char *why, size_t n)
 	c->rejected += n;
 }
 
+/* what store_writer_put or _add said of one event, counted */
+static int
+tally(conn *c, int r)
+{
+	if (r == 1)
+		c->added++;
+	else if (r == 0)
+		c->dups++;
+	return r;
+}
+
+/* a line already in the stored form but for ingested_at (ing: that member), as stored */
+static size_t
+with_ingested(char **buf, size_t *cap, const char *s, size_t n, const event_line *e,
+    const char *ing)
+{
+	size_t il = strlen(ing), len = e->head + il + (n - e->rest);
+
+	if (len > *cap)
+		*buf = xrealloc(*buf, *cap = len);
+	memcpy(*buf, s, e->head);
+	memcpy(*buf + e->head, ing, il);
+	memcpy(*buf + e->head + il, s + e->rest, n - e->rest);
+	return len;
+}
+
 /* take in what one connector printed; 0 when all of it is on disk */
 static int
 ingest(conn *c, store *st, int64_t now, int jsonl_out, size_t max_bytes)
@@ -249,39 +275,46 @@ ingest(conn *c, store *st, int64_t now, int jsonl_out, size_t max_bytes)
 	store_writer *w = store_writer_new(st);
 	/* --jsonl shows events once they are on disk, not before: they wait here */
 	FILE *echo = jsonl_out ? fdopen(proc_spool(st->dir), "w+") : NULL;
-	char *err = NULL;
+	char *err = NULL, *line = NULL, ing[64], t[TS_BUFSZ];
+	size_t cap = 0;
 	jsonl in;
-	jv rec;
 
 	if (!f)
 		die(EXIT_WORK, "cannot read the output of '%s':", c->name);
+	snprintf(ing, sizeof ing, ",\"ingested_at\":\"%s\"", ts_format(now, t));
 	rewind(f);
 	jsonl_init(&in, f, c->name);
 	in.quiet = 1;
 	in.max = max_bytes;
-	while (jsonl_next(&in, &rec)) {
+	while (jsonl_line(&in)) {
+		size_t n = jsonl_text(&in);
 		const char *why;
-		jv ev;
+		event_line el;
+		jv rec, ev;
 		int r;
 
-		if (event_normalize(rec, c->name, now, &ev, &why)) {
+		/* a line in the stored form is stored as it is; any other is read and normalized */
+		if (event_line_parse(in.buf, n, &el)) {
+			n = with_ingested(&line, &cap, in.buf, n, &el, ing);
+			r = tally(c, store_writer_put(w, &el, line, n, &err));
+			if (r == 1 && echo && (fwrite(line, 1, n, echo) != n || putc('\n', echo) == EOF))
+				die(EXIT_WORK, "cannot write a temporary file:");
+		} else if (!jsonl_value(&in, &rec)) {
+			continue;
+		} else if (event_normalize(rec, c->name, now, &ev, &why)) {
 			reject(c, why, 1);
 			continue;
-		}
-		r = store_writer_add(w, jsonl_out ? jv_copy(ev) : ev, &err);
-		if (r == 1) {
-			c->added++;
-			if (echo)
-				jsonl_put(echo, ev);
 		} else {
-			if (jsonl_out)
+			r = tally(c, store_writer_add(w, echo ? jv_copy(ev) : ev, &err));
+			if (echo && r == 1)
+				jsonl_put(echo, ev);
+			else if (echo)
 				jv_free(ev);
-			if (r == 0)
-				c->dups++;
-			else
-				break;
 		}
+		if (r < 0)
+			break;
 	}
+	free(line);
 	c->skipped = in.skipped;
 	if (in.oversize)
 		reject(c, EVENT_TOO_LARGE, in.oversize);
