@@ -63,19 +63,13 @@ set_error(conn *c, char *msg)
 		free(msg);
 }
 
-/* everything to start one connector: program, arguments, environment */
-static void
-prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, long timeout,
-    size_t max_bytes)
+/* its settings, ${VAR} resolved, and the timeout and variables they name; -1 when unusable */
+static int
+read_settings(conn *c, const cfg *cf, const char *path)
 {
-	char *path = xasprintf("connectors.%s", c->name), *err = NULL;
-	jv raw = cfg_get(cf, path), type, v, cp;
-	size_t ne = 0, na = 0;
-	char t[TS_BUFSZ];
+	jv raw = cfg_get(cf, path), v;
+	char *err = NULL;
 
-	c->env = jv_array();
-	c->conf = jv_object();
-	c->timeout_ms = timeout * 1000;
 	if (!event_source_ok(c->name)) {
 		char *where = cfg_where(cf, path), *safe = human_safe(c->name);
 
@@ -90,8 +84,7 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 		set_error(c, xasprintf("%s: %s: expected a mapping of settings", where, path));
 		free(where);
 		jv_free(raw);
-		free(path);
-		return;
+		return -1;
 	}
 	if (jv_get_kind(raw) == JV_KIND_NULL) {
 		jv_free(raw);
@@ -101,8 +94,7 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 	if (cfg_resolve(cf, raw, path, &c->conf, &c->env, &err)) {
 		c->conf = jv_object();
 		set_error(c, err);
-		free(path);
-		return;
+		return -1;
 	}
 
 	v = jv_object_get(jv_copy(c->conf), jv_string("env"));
@@ -127,34 +119,45 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 			    "like 90s or 10m"));
 	}
 	jv_free(v);
+	return 0;
+}
 
-	type = jv_object_get(jv_copy(c->conf), jv_string("type"));
-	{
-		const char *ty = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type)
-		    : c->name;
+/* the program of its type: a plugin of the deployment, else the built-in connector */
+static void
+find_program(conn *c, const cfg *cf, const char *root, const char *path)
+{
+	jv type = jv_object_get(jv_copy(c->conf), jv_string("type"));
+	const char *ty = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : c->name;
+	char *err = NULL;
 
-		if (!event_source_ok(ty))
-			set_error(c, bad_key(cf, path, "type", "a connector name "
-			    "([A-Za-z0-9._-])"));
-		else if (!(c->prog = plugin_find(root, "connectors", ty, &c->env, &err)) && !err) {
-			char *name = xasprintf("connector-%s", ty);
+	if (!event_source_ok(ty))
+		set_error(c, bad_key(cf, path, "type", "a connector name ([A-Za-z0-9._-])"));
+	else if (!(c->prog = plugin_find(root, "connectors", ty, &c->env, &err)) && !err) {
+		char *name = xasprintf("connector-%s", ty);
 
-			c->prog = plugin_builtin(name);
-			free(name);
-			plugin_connector_env(ty, &c->env);
-		}
-		if (err)
-			set_error(c, err);
-		else if (!c->prog)
-			set_error(c, xasprintf("no connector program 'mallcop-connector-%s' and no "
-			    "plugins/connectors/%s/; check 'type:' of connectors.%s", ty, ty, c->name));
+		c->prog = plugin_builtin(name);
+		free(name);
+		plugin_connector_env(ty, &c->env);
 	}
+	if (err)
+		set_error(c, err);
+	else if (!c->prog)
+		set_error(c, xasprintf("no connector program 'mallcop-connector-%s' and no "
+		    "plugins/connectors/%s/; check 'type:' of connectors.%s", ty, ty, c->name));
 	jv_free(type);
+}
+
+/* its arguments: --cursor from its checkpoint, else --since, then its args: */
+static void
+build_argv(conn *c, const cfg *cf, const char *path, jv checkpoints, int64_t now)
+{
+	jv cp = jsonl_get(jsonl_get(jv_copy(checkpoints), c->name), "value");
+	jv v = jv_object_get(jv_copy(c->conf), jv_string("since"));
+	char t[TS_BUFSZ];
+	size_t na = 0;
 
 	c->argv = xcalloc(8, sizeof *c->argv);
 	c->argv[na++] = xstrdup(c->prog ? c->prog : "");
-	cp = jsonl_get(jsonl_get(jv_copy(checkpoints), c->name), "value");
-	v = jv_object_get(jv_copy(c->conf), jv_string("since"));
 	if (jv_get_kind(cp) == JV_KIND_STRING) {
 		c->argv[na++] = xstrdup("--cursor");
 		c->argv[na++] = xstrdup(jv_string_value(cp));
@@ -183,10 +186,10 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 			if (jv_get_kind(a) == JV_KIND_STRING) {
 				c->argv[na++] = xstrdup(jv_string_value(a));
 			} else if (jv_get_kind(a) == JV_KIND_NUMBER) {
-				jv t = jv_dump_string(jv_copy(a), 0);
+				jv num = jv_dump_string(jv_copy(a), 0);
 
-				c->argv[na++] = xstrdup(jv_string_value(t));
-				jv_free(t);
+				c->argv[na++] = xstrdup(jv_string_value(num));
+				jv_free(num);
 			} else {
 				set_error(c, bad_key(cf, path, "args", "a list of strings"));
 			}
@@ -197,18 +200,22 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 	}
 	jv_free(v);
 	c->argv[na] = NULL;
+}
 
-	{
-		jv conf = jv_dump_string(jv_copy(c->conf), 0);
-		char *max = xasprintf("%zu", max_bytes);
+/* its environment: what mallcop gives every connector and the variables it names, no more */
+static void
+build_env(conn *c, const char *root, size_t max_bytes)
+{
+	jv conf = jv_dump_string(jv_copy(c->conf), 0);
+	char *max = xasprintf("%zu", max_bytes);
+	size_t ne = 0;
 
-		proc_env_add(&c->envp, &ne, "MALLCOP_CONNECTOR_NAME", c->name);
-		proc_env_add(&c->envp, &ne, "MALLCOP_CONNECTOR_CONFIG", jv_string_value(conf));
-		proc_env_add(&c->envp, &ne, "MALLCOP_DIR", root);
-		proc_env_add(&c->envp, &ne, "MALLCOP_MAX_EVENT_BYTES", max);
-		jv_free(conf);
-		free(max);
-	}
+	proc_env_add(&c->envp, &ne, "MALLCOP_CONNECTOR_NAME", c->name);
+	proc_env_add(&c->envp, &ne, "MALLCOP_CONNECTOR_CONFIG", jv_string_value(conf));
+	proc_env_add(&c->envp, &ne, "MALLCOP_DIR", root);
+	proc_env_add(&c->envp, &ne, "MALLCOP_MAX_EVENT_BYTES", max);
+	jv_free(conf);
+	free(max);
 	proc_env_base(&c->envp, &ne);
 	jv_array_foreach(c->env, i, name) {
 		(void)i;
@@ -216,6 +223,23 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 			proc_env_add(&c->envp, &ne, jv_string_value(name),
 			    getenv(jv_string_value(name)));
 		jv_free(name);
+	}
+}
+
+/* everything to start one connector: program, arguments, environment */
+static void
+prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, long timeout,
+    size_t max_bytes)
+{
+	char *path = xasprintf("connectors.%s", c->name);
+
+	c->env = jv_array();
+	c->conf = jv_object();
+	c->timeout_ms = timeout * 1000;
+	if (read_settings(c, cf, path) == 0) {
+		find_program(c, cf, root, path);
+		build_argv(c, cf, path, checkpoints, now);
+		build_env(c, root, max_bytes);
 	}
 	free(path);
 }
