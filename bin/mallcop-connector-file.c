@@ -57,17 +57,39 @@ emit(run *r, jv rec, const char *name, size_t line)
 	r->events++;
 }
 
+/* the lines of in as events: one already in the stored form goes out as it is, without
+ * ingested_at; any other is read and converted */
+static void
+read_lines(run *r, jsonl *in, const char *name)
+{
+	event_line e;
+	jv v;
+
+	while (jsonl_line(in)) {
+		size_t n = jsonl_text(in);
+
+		if (event_line_parse(in->buf, n, &e)) {
+			if (r->since && e.us < r->since)
+				continue;
+			fwrite(in->buf, 1, e.head, stdout);
+			fwrite(in->buf + e.rest, 1, n - e.rest, stdout);
+			putc('\n', stdout);
+			r->events++;
+		} else if (jsonl_value(in, &v)) {
+			emit(r, v, name, in->lineno);
+		}
+	}
+}
+
 static void
 read_stream(run *r, FILE *f, const char *name)
 {
 	jsonl in;
-	jv v;
 
 	jsonl_init(&in, f, name);
 	in.max = r->max;
 	in.pass = stdout;
-	while (jsonl_next(&in, &v))
-		emit(r, v, name, in.lineno);
+	read_lines(r, &in, name);
 	r->skipped += in.skipped;
 	r->rejected += in.oversize;
 	jsonl_done(&in);
@@ -125,7 +147,6 @@ read_file(run *r, const char *path)
 	struct stat st;
 	jsonl in;
 	off_t off;
-	jv v;
 
 	if (!f || fstat(fileno(f), &st)) {
 		warnf("cannot open '%s':", path);
@@ -145,8 +166,7 @@ read_file(run *r, const char *path)
 	in.tail = 1;	/* a line still being written is read next time */
 	in.max = r->max;
 	in.pass = stdout;
-	while (jsonl_next(&in, &v))
-		emit(r, v, path, in.lineno);
+	read_lines(r, &in, path);
 	if (ferror(f)) {
 		warnf("cannot read '%s':", path);
 		r->failed = 1;

@@ -63,19 +63,13 @@ set_error(conn *c, char *msg)
 		free(msg);
 }
 
-/* everything to start one connector: program, arguments, environment */
-static void
-prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, long timeout,
-    size_t max_bytes)
+/* its settings, ${VAR} resolved, and the timeout and variables they name; -1 when unusable */
+static int
+read_settings(conn *c, const cfg *cf, const char *path)
 {
-	char *path = xasprintf("connectors.%s", c->name), *err = NULL;
-	jv raw = cfg_get(cf, path), type, v, cp;
-	size_t ne = 0, na = 0;
-	char t[TS_BUFSZ];
+	jv raw = cfg_get(cf, path), v;
+	char *err = NULL;
 
-	c->env = jv_array();
-	c->conf = jv_object();
-	c->timeout_ms = timeout * 1000;
 	if (!event_source_ok(c->name)) {
 		char *where = cfg_where(cf, path), *safe = human_safe(c->name);
 
@@ -90,8 +84,7 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 		set_error(c, xasprintf("%s: %s: expected a mapping of settings", where, path));
 		free(where);
 		jv_free(raw);
-		free(path);
-		return;
+		return -1;
 	}
 	if (jv_get_kind(raw) == JV_KIND_NULL) {
 		jv_free(raw);
@@ -101,8 +94,7 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 	if (cfg_resolve(cf, raw, path, &c->conf, &c->env, &err)) {
 		c->conf = jv_object();
 		set_error(c, err);
-		free(path);
-		return;
+		return -1;
 	}
 
 	v = jv_object_get(jv_copy(c->conf), jv_string("env"));
@@ -127,34 +119,45 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 			    "like 90s or 10m"));
 	}
 	jv_free(v);
+	return 0;
+}
 
-	type = jv_object_get(jv_copy(c->conf), jv_string("type"));
-	{
-		const char *ty = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type)
-		    : c->name;
+/* the program of its type: a plugin of the deployment, else the built-in connector */
+static void
+find_program(conn *c, const cfg *cf, const char *root, const char *path)
+{
+	jv type = jv_object_get(jv_copy(c->conf), jv_string("type"));
+	const char *ty = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : c->name;
+	char *err = NULL;
 
-		if (!event_source_ok(ty))
-			set_error(c, bad_key(cf, path, "type", "a connector name "
-			    "([A-Za-z0-9._-])"));
-		else if (!(c->prog = plugin_find(root, "connectors", ty, &c->env, &err)) && !err) {
-			char *name = xasprintf("connector-%s", ty);
+	if (!event_source_ok(ty))
+		set_error(c, bad_key(cf, path, "type", "a connector name ([A-Za-z0-9._-])"));
+	else if (!(c->prog = plugin_find(root, "connectors", ty, &c->env, &err)) && !err) {
+		char *name = xasprintf("connector-%s", ty);
 
-			c->prog = plugin_builtin(name);
-			free(name);
-			plugin_connector_env(ty, &c->env);
-		}
-		if (err)
-			set_error(c, err);
-		else if (!c->prog)
-			set_error(c, xasprintf("no connector program 'mallcop-connector-%s' and no "
-			    "plugins/connectors/%s/; check 'type:' of connectors.%s", ty, ty, c->name));
+		c->prog = plugin_builtin(name);
+		free(name);
+		plugin_connector_env(ty, &c->env);
 	}
+	if (err)
+		set_error(c, err);
+	else if (!c->prog)
+		set_error(c, xasprintf("no connector program 'mallcop-connector-%s' and no "
+		    "plugins/connectors/%s/; check 'type:' of connectors.%s", ty, ty, c->name));
 	jv_free(type);
+}
+
+/* its arguments: --cursor from its checkpoint, else --since, then its args: */
+static void
+build_argv(conn *c, const cfg *cf, const char *path, jv checkpoints, int64_t now)
+{
+	jv cp = jsonl_get(jsonl_get(jv_copy(checkpoints), c->name), "value");
+	jv v = jv_object_get(jv_copy(c->conf), jv_string("since"));
+	char t[TS_BUFSZ];
+	size_t na = 0;
 
 	c->argv = xcalloc(8, sizeof *c->argv);
 	c->argv[na++] = xstrdup(c->prog ? c->prog : "");
-	cp = jsonl_get(jsonl_get(jv_copy(checkpoints), c->name), "value");
-	v = jv_object_get(jv_copy(c->conf), jv_string("since"));
 	if (jv_get_kind(cp) == JV_KIND_STRING) {
 		c->argv[na++] = xstrdup("--cursor");
 		c->argv[na++] = xstrdup(jv_string_value(cp));
@@ -183,10 +186,10 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 			if (jv_get_kind(a) == JV_KIND_STRING) {
 				c->argv[na++] = xstrdup(jv_string_value(a));
 			} else if (jv_get_kind(a) == JV_KIND_NUMBER) {
-				jv t = jv_dump_string(jv_copy(a), 0);
+				jv num = jv_dump_string(jv_copy(a), 0);
 
-				c->argv[na++] = xstrdup(jv_string_value(t));
-				jv_free(t);
+				c->argv[na++] = xstrdup(jv_string_value(num));
+				jv_free(num);
 			} else {
 				set_error(c, bad_key(cf, path, "args", "a list of strings"));
 			}
@@ -197,18 +200,22 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 	}
 	jv_free(v);
 	c->argv[na] = NULL;
+}
 
-	{
-		jv conf = jv_dump_string(jv_copy(c->conf), 0);
-		char *max = xasprintf("%zu", max_bytes);
+/* its environment: what mallcop gives every connector and the variables it names, no more */
+static void
+build_env(conn *c, const char *root, size_t max_bytes)
+{
+	jv conf = jv_dump_string(jv_copy(c->conf), 0);
+	char *max = xasprintf("%zu", max_bytes);
+	size_t ne = 0;
 
-		proc_env_add(&c->envp, &ne, "MALLCOP_CONNECTOR_NAME", c->name);
-		proc_env_add(&c->envp, &ne, "MALLCOP_CONNECTOR_CONFIG", jv_string_value(conf));
-		proc_env_add(&c->envp, &ne, "MALLCOP_DIR", root);
-		proc_env_add(&c->envp, &ne, "MALLCOP_MAX_EVENT_BYTES", max);
-		jv_free(conf);
-		free(max);
-	}
+	proc_env_add(&c->envp, &ne, "MALLCOP_CONNECTOR_NAME", c->name);
+	proc_env_add(&c->envp, &ne, "MALLCOP_CONNECTOR_CONFIG", jv_string_value(conf));
+	proc_env_add(&c->envp, &ne, "MALLCOP_DIR", root);
+	proc_env_add(&c->envp, &ne, "MALLCOP_MAX_EVENT_BYTES", max);
+	jv_free(conf);
+	free(max);
 	proc_env_base(&c->envp, &ne);
 	jv_array_foreach(c->env, i, name) {
 		(void)i;
@@ -216,6 +223,23 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 			proc_env_add(&c->envp, &ne, jv_string_value(name),
 			    getenv(jv_string_value(name)));
 		jv_free(name);
+	}
+}
+
+/* everything to start one connector: program, arguments, environment */
+static void
+prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, long timeout,
+    size_t max_bytes)
+{
+	char *path = xasprintf("connectors.%s", c->name);
+
+	c->env = jv_array();
+	c->conf = jv_object();
+	c->timeout_ms = timeout * 1000;
+	if (read_settings(c, cf, path) == 0) {
+		find_program(c, cf, root, path);
+		build_argv(c, cf, path, checkpoints, now);
+		build_env(c, root, max_bytes);
 	}
 	free(path);
 }
@@ -241,6 +265,44 @@ reject(conn *c, const char *why, size_t n)
 	c->rejected += n;
 }
 
+/* what store_writer_put or _add said of one event, counted */
+static int
+tally(conn *c, int r)
+{
+	if (r == 1)
+		c->added++;
+	else if (r == 0)
+		c->dups++;
+	return r;
+}
+
+/* a line already in the stored form but for ingested_at (ing: that member), as stored */
+static size_t
+with_ingested(char **buf, size_t *cap, const char *s, size_t n, const event_line *e,
+    const char *ing)
+{
+	size_t il = strlen(ing), len = e->head + il + (n - e->rest);
+
+	if (len > *cap)
+		*buf = xrealloc(*buf, *cap = len);
+	memcpy(*buf, s, e->head);
+	memcpy(*buf + e->head, ing, il);
+	memcpy(*buf + e->head + il, s + e->rest, n - e->rest);
+	return len;
+}
+
+/* what waited in f, to stdout */
+static void
+copy_out(FILE *f)
+{
+	char buf[65536];
+	size_t n;
+
+	rewind(f);
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		fwrite(buf, 1, n, stdout);
+}
+
 /* take in what one connector printed; 0 when all of it is on disk */
 static int
 ingest(conn *c, store *st, int64_t now, int jsonl_out, size_t max_bytes)
@@ -249,39 +311,46 @@ ingest(conn *c, store *st, int64_t now, int jsonl_out, size_t max_bytes)
 	store_writer *w = store_writer_new(st);
 	/* --jsonl shows events once they are on disk, not before: they wait here */
 	FILE *echo = jsonl_out ? fdopen(proc_spool(st->dir), "w+") : NULL;
-	char *err = NULL;
+	char *err = NULL, *line = NULL, ing[64], t[TS_BUFSZ];
+	size_t cap = 0;
 	jsonl in;
-	jv rec;
 
 	if (!f)
 		die(EXIT_WORK, "cannot read the output of '%s':", c->name);
+	snprintf(ing, sizeof ing, ",\"ingested_at\":\"%s\"", ts_format(now, t));
 	rewind(f);
 	jsonl_init(&in, f, c->name);
 	in.quiet = 1;
 	in.max = max_bytes;
-	while (jsonl_next(&in, &rec)) {
+	while (jsonl_line(&in)) {
+		size_t n = jsonl_text(&in);
 		const char *why;
-		jv ev;
+		event_line el;
+		jv rec, ev;
 		int r;
 
-		if (event_normalize(rec, c->name, now, &ev, &why)) {
+		/* a line in the stored form is stored as it is; any other is read and normalized */
+		if (event_line_parse(in.buf, n, &el)) {
+			n = with_ingested(&line, &cap, in.buf, n, &el, ing);
+			r = tally(c, store_writer_put(w, &el, line, n, &err));
+			if (r == 1 && echo && (fwrite(line, 1, n, echo) != n || putc('\n', echo) == EOF))
+				die(EXIT_WORK, "cannot write a temporary file:");
+		} else if (!jsonl_value(&in, &rec)) {
+			continue;
+		} else if (event_normalize(rec, c->name, now, &ev, &why)) {
 			reject(c, why, 1);
 			continue;
-		}
-		r = store_writer_add(w, jsonl_out ? jv_copy(ev) : ev, &err);
-		if (r == 1) {
-			c->added++;
-			if (echo)
-				jsonl_put(echo, ev);
 		} else {
-			if (jsonl_out)
+			r = tally(c, store_writer_add(w, echo ? jv_copy(ev) : ev, &err));
+			if (echo && r == 1)
+				jsonl_put(echo, ev);
+			else if (echo)
 				jv_free(ev);
-			if (r == 0)
-				c->dups++;
-			else
-				break;
 		}
+		if (r < 0)
+			break;
 	}
+	free(line);
 	c->skipped = in.skipped;
 	if (in.oversize)
 		reject(c, EVENT_TOO_LARGE, in.oversize);
@@ -295,12 +364,7 @@ ingest(conn *c, store *st, int64_t now, int jsonl_out, size_t max_bytes)
 		c->added = 0;
 		set_error(c, err);
 	} else if (echo) {
-		char buf[65536];
-		size_t n;
-
-		rewind(echo);
-		while ((n = fread(buf, 1, sizeof buf, echo)) > 0)
-			fwrite(buf, 1, n, stdout);
+		copy_out(echo);
 	}
 	if (echo)
 		fclose(echo);
@@ -450,8 +514,25 @@ print_human(jv result)
 	jv_free(conns);
 }
 
-int
-main(int argc, char **argv)
+/* one run: what the command line asked, the deployment, its connectors */
+typedef struct scan {
+	int jsonl_out, human, textout;	/* textout: no JSON result on stdout */
+	long wait_ms, flag_timeout;
+	const char *dir;
+	char real[PATH_MAX];
+	cfg cf;
+	store st;
+	size_t max_bytes;
+	jv checkpoints;
+	conn *cs;
+	size_t n;
+	int64_t started, now;
+	int failed;
+} scan;
+
+/* the flags; optind is left at the connector names */
+static void
+parse_flags(scan *s, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"dir", required_argument, NULL, 'd'},
@@ -462,210 +543,253 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = NULL;
-	int jsonl_out = 0, human = 0, textout, c, failed = 0;
-	long flag_timeout = 0;
-	long wait_ms = 2000, timeout = DEFAULT_TIMEOUT_S;
-	char *err = NULL, real[PATH_MAX];
-	cfg cf;
-	store st;
-	jv checkpoints, names, result, conns = jv_object();
-	conn *cs;
-	size_t n = 0, total = 0;
-	int64_t now, started;
-	size_t max_bytes;
+	char *end;
+	int c;
 
-	setargv0(argv[0]);
+	s->wait_ms = 2000;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'j': jsonl_out = 1; break;
-		case 'H': human = 1; break;
-		case 'w': wait_ms = cli_wait_ms(optarg); break;
+		case 'd': s->dir = optarg; break;
+		case 'j': s->jsonl_out = 1; break;
+		case 'H': s->human = 1; break;
+		case 'w': s->wait_ms = cli_wait_ms(optarg); break;
 		case 't':
-		{
-			char *end;
-
-			flag_timeout = strtol(optarg, &end, 10);
-			if (*end || flag_timeout <= 0 || flag_timeout > 86400) {
+			s->flag_timeout = strtol(optarg, &end, 10);
+			if (*end || s->flag_timeout <= 0 || s->flag_timeout > 86400) {
 				fprintf(stderr, "%s\n", usage);
 				die(EXIT_USAGE, "--timeout '%s': expected a number of seconds", optarg);
 			}
 			break;
-		}
 		case 'h':
 			puts(usage);
-			return 0;
+			exit(0);
 		default:
 			fprintf(stderr, "%s\n", usage);
-			return EXIT_USAGE;
+			exit(EXIT_USAGE);
 		}
 	}
-	human = cli_output(human, jsonl_out, usage);
-	textout = human || jsonl_out;	/* no JSON result on stdout */
-	started = ts_now();
-	/* these messages can name the --dir path: escaped, as every echo of input */
-	if (!realpath(store_root(dir), real)) {
-		char *safe = human_safe(store_root(dir));
+	s->human = cli_output(s->human, s->jsonl_out, usage);
+	s->textout = s->human || s->jsonl_out;
+}
 
-		cli_fail(EXIT_WORK, textout, "cannot open deployment '%s': %s", safe,
+/* the deployment's configuration, its store locked for writing, and its checkpoints */
+static void
+open_deployment(scan *s)
+{
+	char *err = NULL;
+	int c;
+
+	/* these messages can name the --dir path: escaped, as every echo of input */
+	if (!realpath(store_root(s->dir), s->real)) {
+		char *safe = human_safe(store_root(s->dir));
+
+		cli_fail(EXIT_WORK, s->textout, "cannot open deployment '%s': %s", safe,
 		    strerror(errno));
 	}
-	if (cfg_load(&cf, real, &err) || event_max_bytes(&cf, &max_bytes, &err))
-		cli_fail(EXIT_WORK, textout, "%s", human_safe(err));
-	if (store_open(&st, real, 1, &err))
-		cli_fail(EXIT_WORK, textout, "%s", human_safe(err));
-	if ((c = store_lock(&st, wait_ms, &err)))
-		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, textout, "%s", human_safe(err));
-	checkpoints = store_checkpoints(&st, &err);
-	if (!jv_is_valid(checkpoints))
-		cli_fail(EXIT_WORK, textout, "%s", human_safe(err));
-	if (chdir(real))
-		cli_fail(EXIT_WORK, textout, "cannot enter '%s': %s", real, strerror(errno));
+	if (cfg_load(&s->cf, s->real, &err) || event_max_bytes(&s->cf, &s->max_bytes, &err))
+		cli_fail(EXIT_WORK, s->textout, "%s", human_safe(err));
+	if (store_open(&s->st, s->real, 1, &err))
+		cli_fail(EXIT_WORK, s->textout, "%s", human_safe(err));
+	if ((c = store_lock(&s->st, s->wait_ms, &err)))
+		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, s->textout, "%s", human_safe(err));
+	s->checkpoints = store_checkpoints(&s->st, &err);
+	if (!jv_is_valid(s->checkpoints))
+		cli_fail(EXIT_WORK, s->textout, "%s", human_safe(err));
+	if (chdir(s->real))
+		cli_fail(EXIT_WORK, s->textout, "cannot enter '%s': %s", s->real, strerror(errno));
+}
+
+/* the configured connectors, or those of them named on the command line */
+static void
+choose_connectors(scan *s, int argc, char **argv)
+{
+	jv names = cfg_get(&s->cf, "connectors");
 
 	/* no connectors yet is a deployment being set up: an empty scan, not a failure */
-	names = cfg_get(&cf, "connectors");
 	if (jv_get_kind(names) == JV_KIND_NULL || !jv_is_valid(names)) {
 		jv_free(names);
 		names = jv_object();
 	} else if (jv_get_kind(names) != JV_KIND_OBJECT) {
-		char *where = cfg_where(&cf, "connectors");
+		char *where = cfg_where(&s->cf, "connectors");
 
-		cli_fail(EXIT_WORK, textout, "%s: connectors: expected a mapping of connector "
+		cli_fail(EXIT_WORK, s->textout, "%s: connectors: expected a mapping of connector "
 		    "names to settings (see mallcop.yaml(5))", where);
 	}
-	cs = xcalloc((size_t)jv_object_length(jv_copy(names)) + 1, sizeof *cs);
+	s->cs = xcalloc((size_t)jv_object_length(jv_copy(names)) + 1, sizeof *s->cs);
 	jv_object_foreach(names, k, v) {
-		int want = optind == argc;
+		int want = argc == 0;
 
-		for (int i = optind; i < argc; i++)
+		for (int i = 0; i < argc; i++)
 			want |= !strcmp(argv[i], jv_string_value(k));
 		if (want) {
-			cs[n].name = xstrdup(jv_string_value(k));
-			cs[n].reasons = jv_object();
-			cs[n].cursor = jv_invalid();
-			n++;
+			s->cs[s->n].name = xstrdup(jv_string_value(k));
+			s->cs[s->n].reasons = jv_object();
+			s->cs[s->n].cursor = jv_invalid();
+			s->n++;
 		}
 		jv_free(k);
 		jv_free(v);
 	}
-	for (int i = optind; i < argc; i++) {
+	for (int i = 0; i < argc; i++) {
 		jv has = jv_object_get(jv_copy(names), jv_string(argv[i]));
 
 		if (!jv_is_valid(has)) {
-			char *safe = human_safe(argv[i]), *where = human_safe(cf.path);
+			char *safe = human_safe(argv[i]), *where = human_safe(s->cf.path);
 
-			cli_fail(EXIT_USAGE, textout, "no connector '%s' in %s", safe, where);
+			cli_fail(EXIT_USAGE, s->textout, "no connector '%s' in %s", safe, where);
 		}
 		jv_free(has);
 	}
 	jv_free(names);
+}
 
-	now = ts_now();
+/* every connector started at once, their output spooled; back when all have ended */
+static void
+run_connectors(scan *s)
+{
+	proc **ps = xcalloc(s->n + 1, sizeof *ps);
+	char *err = NULL;
+
+	s->now = ts_now();
 	proc_forward_signals();
-	for (size_t i = 0; i < n; i++) {
-		prepare(&cs[i], &cf, real, checkpoints, now, timeout, max_bytes);
-		if (flag_timeout)	/* the command line wins over mallcop.yaml */
-			cs[i].timeout_ms = flag_timeout * 1000;
-		cs[i].out = proc_spool(st.dir);
-		cs[i].err = proc_spool(st.dir);
-		cs[i].p.timeout_ms = cs[i].timeout_ms;
-		if (cs[i].error) {
-			cs[i].p.done = 1;
-			continue;
-		}
-		if (proc_spawn(&cs[i].p, cs[i].argv, cs[i].envp, -1, cs[i].out, cs[i].err, &err))
-			set_error(&cs[i], err);
+	for (size_t i = 0; i < s->n; i++) {
+		conn *c = &s->cs[i];
+
+		prepare(c, &s->cf, s->real, s->checkpoints, s->now, DEFAULT_TIMEOUT_S,
+		    s->max_bytes);
+		if (s->flag_timeout)	/* the command line wins over mallcop.yaml */
+			c->timeout_ms = s->flag_timeout * 1000;
+		c->out = proc_spool(s->st.dir);
+		c->err = proc_spool(s->st.dir);
+		c->p.timeout_ms = c->timeout_ms;
+		if (c->error)
+			c->p.done = 1;
+		else if (proc_spawn(&c->p, c->argv, c->envp, -1, c->out, c->err, &err))
+			set_error(c, err);
+		ps[i] = &c->p;
 	}
 	if (isatty(2))
-		fprintf(stderr, "%s: running %zu connectors\n", argv0, n);
-	{
-		proc **ps = xcalloc(n, sizeof *ps);
+		fprintf(stderr, "%s: running %zu connectors\n", argv0, s->n);
+	proc_wait(ps, s->n);
+	free(ps);
+}
 
-		for (size_t i = 0; i < n; i++)
-			ps[i] = &cs[i].p;
-		proc_wait(ps, n);
-		free(ps);
+/* what a connector that ran printed, into the store; then its checkpoint moves */
+static void
+store_output(scan *s, conn *c)
+{
+	char *tail = NULL, *err = NULL, t[TS_BUFSZ];
+	jv cp;
+
+	read_stderr(c, &tail);
+	/* what arrived is kept even from a connector that failed afterwards */
+	ingest(c, &s->st, s->now, s->jsonl_out, s->max_bytes);
+	if (!proc_ok(&c->p)) {
+		char *how = proc_describe(&c->p);
+
+		set_error(c, xasprintf("connector '%s' %s%s%s", c->name, how, tail ? ": " : "",
+		    tail ? tail : ""));
+		free(how);
+	} else if (!c->error && jv_get_kind(c->cursor) == JV_KIND_STRING) {
+		cp = jv_object_set(jv_object(), jv_string("updated_at"),
+		    jv_string(ts_format(s->now, t)));
+		cp = jv_object_set(cp, jv_string("value"), jv_copy(c->cursor));
+		s->checkpoints = jv_object_set(s->checkpoints, jv_string(c->name), cp);
+		/* the events are on disk: now the checkpoint may move */
+		if (store_save_checkpoints(&s->st, jv_copy(s->checkpoints), &err))
+			set_error(c, err);
 	}
+	free(tail);
+}
 
-	for (size_t i = 0; i < n; i++) {
-		conn *cn = &cs[i];
-		char *tail = NULL;
+/* one connector's events stored, or its failure told */
+static void
+take_in(scan *s, conn *c)
+{
+	if (c->prog && !c->error)
+		store_output(s, c);
+	if (c->error) {
+		/* the message can quote what the connector said: data, not for a terminal */
+		char *safe = human_safe(c->error);
 
-		if (cn->prog && !cn->error) {
-			read_stderr(cn, &tail);
-			/* what arrived is kept even from a connector that failed afterwards */
-			ingest(cn, &st, now, jsonl_out, max_bytes);
-			if (!proc_ok(&cn->p)) {
-				char *how = proc_describe(&cn->p);
-
-				set_error(cn, xasprintf("connector '%s' %s%s%s", cn->name, how,
-				    tail ? ": " : "", tail ? tail : ""));
-				free(how);
-			} else if (!cn->error && jv_get_kind(cn->cursor) == JV_KIND_STRING) {
-				char t[TS_BUFSZ];
-				jv cp = jv_object();
-
-				cp = jv_object_set(cp, jv_string("updated_at"), jv_string(ts_format(now, t)));
-				cp = jv_object_set(cp, jv_string("value"), jv_copy(cn->cursor));
-				checkpoints = jv_object_set(checkpoints, jv_string(cn->name), cp);
-				/* the events are on disk: now the checkpoint may move */
-				if (store_save_checkpoints(&st, jv_copy(checkpoints), &err))
-					set_error(cn, err);
-			}
-			free(tail);
-		}
-		if (cn->error) {
-			/* the message can quote what the connector said: data, not for a terminal */
-			char *safe = human_safe(cn->error);
-
-			failed = 1;
-			warnf("%s: %s", cn->name, safe);
-			free(safe);
-		}
-		total += cn->added;
-		conns = jv_object_set(conns, jv_string(cn->name), summary(cn, checkpoints));
+		s->failed = 1;
+		warnf("%s: %s", c->name, safe);
+		free(safe);
 	}
+}
 
+/* each connector's summary */
+static jv
+scan_result(scan *s)
+{
+	jv result, conns = jv_object();
+	size_t total = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		conn *c = &s->cs[i];
+
+		total += c->added;
+		conns = jv_object_set(conns, jv_string(c->name), summary(c, s->checkpoints));
+	}
 	result = jv_object_set(cli_result(), jv_string("status"),
-	    jv_string(failed ? "error" : "ok"));
+	    jv_string(s->failed ? "error" : "ok"));
 	result = jv_object_set(result, jv_string("connectors"), conns);
-	result = jv_object_set(result, jv_string("total_events_ingested"), jv_number((double)total));
-	if (save_manifest(&st, jv_copy(result), cfg_get(&cf, "connectors"), ts_now(), started)) {
-		failed = 1;
+	return jv_object_set(result, jv_string("total_events_ingested"),
+	    jv_number((double)total));
+}
+
+/* the run in .mallcop/manifest.json, for mallcop-status; result (consumed) says if it failed */
+static jv
+record_run(scan *s, jv result)
+{
+	if (save_manifest(&s->st, jv_copy(result), cfg_get(&s->cf, "connectors"), ts_now(),
+	    s->started)) {
+		s->failed = 1;
 		result = jv_object_set(result, jv_string("status"), jv_string("error"));
 	}
+	return result;
+}
 
-	for (size_t i = 0; i < n; i++) {
-		close(cs[i].out);
-		close(cs[i].err);
-		free(cs[i].name);
-		free(cs[i].prog);
-		free(cs[i].error);
-		for (char **a = cs[i].argv; a && *a; a++)
+static void
+scan_free(scan *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		conn *c = &s->cs[i];
+
+		close(c->out);
+		close(c->err);
+		free(c->name);
+		free(c->prog);
+		free(c->error);
+		for (char **a = c->argv; a && *a; a++)
 			free(*a);
-		free(cs[i].argv);
-		for (char **e = cs[i].envp; e && *e; e++)
+		free(c->argv);
+		for (char **e = c->envp; e && *e; e++)
 			free(*e);
-		free(cs[i].envp);
-		jv_free(cs[i].conf);
-		jv_free(cs[i].env);
-		jv_free(cs[i].reasons);
-		jv_free(cs[i].cursor);
+		free(c->envp);
+		jv_free(c->conf);
+		jv_free(c->env);
+		jv_free(c->reasons);
+		jv_free(c->cursor);
 	}
-	free(cs);
-	jv_free(checkpoints);
-	cfg_free(&cf);
-	store_close(&st);
+	free(s->cs);
+	jv_free(s->checkpoints);
+	cfg_free(&s->cf);
+	store_close(&s->st);
+}
 
-	if (jsonl_out) {
-		jv s = jv_dump_string(result, 0);
+/* the result as asked (consumed): its exit status */
+static int
+print_result(const scan *s, jv result)
+{
+	if (s->jsonl_out) {
+		jv text = jv_dump_string(result, 0);
 
-		fprintf(stderr, "%s: %s\n", argv0, jv_string_value(s));
-		jv_free(s);
+		fprintf(stderr, "%s: %s\n", argv0, jv_string_value(text));
+		jv_free(text);
 		if (fshut(stdout, "stdout"))
 			return EXIT_WORK;
-	} else if (human) {
+	} else if (s->human) {
 		print_human(result);
 		jv_free(result);
 		if (fshut(stdout, "stdout"))
@@ -673,5 +797,24 @@ main(int argc, char **argv)
 	} else if (cli_emit(result)) {
 		return EXIT_WORK;
 	}
-	return failed ? EXIT_WORK : 0;
+	return s->failed ? EXIT_WORK : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	scan s = {0};
+	jv result;
+
+	setargv0(argv[0]);
+	parse_flags(&s, argc, argv);
+	s.started = ts_now();
+	open_deployment(&s);
+	choose_connectors(&s, argc - optind, argv + optind);
+	run_connectors(&s);
+	for (size_t i = 0; i < s.n; i++)
+		take_in(&s, &s.cs[i]);
+	result = record_run(&s, scan_result(&s));
+	scan_free(&s);
+	return print_result(&s, result);
 }

@@ -7,6 +7,7 @@
 
 #include "cfg.h"
 #include "event.h"
+#include "jsonl.h"
 #include "ts.h"
 #include "util.h"
 
@@ -48,11 +49,10 @@ event_source_ok(const char *s)
 	return 1;
 }
 
+/* an id kept as it is: n bytes of [A-Za-z0-9_.:-], at most 128 */
 static int
-id_ok(const char *s)
+id_ok(const char *s, size_t n)
 {
-	size_t n = strlen(s);
-
 	if (n == 0 || n > 128)
 		return 0;
 	for (size_t i = 0; i < n; i++)
@@ -271,7 +271,8 @@ event_normalize(jv rec, const char *source, int64_t ingested, jv *out, const cha
 		return -1;
 	}
 
-	if (go || jv_get_kind(id) != JV_KIND_STRING || !id_ok(jv_string_value(id))) {
+	if (go || jv_get_kind(id) != JV_KIND_STRING || !id_ok(jv_string_value(id),
+	    strlen(jv_string_value(id)))) {
 		jv key = go && jv_get_kind(id) == JV_KIND_STRING ? jv_copy(id)
 		    : jv_dump_string(jv_copy(rec), JV_PRINT_SORTED);
 
@@ -387,4 +388,77 @@ event_make(const char *source, const char *key, int64_t us, const char *type,
 	ev = jv_object_set(ev, jv_string("severity"), jv_string(severity));
 	ev = jv_object_set(ev, jv_string("metadata"), meta);
 	return jv_object_set(ev, jv_string("raw"), raw);
+}
+
+/* a time as ts_format writes it, "2026-03-05T14:30:00Z" or with ".ffffff" (not all zeros) */
+static int
+line_time(const char *s, size_t n, int64_t *us, int *month)
+{
+	static const char form[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+	char buf[32];
+
+	if (n != 20 && n != 27)
+		return -1;
+	for (size_t i = 0; i < n - 1; i++)
+		if (form[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != form[i])
+			return -1;
+	/* second 60 is the next minute and no fraction is written without one */
+	if (s[n - 1] != 'Z' || s[17] > '5' || (n == 27 && !memcmp(s + 20, "000000", 6)))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	*month = atoi(buf) * 100 + (s[5] - '0') * 10 + (s[6] - '0');
+	return ts_parse(buf, us);
+}
+
+int
+event_line_parse(const char *s, size_t n, event_line *e)
+{
+	enum { ID, TS, INGESTED, SOURCE, TYPE, ACTOR, ACTION, TARGET, SEVERITY, META, RAW, NKEYS };
+	static const char *const key[NKEYS] = {"{\"id\":", ",\"timestamp\":",
+	    ",\"ingested_at\":", ",\"source\":", ",\"event_type\":", ",\"actor\":",
+	    ",\"action\":", ",\"target\":", ",\"severity\":", ",\"metadata\":", ",\"raw\":"};
+	const char *p = s, *end = s + n - 1, *v[NKEYS], *ve[NKEYS];
+
+	/* the members in their order, each a canonical value; ingested_at may be absent */
+	if (n < 2 || s[n - 1] != '}')
+		return 0;
+	for (int i = 0; i < NKEYS; i++) {
+		size_t kl = strlen(key[i]);
+
+		if (i == SOURCE)
+			e->rest = (size_t)(p - s);
+		v[i] = ve[i] = NULL;
+		if ((size_t)(end - p) < kl || memcmp(p, key[i], kl)) {
+			if (i == INGESTED)
+				continue;
+			return 0;
+		}
+		if (!(ve[i] = jsonl_canonical_value(v[i] = p + kl, end)))
+			return 0;
+		p = ve[i];
+	}
+	if (p != end)
+		return 0;
+	for (int i = 0; i < NKEYS; i++)
+		if (i != INGESTED && i != META && i != RAW && *v[i] != '"')
+			return 0;
+
+	/* the checks of event_normalize, on what a string holds between its quotes */
+	size_t srclen = (size_t)(ve[SOURCE] - v[SOURCE]) - 2;
+	size_t sevlen = (size_t)(ve[SEVERITY] - v[SEVERITY]) - 2;
+
+	e->id = v[ID] + 1;
+	e->idlen = (size_t)(ve[ID] - v[ID]) - 2;
+	e->head = (size_t)(ve[TS] - s);
+	if (!id_ok(e->id, e->idlen) || srclen >= sizeof e->source ||
+	    line_time(v[TS] + 1, (size_t)(ve[TS] - v[TS]) - 2, &e->us, &e->month))
+		return 0;
+	memcpy(e->source, v[SOURCE] + 1, srclen);
+	e->source[srclen] = 0;
+	return event_source_ok(e->source) && ve[TYPE] - v[TYPE] > 2 &&
+	    ((sevlen == 4 && (!memcmp(v[SEVERITY], "\"info\"", 6) ||
+	    !memcmp(v[SEVERITY], "\"warn\"", 6))) ||
+	    (sevlen == 8 && !memcmp(v[SEVERITY], "\"critical\"", 10))) &&
+	    *v[META] == '{' && *v[RAW] != 'n';
 }

@@ -25,6 +25,22 @@ int event_source_ok(const char *s);
  * read the string only up to it ("alice\u0000-mallory" as alice).
  */
 int event_normalize(jv rec, const char *source, int64_t ingested, jv *out, const char **reason);
+/*
+ * A line (n bytes, no newline) that is already a stored event, exactly as event_normalize and
+ * jv_dump_string make it (canonical text, see jsonl_canonical), with or without ingested_at:
+ * such a line is taken as it is, neither parsed nor printed again. s[0..head) is
+ * {"id":...,"timestamp":"..." and s[rest..n) is ,"source":...}, what goes around ingested_at.
+ * 0 when the line is not one: event_normalize decides on it.
+ */
+typedef struct event_line {
+	const char *id;		/* idlen bytes in the line */
+	size_t idlen;
+	char source[64];
+	int64_t us;		/* the timestamp */
+	int month;		/* its YYYYMM */
+	size_t head, rest;
+} event_line;
+int event_line_parse(const char *s, size_t n, event_line *e);
 /* v (consumed) without the earlier implementation's [USER_DATA_BEGIN]/[USER_DATA_END] markers */
 jv event_unwrap(jv v);
 /* reasons ({reason: count}, consumed) with n more of why */

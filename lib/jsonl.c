@@ -116,15 +116,13 @@ read_line(jsonl *r, size_t *whole, int *nl)
 }
 
 int
-jsonl_next(jsonl *r, jv *out)
+jsonl_line(jsonl *r)
 {
 	ssize_t n;
 	size_t whole;
 	int nl;
 
 	while ((n = read_line(r, &whole, &nl)) != 0) {
-		jv v;
-
 		r->lineno++;
 		r->len = n > 0 ? (size_t)n : 0;
 		if (!nl && r->tail) {
@@ -143,30 +141,54 @@ jsonl_next(jsonl *r, jv *out)
 			r->oversize++;
 			continue;
 		}
-		if (blank(r->buf, (size_t)n))
-			continue;
-		v = jsonl_parse(r->buf, (size_t)n);
-		if (jv_is_valid(v)) {
-			*out = v;
+		if (!blank(r->buf, (size_t)n))
 			return 1;
-		}
-		if (!r->quiet && r->skipped < WARN_MAX) {
-			jv msg = jv_invalid_get_msg(v);
-
-			/* jq's message ends by quoting the line: data, not for the log */
-			const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg)
-			    : "not JSON";
-			int n = (int)strcspn(m, "(\n");
-
-			warnf("%s:%zu: skipped malformed line: %.*s", r->name, r->lineno,
-			    n > 0 && m[n - 1] == ' ' ? n - 1 : n, m);
-			jv_free(msg);
-		} else {
-			jv_free(v);
-		}
-		r->skipped++;
 	}
 	return 0;
+}
+
+int
+jsonl_value(jsonl *r, jv *out)
+{
+	jv v = jsonl_parse(r->buf, r->len);
+
+	if (jv_is_valid(v)) {
+		*out = v;
+		return 1;
+	}
+	if (!r->quiet && r->skipped < WARN_MAX) {
+		jv msg = jv_invalid_get_msg(v);
+
+		/* jq's message ends by quoting the line: data, not for the log */
+		const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg)
+		    : "not JSON";
+		int n = (int)strcspn(m, "(\n");
+
+		warnf("%s:%zu: skipped malformed line: %.*s", r->name, r->lineno,
+		    n > 0 && m[n - 1] == ' ' ? n - 1 : n, m);
+		jv_free(msg);
+	} else {
+		jv_free(v);
+	}
+	r->skipped++;
+	return 0;
+}
+
+int
+jsonl_next(jsonl *r, jv *out)
+{
+	while (jsonl_line(r))
+		if (jsonl_value(r, out))
+			return 1;
+	return 0;
+}
+
+size_t
+jsonl_text(const jsonl *r)
+{
+	size_t n = r->len;
+
+	return n && r->buf[n - 1] == '\n' ? n - 1 : n;
 }
 
 void
@@ -242,4 +264,200 @@ jsonl_join(jv list, const char *sep)
 		}
 	jv_free(list);
 	return out;
+}
+
+/*
+ * Canonical text: a strict subset of JSON that libjq reads into a value it prints back byte for
+ * byte. Deeper nesting, more keys than fit, fractions and exponents, other escapes and
+ * whitespace are only outside the subset: libjq reads them as it reads any text.
+ */
+enum { CANON_DEPTH = 32, CANON_KEYS = 128 };
+
+typedef struct canon {
+	const char *end;
+	int depth;
+	size_t nkeys;			/* the keys of the objects open on the way down */
+	const char *key[CANON_KEYS];
+	size_t keylen[CANON_KEYS];
+} canon;
+
+/* a UTF-8 sequence of a code point libjq keeps (no overlong form, surrogate or beyond
+ * U+10FFFF): its length, 0 when it is not one */
+static size_t
+canon_utf8(const unsigned char *p, const unsigned char *end)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, lo = p[0] == 0xe0 ? 0xa0 : 0x80, hi = p[0] == 0xed ? 0x9f : 0xbf;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, lo = p[0] == 0xf0 ? 0x90 : 0x80, hi = p[0] == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* \u00XX as libjq writes it: lower case, for a control character without a short escape */
+static int
+canon_uescape(const char *p)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *h, *l;
+	int c;
+
+	if (p[0] != '0' || p[1] != '0' || !p[2] || !p[3] || !(h = strchr(hex, p[2])) ||
+	    !(l = strchr(hex, p[3])))
+		return 0;
+	c = (int)(h - hex) * 16 + (int)(l - hex);
+	/* U+0000 is left to the reader that refuses it with its reason */
+	return (c > 0 && c < 0x20 && c != '\b' && c != '\t' && c != '\n' && c != '\f' &&
+	    c != '\r') || c == 0x7f;
+}
+
+/* a string from just after its opening quote: just past its closing quote, or NULL */
+static const char *
+canon_string(const char *p, const char *end)
+{
+	while (p < end) {
+		unsigned char c = (unsigned char)*p;
+		size_t n;
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			p++;
+		} else if (c == '"') {
+			return p + 1;
+		} else if (c == '\\' && end - p >= 2 && p[1] && strchr("\"\\bfnrt", p[1])) {
+			p += 2;
+		} else if (c == '\\' && end - p >= 6 && p[1] == 'u' && canon_uescape(p + 2)) {
+			p += 6;
+		} else if (c >= 0x80 && (n = canon_utf8((const unsigned char *)p,
+		    (const unsigned char *)end))) {
+			p += n;
+		} else {
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/* a whole number of at most 15 digits, printed as it is read; -0 is not */
+static const char *
+canon_number(const char *p, const char *end)
+{
+	const char *d = p + (*p == '-'), *q = d;
+
+	if (q < end && *q == '0')
+		return d == p ? q + 1 : NULL;
+	while (q < end && *q >= '0' && *q <= '9')
+		q++;
+	return q > d && q - d <= 15 ? q : NULL;
+}
+
+/* a key of the object whose keys start at base: 0 when it is there already (libjq would keep
+ * the last value in the first place) or when there is no room to remember it */
+static int
+canon_key(canon *c, size_t base, const char *k, size_t n)
+{
+	for (size_t i = base; i < c->nkeys; i++)
+		if (c->keylen[i] == n && memcmp(c->key[i], k, n) == 0)
+			return 0;
+	if (c->nkeys == CANON_KEYS)
+		return 0;
+	c->key[c->nkeys] = k;
+	c->keylen[c->nkeys++] = n;
+	return 1;
+}
+
+static const char *canon_value(canon *c, const char *p);
+
+static const char *
+canon_object(canon *c, const char *p)
+{
+	size_t base = c->nkeys;
+
+	if (p < c->end && *p == '}')
+		return p + 1;
+	for (;;) {
+		const char *k = p + 1;
+
+		if (p >= c->end || *p != '"' || !(p = canon_string(k, c->end)) ||
+		    !canon_key(c, base, k, (size_t)(p - 1 - k)) || p >= c->end || *p++ != ':' ||
+		    !(p = canon_value(c, p)) || p >= c->end)
+			return NULL;
+		if (*p == '}')
+			break;
+		if (*p++ != ',')
+			return NULL;
+	}
+	c->nkeys = base;
+	return p + 1;
+}
+
+static const char *
+canon_array(canon *c, const char *p)
+{
+	if (p < c->end && *p == ']')
+		return p + 1;
+	for (;;) {
+		if (!(p = canon_value(c, p)) || p >= c->end)
+			return NULL;
+		if (*p == ']')
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+static const char *
+canon_value(canon *c, const char *p)
+{
+	const char *end = c->end;
+
+	if (p >= end)
+		return NULL;
+	switch (*p) {
+	case '"':
+		return canon_string(p + 1, end);
+	case '{':
+	case '[':
+		if (c->depth == CANON_DEPTH)
+			return NULL;
+		c->depth++;
+		p = *p == '{' ? canon_object(c, p + 1) : canon_array(c, p + 1);
+		c->depth--;
+		return p;
+	case 't':
+		return end - p >= 4 && !memcmp(p, "true", 4) ? p + 4 : NULL;
+	case 'f':
+		return end - p >= 5 && !memcmp(p, "false", 5) ? p + 5 : NULL;
+	case 'n':
+		return end - p >= 4 && !memcmp(p, "null", 4) ? p + 4 : NULL;
+	default:
+		return canon_number(p, end);
+	}
+}
+
+const char *
+jsonl_canonical_value(const char *s, const char *end)
+{
+	canon c;
+
+	c.end = end;
+	c.depth = 0;
+	c.nkeys = 0;
+	return canon_value(&c, s);
+}
+
+int
+jsonl_canonical(const char *s, size_t n)
+{
+	return jsonl_canonical_value(s, s + n) == s + n;
 }

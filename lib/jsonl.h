@@ -26,6 +26,15 @@ void jsonl_init(jsonl *r, FILE *f, const char *name);
  * line longer than max bytes (its newline included), which is never held in memory whole
  */
 int jsonl_next(jsonl *r, jv *out);
+/*
+ * jsonl_next in two steps, for a reader that can use a line without parsing it: the next line
+ * that is not blank (1, its text in buf, len bytes; 0 at the end), then that line parsed (1 and
+ * *out, or 0 when it is malformed: counted and skipped as jsonl_next does)
+ */
+int jsonl_line(jsonl *r);
+int jsonl_value(jsonl *r, jv *out);
+/* the length of the line in buf without its newline */
+size_t jsonl_text(const jsonl *r);
 void jsonl_done(jsonl *r);
 /* write v (consumed) compactly with a newline; -1 on a write error */
 int jsonl_put(FILE *f, jv v);
@@ -34,6 +43,16 @@ int jsonl_put(FILE *f, jv v);
  * 256 levels is one). Text from outside is parsed here, not by jv_parse: see jsonl.c.
  */
 jv jsonl_parse(const char *s, size_t n);
+/*
+ * 1 when s (n bytes) is canonical: a JSON text that libjq reads into a value v for which
+ * jv_dump_string(v, 0) prints s again, byte for byte, so that it can be kept as it is, without
+ * parsing and printing it. It recognises a strict subset (compact, whole numbers of up to 15
+ * digits, the escapes libjq writes, valid UTF-8, no key twice in an object, nesting up to 32
+ * levels); 0 says only that s is outside it.
+ */
+int jsonl_canonical(const char *s, size_t n);
+/* the end of one canonical value starting at s, before end; NULL when there is none */
+const char *jsonl_canonical_value(const char *s, const char *end);
 /* v (consumed) as a number, or dflt when it is not one */
 double jsonl_number(jv v, double dflt);
 /*

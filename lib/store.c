@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -308,10 +307,17 @@ store_slurp(const char *path, size_t *len)
 	return buf;
 }
 
-/* a set of event ids, open addressing */
+/*
+ * A set of event ids. Those event_id makes ("evt_" and 20 lower-case hex digits) are held as
+ * their 80 bits, 10 bytes a slot, so that a month of a busy source fits in a few megabytes; any
+ * other id (an earlier implementation's, a connector's own) as a string. Open addressing.
+ */
 typedef struct idset {
-	char **slot;
+	uint64_t *hi;		/* the first 64 bits; hi 0 with lo 0 is an empty slot */
+	uint16_t *lo;
 	size_t cap, n;
+	char **str;		/* the other ids */
+	size_t scap, sn;
 } idset;
 
 static uint64_t
@@ -324,47 +330,127 @@ hash(const char *s, size_t n)
 	return h;
 }
 
-static int idset_add(idset *set, const char *id, size_t n);
+/* the bits of an id event_id makes; 0 for any other id (and for all zeros, the empty slot) */
+static int
+id_bits(const char *id, size_t n, uint64_t *hi, uint16_t *lo)
+{
+	uint64_t h = 0, l = 0;
+
+	if (n != EVENT_IDSZ - 1 || memcmp(id, "evt_", 4))
+		return 0;
+	for (size_t i = 4; i < n; i++) {
+		int d = id[i] >= '0' && id[i] <= '9' ? id[i] - '0'
+		    : id[i] >= 'a' && id[i] <= 'f' ? id[i] - 'a' + 10 : -1;
+
+		if (d < 0)
+			return 0;
+		if (i < 20)
+			h = h << 4 | (uint64_t)d;
+		else
+			l = l << 4 | (uint64_t)d;
+	}
+	*hi = h;
+	*lo = (uint16_t)l;
+	return h || l;
+}
+
+static size_t
+bits_slot(const idset *set, uint64_t hi, uint16_t lo)
+{
+	uint64_t h = (hi ^ lo) * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h ^ h >> 29) & (set->cap - 1);
+}
+
+static int bits_add(idset *set, uint64_t hi, uint16_t lo);
 
 static void
-idset_grow(idset *set)
+bits_grow(idset *set)
 {
-	idset big = {xcalloc(set->cap ? set->cap * 2 : 1024, sizeof(char *)),
-	    set->cap ? set->cap * 2 : 1024, 0};
+	idset big = *set;
 
+	big.cap = set->cap ? set->cap * 2 : 1024;
+	big.n = 0;
+	big.hi = xcalloc(big.cap, sizeof *big.hi);
+	big.lo = xcalloc(big.cap, sizeof *big.lo);
 	for (size_t i = 0; i < set->cap; i++)
-		if (set->slot[i]) {
-			idset_add(&big, set->slot[i], strlen(set->slot[i]));
-			free(set->slot[i]);
-		}
-	free(set->slot);
+		if (set->hi[i] || set->lo[i])
+			bits_add(&big, set->hi[i], set->lo[i]);
+	free(set->hi);
+	free(set->lo);
 	*set = big;
+}
+
+static int
+bits_add(idset *set, uint64_t hi, uint16_t lo)
+{
+	size_t i;
+
+	if (set->n * 4 >= set->cap * 3)
+		bits_grow(set);
+	for (i = bits_slot(set, hi, lo); set->hi[i] || set->lo[i]; i = (i + 1) & (set->cap - 1))
+		if (set->hi[i] == hi && set->lo[i] == lo)
+			return 0;
+	set->hi[i] = hi;
+	set->lo[i] = lo;
+	set->n++;
+	return 1;
+}
+
+static int str_add(idset *set, const char *id, size_t n);
+
+static void
+str_grow(idset *set)
+{
+	char **old = set->str;
+	size_t cap = set->scap;
+
+	set->scap = cap ? cap * 2 : 64;
+	set->str = xcalloc(set->scap, sizeof *set->str);
+	set->sn = 0;
+	for (size_t i = 0; i < cap; i++)
+		if (old[i]) {
+			str_add(set, old[i], strlen(old[i]));
+			free(old[i]);
+		}
+	free(old);
+}
+
+static int
+str_add(idset *set, const char *id, size_t n)
+{
+	size_t i;
+
+	if (set->sn * 2 >= set->scap)
+		str_grow(set);
+	for (i = hash(id, n) & (set->scap - 1); set->str[i]; i = (i + 1) & (set->scap - 1))
+		if (strlen(set->str[i]) == n && memcmp(set->str[i], id, n) == 0)
+			return 0;
+	set->str[i] = strndup(id, n);
+	if (!set->str[i])
+		die(EXIT_WORK, "out of memory");
+	set->sn++;
+	return 1;
 }
 
 /* 1 when added, 0 when already there */
 static int
 idset_add(idset *set, const char *id, size_t n)
 {
-	size_t i;
+	uint64_t hi;
+	uint16_t lo;
 
-	if (set->n * 2 >= set->cap)
-		idset_grow(set);
-	for (i = hash(id, n) & (set->cap - 1); set->slot[i]; i = (i + 1) & (set->cap - 1))
-		if (strlen(set->slot[i]) == n && memcmp(set->slot[i], id, n) == 0)
-			return 0;
-	set->slot[i] = strndup(id, n);
-	if (!set->slot[i])
-		die(EXIT_WORK, "out of memory");
-	set->n++;
-	return 1;
+	return id_bits(id, n, &hi, &lo) ? bits_add(set, hi, lo) : str_add(set, id, n);
 }
 
 static void
 idset_free(idset *set)
 {
-	for (size_t i = 0; i < set->cap; i++)
-		free(set->slot[i]);
-	free(set->slot);
+	for (size_t i = 0; i < set->scap; i++)
+		free(set->str[i]);
+	free(set->str);
+	free(set->hi);
+	free(set->lo);
 	memset(set, 0, sizeof *set);
 }
 
@@ -398,40 +484,42 @@ line_id(idset *set, const char *p, size_t n)
 }
 
 /*
- * Read the ids of an open event file. A last line without its newline was torn by a run that
- * died while writing; its checkpoint never moved, so it is cut off and fetched again.
+ * Read the ids of an open event file, a line at a time (memory as long as its longest line,
+ * not as the file). A last line without its newline was torn by a run that died while
+ * writing; its checkpoint never moved, so it is cut off and fetched again.
  */
 static int
 load_ids(int fd, const char *path, idset *set, off_t *size, char **err)
 {
-	struct stat st;
-	char *map;
-	off_t keep;
+	int dfd = dup(fd);
+	FILE *f = dfd >= 0 ? fdopen(dfd, "r") : NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	off_t keep = 0;
 
-	if (fstat(fd, &st))
+	if (!f) {
+		if (dfd >= 0)
+			close(dfd);
 		goto fail;
-	*size = st.st_size;
-	if (st.st_size == 0)
-		return 0;
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED)
-		goto fail;
-	for (const char *p = map, *end = map + st.st_size; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		if (!nl)
-			break;
-		if (nl > p)
-			line_id(set, p, (size_t)(nl - p));
-		p = nl + 1;
 	}
-	keep = st.st_size;
-	while (keep > 0 && map[keep - 1] != '\n')
-		keep--;
-	munmap(map, (size_t)st.st_size);
-	if (keep != st.st_size) {
+	while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+		if (n > 1)
+			line_id(set, line, (size_t)n - 1);
+		keep += n;
+	}
+	free(line);
+	if (ferror(f)) {
+		fclose(f);
+		goto fail;
+	}
+	fclose(f);
+	*size = lseek(fd, 0, SEEK_END);
+	if (*size < 0)
+		goto fail;
+	if (keep != *size) {
 		warnf("%s: dropping %lld bytes of an interrupted write", path,
-		    (long long)(st.st_size - keep));
+		    (long long)(*size - keep));
 		if (ftruncate(fd, keep))
 			goto fail;
 		*size = keep;
@@ -444,6 +532,8 @@ fail:
 
 typedef struct wfile {
 	char *path;
+	char source[64];
+	int month;
 	int fd;
 	off_t size;	/* before this batch: where a rollback cuts back to */
 	int created;
@@ -456,6 +546,7 @@ struct store_writer {
 	store *s;
 	wfile *f;
 	size_t n;
+	size_t last;	/* the file of the last event: the next one is most often in it too */
 	int failed;
 };
 
@@ -482,32 +573,30 @@ wfile_flush(wfile *f, char **err)
 }
 
 static wfile *
-wfile_for(store_writer *w, jv e, char **err)
+wfile_for(store_writer *w, const char *source, int month, char **err)
 {
-	char t[16], *path;
-	int64_t us = 0;
 	struct stat st;
 	wfile *f;
 
-	event_time(e, &us);
-	snprintf(t, sizeof t, "%06d", ts_month(us));
-	path = xasprintf("%s/%s-%.4s-%.2s.jsonl", w->s->events, event_str(e, "source"), t, t + 4);
+	if (w->n && w->f[w->last].month == month && !strcmp(w->f[w->last].source, source))
+		return &w->f[w->last];
 	for (size_t i = 0; i < w->n; i++)
-		if (!strcmp(w->f[i].path, path)) {
-			free(path);
-			return &w->f[i];
-		}
+		if (w->f[i].month == month && !strcmp(w->f[i].source, source))
+			return &w->f[w->last = i];
 	w->f = xrealloc(w->f, (w->n + 1) * sizeof *w->f);
-	f = &w->f[w->n++];
+	f = &w->f[w->last = w->n++];
 	memset(f, 0, sizeof *f);
-	f->path = path;
-	f->created = stat(path, &st) != 0;
-	f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	snprintf(f->source, sizeof f->source, "%s", source);
+	f->month = month;
+	f->path = xasprintf("%s/%s-%04d-%02d.jsonl", w->s->events, source, month / 100,
+	    month % 100);
+	f->created = stat(f->path, &st) != 0;
+	f->fd = open(f->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (f->fd < 0) {
-		*err = xasprintf("cannot open '%s': %s", path, strerror(errno));
+		*err = xasprintf("cannot open '%s': %s", f->path, strerror(errno));
 		return NULL;
 	}
-	if (load_ids(f->fd, path, &f->ids, &f->size, err) ||
+	if (load_ids(f->fd, f->path, &f->ids, &f->size, err) ||
 	    lseek(f->fd, f->size, SEEK_SET) < 0)
 		return NULL;
 	f->buf = xmalloc(WBUF);
@@ -515,43 +604,52 @@ wfile_for(store_writer *w, jv e, char **err)
 }
 
 int
-store_writer_add(store_writer *w, jv e, char **err)
+store_writer_put(store_writer *w, const event_line *e, const char *line, size_t n, char **err)
 {
-	const char *id = event_str(e, "id");
 	wfile *f;
-	jv line;
-	size_t n;
 
-	if (w->failed || !(f = wfile_for(w, e, err))) {
+	if (w->failed || !(f = wfile_for(w, e->source, e->month, err))) {
 		w->failed = 1;
-		jv_free(e);
 		return -1;
 	}
-	if (!idset_add(&f->ids, id, strlen(id))) {
-		jv_free(e);
+	if (!idset_add(&f->ids, e->id, e->idlen))
 		return 0;
-	}
-	line = jv_dump_string(e, 0);
-	n = (size_t)jv_string_length_bytes(jv_copy(line));
 	if (f->len + n + 1 > WBUF && wfile_flush(f, err)) {
 		w->failed = 1;
-		jv_free(line);
 		return -1;
 	}
 	if (n + 1 > WBUF) {
-		if (write_all(f->fd, jv_string_value(line), n) || write_all(f->fd, "\n", 1)) {
+		if (write_all(f->fd, line, n) || write_all(f->fd, "\n", 1)) {
 			*err = xasprintf("cannot write '%s': %s", f->path, strerror(errno));
 			w->failed = 1;
-			jv_free(line);
 			return -1;
 		}
 	} else {
-		memcpy(f->buf + f->len, jv_string_value(line), n);
+		memcpy(f->buf + f->len, line, n);
 		f->buf[f->len + n] = '\n';
 		f->len += n + 1;
 	}
-	jv_free(line);
 	return 1;
+}
+
+int
+store_writer_add(store_writer *w, jv e, char **err)
+{
+	event_line el = {.id = event_str(e, "id")};
+	int64_t us = 0;
+	jv line;
+	int r;
+
+	event_time(e, &us);
+	el.idlen = strlen(el.id);
+	el.month = ts_month(us);
+	snprintf(el.source, sizeof el.source, "%s", event_str(e, "source"));
+	line = jv_dump_string(jv_copy(e), 0);
+	r = store_writer_put(w, &el, jv_string_value(line),
+	    (size_t)jv_string_length_bytes(jv_copy(line)), err);
+	jv_free(line);
+	jv_free(e);
+	return r;
 }
 
 static void

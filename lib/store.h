@@ -7,6 +7,8 @@
 #include <sys/types.h>
 #include <jv.h>
 
+#include "event.h"
+
 typedef struct store {
 	char *root;	/* the deployment directory */
 	char *dir;	/* root/.mallcop */
@@ -64,6 +66,9 @@ typedef struct store_writer store_writer;
 store_writer *store_writer_new(store *s);
 /* e is consumed; 1 added, 0 already stored, -1 error */
 int store_writer_add(store_writer *w, jv e, char **err);
+/* the same for an event already printed: line (n bytes, no newline) with what e says of it */
+int store_writer_put(store_writer *w, const event_line *e, const char *line, size_t n,
+    char **err);
 int store_writer_commit(store_writer *w, char **err);
 void store_writer_abort(store_writer *w);
 

@@ -303,3 +303,17 @@ ids() {
 	[[ "$stderr" == *"2 events, 0 not convertible, 0 malformed lines skipped"* ]]
 	[[ "$stderr" != *"skipped malformed line"* ]]
 }
+
+@test "an event stored by mallcop, and the same event spelt otherwise, come out alike without ingested_at" {
+	{
+		echo '{"id":"s1","timestamp":"2026-11-21T10:00:00.250000Z","ingested_at":"2020-01-01T00:00:00Z","source":"github","event_type":"push","actor":"al\u00e9","action":"a","target":"t","severity":"info","metadata":{},"raw":{"k":["v/w",1]}}'
+		echo '{"id":"s1", "timestamp":"2026-11-21T10:00:00.25Z","source":"github","event_type":"push","actor":"al\u00e9","action":"a","target":"t","severity":"info","metadata":{},"raw":{"k":["v\/w",1.0]}}'
+		echo '{"id":"s1","timestamp":"2026-11-21T10:00:00.250000Z","source":"github","event_type":"push","actor":"alé","action":"a","target":"t","severity":"info","metadata":{},"raw":{"k":["v/w",1]}}'
+	} > in/spelt.jsonl
+	run --separate-stderr cf --since 2026-11-21T10:00:00Z in/spelt.jsonl
+	assert_success
+	assert_output "$(for i in 1 2 3; do printf '%s\n' '{"id":"s1","timestamp":"2026-11-21T10:00:00.250000Z","source":"github","event_type":"push","actor":"alé","action":"a","target":"t","severity":"info","metadata":{},"raw":{"k":["v/w",1]}}'; done)"
+	run --separate-stderr cf --since 2026-11-21T10:00:01Z in/spelt.jsonl
+	assert_success
+	assert_output ''
+}

@@ -80,6 +80,26 @@ plugin() {
 	[ ! -e .mallcop/events/..-etc-2026-11.jsonl ]
 }
 
+@test "an event in the stored form and the same event spelt otherwise are stored alike, with this scan's ingested_at" {
+	plugin spell <<-'EOF2'
+	#!/bin/sh
+	echo '{"id":"s1","timestamp":"2026-11-21T10:00:00Z","ingested_at":"2020-01-01T00:00:00Z","source":"github","event_type":"push","actor":"al\u00e9","action":"a","target":"t","severity":"info","metadata":{"n":[1,"\u0001"]},"raw":{"k":"v/w"}}'
+	echo '{"id":"s2","timestamp":"2026-11-21T10:00:00Z","source":"github","event_type":"push","actor":"al\u00e9","action":"a","target":"t","severity":"info","metadata":{"n":[1,"\u0001"]},"raw":{"k":"v/w"}}'
+	echo '{"raw": {"k": "v\/w"}, "id": "s3", "source": "github", "event_type": "push", "actor": "al\u00e9", "action": "a", "target": "t", "severity": "info", "metadata": {"n": [1.0, "\u0001"]}, "timestamp": "2026-11-21T12:00:00+02:00"}'
+	echo 'cursor: c' >&2
+	EOF2
+	config <<-'EOF2'
+	connectors:
+	  spell: {}
+	EOF2
+	MALLCOP_NOW=2026-11-26T00:00:00Z run mallcop scan
+	assert_success
+	echo "$output" | jq -e '.total_events_ingested == 3'
+	# one compact line each, members in the stored order, differing only in the id
+	run sed 's/"id":"s[123]"/"id":"S"/' .mallcop/events/github-2026-11.jsonl
+	assert_output "$(for i in 1 2 3; do printf '%s\n' '{"id":"S","timestamp":"2026-11-21T10:00:00Z","ingested_at":"2026-11-26T00:00:00Z","source":"github","event_type":"push","actor":"alé","action":"a","target":"t","severity":"info","metadata":{"n":[1,"\u0001"]},"raw":{"k":"v/w"}}'; done)"
+}
+
 @test "a malformed mallcop.yaml is an error naming the file and the line" {
 	printf 'connectors:\n  files:\n    type: file\n   paths: [x\n' > mallcop.yaml
 	run mallcop scan

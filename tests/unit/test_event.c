@@ -367,6 +367,64 @@ test_accessors(void)
 	jv_free(e);
 }
 
+#define LINE_REST ",\"source\":\"github\",\"event_type\":\"push\",\"actor\":\"alice\"," \
+	"\"action\":\"\",\"target\":\"r\",\"severity\":\"warn\",\"metadata\":{}," \
+	"\"raw\":{\"n\":[1,\"\\u0001\"]}}"
+
+/* a line in the stored form is taken as it is, with what the store needs of it */
+static void
+test_line(void)
+{
+	static const char *with = "{\"id\":\"evt_0123456789abcdef0123\","
+	    "\"timestamp\":\"2026-03-05T14:30:00.500000Z\",\"ingested_at\":\"x\"" LINE_REST;
+	static const char *without = "{\"id\":\"evt_0123456789abcdef0123\","
+	    "\"timestamp\":\"2026-03-05T14:30:00.500000Z\"" LINE_REST;
+	/* the stored line with one member changed: each is left to event_normalize */
+	static const char *other[][2] = {
+		{"\"timestamp\":\"2026-03-05T14:30:00.500000Z\"", "\"timestamp\":\"2026-03-05T14:30:00.5Z\""},
+		{"\"timestamp\":\"2026-03-05T14:30:00.500000Z\"", "\"timestamp\":\"2026-03-05T14:30:00.000000Z\""},
+		{"\"timestamp\":\"2026-03-05T14:30:00.500000Z\"", "\"timestamp\":\"2026-03-05T14:30:60Z\""},
+		{"\"timestamp\":\"2026-03-05T14:30:00.500000Z\"", "\"timestamp\":\"2026-02-30T14:30:00Z\""},
+		{"\"timestamp\":\"2026-03-05T14:30:00.500000Z\"", "\"timestamp\":\"2026-03-05T14:30:00+00:00\""},
+		{"\"timestamp\":\"2026-03-05T14:30:00.500000Z\"", "\"timestamp\":\"1969-12-31T23:59:59Z\""},
+		{"\"severity\":\"warn\"", "\"severity\":\"high\""},
+		{"\"event_type\":\"push\"", "\"event_type\":\"\""},
+		{"\"event_type\":\"push\"", "\"event_type\":7"},
+		{"\"actor\":\"alice\"", "\"actor\":null"},
+		{"\"metadata\":{}", "\"metadata\":null"},
+		{"\"raw\":{\"n\":[1,\"\\u0001\"]}", "\"raw\":null"},
+		{"\"source\":\"github\"", "\"source\":\"\""},
+		{"\"source\":\"github\"", "\"source\":\"git hub\""},
+		{"\"id\":\"evt_0123456789abcdef0123\"", "\"id\":\"evt 1\""},
+		{"\"actor\":\"alice\"", "\"actor\":\"al\\u0000ice\""},
+		{"\"actor\":\"alice\"", "\"actor\":\"al\\u00e9\""},
+		{"\"actor\":\"alice\",", "\"actor\":\"alice\",\"extra\":1,"},
+		{"\"action\":\"\",\"target\":\"r\"", "\"target\":\"r\",\"action\":\"\""},
+		{"\"metadata\":{}", "\"metadata\":{\"a\":1,\"a\":2}"},
+		{"\"metadata\":{}", "\"metadata\": {}"},
+	};
+	event_line e;
+	char line[1024];
+
+	ok(event_line_parse(with, strlen(with), &e) == 1, "a stored event with ingested_at");
+	ok(e.idlen == 24 && !memcmp(e.id, "evt_0123456789abcdef0123", 24) &&
+	    !strcmp(e.source, "github") && e.month == 202603 &&
+	    e.us == INT64_C(1772721000500000), "its id, source, month and time");
+	ok(!strncmp(with + e.rest, ",\"source\":", 10) && with[e.head] == ',' &&
+	    !strncmp(with + e.head, ",\"ingested_at\"", 14), "what goes around ingested_at");
+	ok(event_line_parse(without, strlen(without), &e) == 1 && e.head == e.rest &&
+	    !strncmp(without + e.rest, ",\"source\":", 10), "and without it");
+	for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+		const char *at = strstr(without, other[i][0]);
+
+		snprintf(line, sizeof line, "%.*s%s%s", (int)(at - without), without, other[i][1],
+		    at + strlen(other[i][0]));
+		ok(!event_line_parse(line, strlen(line), &e), "not as stored: %s", other[i][1]);
+	}
+	ok(!event_line_parse(without, strlen(without) - 1, &e), "a line cut short");
+	ok(!event_line_parse("{}", 2, &e) && !event_line_parse("", 0, &e), "no members");
+}
+
 int
 main(void)
 {
@@ -380,5 +438,6 @@ main(void)
 	test_max_bytes();
 	test_unwrap();
 	test_accessors();
+	test_line();
 	return t_done();
 }

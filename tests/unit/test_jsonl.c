@@ -298,6 +298,69 @@ test_int(void)
 	ok(jsonl_int(jv_invalid(), 1, 100, 7) == 7, "nothing is the default");
 }
 
+/* text jsonl_canonical takes is what libjq prints back; what it turns away libjq still reads */
+static void
+test_canonical(void)
+{
+	static const char *in[] = {
+		"{}", "[]", "\"\"", "0", "-7", "123456789012345", "true", "false", "null",
+		"{\"a\":[1,{\"b\":null}],\"c\":\"d\"}",
+		"\"\\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\"",
+		"\"\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e\"",	/* e-acute, euro, a G clef */
+		"{\"a\":{\"k\":1},\"b\":{\"k\":2}}",		/* the same key in two objects */
+	};
+	static const char *out[] = {
+		"{ }", "{\"a\": 1}", " 1", "1 ", "1.5", "1e3", "-0", "01", "1234567890123456",
+		"\"\\/\"", "\"\\u00e9\"", "\"\\u000a\"", "\"\\u001F\"", "\"\\u0000\"", "\"\x7f\"",
+		"\"\x01\"", "\"\xc0\x80\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xc3\"",
+		"{\"a\":1,\"a\":2}", "nan", "tru", "[1,]", "{\"a\":1,}", "\"open", "{\"a\"}",
+		"[1][2]",
+	};
+	char deep[80];
+
+	for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
+		jv v = jsonl_parse(in[i], strlen(in[i])), d = jv_dump_string(v, 0);
+
+		ok(jsonl_canonical(in[i], strlen(in[i])) && !strcmp(jv_string_value(d), in[i]),
+		    "canonical, and libjq prints it back: %s", in[i]);
+		jv_free(d);
+	}
+	for (size_t i = 0; i < sizeof out / sizeof *out; i++)
+		ok(!jsonl_canonical(out[i], strlen(out[i])), "not canonical: case %zu", i);
+	memset(deep, '[', 33);
+	memset(deep + 33, ']', 33);
+	ok(!jsonl_canonical(deep, 66), "33 levels of nesting are left to libjq");
+	ok(jsonl_canonical(deep + 1, 64), "32 are not");
+	{
+		static const char two[] = "\"a\",1";
+
+		ok(jsonl_canonical_value(two, two + 5) == two + 3,
+		    "jsonl_canonical_value stops at the end of the value");
+	}
+}
+
+/* jsonl_line then jsonl_value is jsonl_next: blank lines passed over, malformed ones counted */
+static void
+test_line(void)
+{
+	static const char text[] = "\n{\"n\":1}\nnot json\n{\"n\":2}";
+	FILE *f = file_with(text, sizeof text - 1);
+	jsonl r;
+	jv v;
+
+	jsonl_init(&r, f, "line");
+	r.quiet = 1;
+	ok(jsonl_line(&r) == 1 && jsonl_text(&r) == 7 && !memcmp(r.buf, "{\"n\":1}", 7),
+	    "the first line that is not blank, its text without the newline");
+	ok(jsonl_value(&r, &v) == 1 && num(v, "n") == 1, "and its value");
+	ok(jsonl_line(&r) == 1 && jsonl_value(&r, &v) == 0 && r.skipped == 1,
+	    "a malformed line: no value, counted");
+	ok(jsonl_line(&r) == 1 && jsonl_text(&r) == 7, "a last line without its newline");
+	ok(jsonl_line(&r) == 0 && r.lineno == 4, "then the end");
+	jsonl_done(&r);
+	fclose(f);
+}
+
 int
 main(void)
 {
@@ -311,5 +374,7 @@ main(void)
 	test_get();
 	test_parse();
 	test_int();
+	test_canonical();
+	test_line();
 	return t_done();
 }

@@ -184,6 +184,43 @@ test_writer(store *s)
 	ok(lines_in(".mallcop/events/github-2026-02.jsonl") == 1, "the old file is unchanged");
 }
 
+/* ids of event_id's form are held as bits, any other as a string: each is the id it is */
+static void
+test_writer_ids(store *s)
+{
+	static const char *ids[] = {"evt_00000000000000000000", "evt_0123456789abcdef0123",
+	    "evt_0123456789ABCDEF0123", "evt_0123456789abcdef012", "evt_0123456789abcdef0124",
+	    "g-1"};
+	char id[32], *err = NULL;
+	store_writer *w = store_writer_new(s);
+	int added = 0, again = 0;
+
+	for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+		added += store_writer_add(w, ev(ids[i], "idtest", "2026-06-01T00:00:00Z"), &err);
+	for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+		again += store_writer_add(w, ev(ids[i], "idtest", "2026-06-01T00:00:00Z"), &err);
+	ok(added == 6 && again == 0, "six ids that differ in case, length or one digit are six");
+	/* enough for the set to grow a few times */
+	for (int i = 0; i < 5000; i++) {
+		snprintf(id, sizeof id, "evt_%020x", i * 7919 + 1);
+		added += store_writer_add(w, ev(id, "idtest", "2026-06-02T00:00:00Z"), &err);
+	}
+	ok(added == 5006 && store_writer_commit(w, &err) == 0, "5000 more, and a commit");
+	w = store_writer_new(s);
+	again = 0;
+	for (int i = 0; i < 5000; i++) {
+		snprintf(id, sizeof id, "evt_%020x", i * 7919 + 1);
+		again += store_writer_add(w, ev(id, "idtest", "2026-06-03T00:00:00Z"), &err);
+	}
+	for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+		again += store_writer_add(w, ev(ids[i], "idtest", "2026-06-01T00:00:00Z"), &err);
+	ok(again == 0, "read back from the file, every one of them is there already");
+	ok(store_writer_add(w, ev("evt_ffffffffffffffffffff", "idtest", "2026-06-01T00:00:00Z"),
+	    &err) == 1 && store_writer_commit(w, &err) == 0, "and a new one is not");
+	ok(lines_in(".mallcop/events/idtest-2026-06.jsonl") == 5007, "5007 lines in all");
+	unlink(at(".mallcop/events/idtest-2026-06.jsonl"));
+}
+
 static void
 test_torn(store *s)
 {
@@ -666,6 +703,7 @@ main(void)
 	}
 	test_open(&s);
 	test_writer(&s);
+	test_writer_ids(&s);
 	test_torn(&s);
 	test_abort(&s);
 	test_replace();
