@@ -1,11 +1,8 @@
 /* mallcop-escalate: open findings through the actor chain, then to a human */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "actor.h"
 #include "cfg.h"
@@ -305,16 +302,13 @@ handle(run *r, jv f)
 	jv_free(route);
 }
 
-/* the circuit breaker's finding: one, updated on every trip */
-static void
-breaker_finding(run *r, size_t count)
+/* the circuit breaker's finding, as it is when count findings tripped it */
+static jv
+breaker_record(run *r, size_t count)
 {
-	char t[TS_BUFSZ], *title, *err = NULL;
-	jv all, f, m;
-	int at = -1;
+	char t[TS_BUFSZ], *title;
+	jv f, m;
 
-	if (!r->have_store)
-		return;
 	title = xasprintf("Circuit breaker: %zu open findings, more than the %ld the actors may "
 	    "take; no model was called", count, r->max_findings);
 	m = jv_object_set(jv_object(), jv_string("open_findings"), jv_number((double)count));
@@ -330,13 +324,22 @@ breaker_finding(run *r, size_t count)
 	f = jv_object_set(f, jv_string("annotations"), jv_array());
 	f = jv_object_set(f, jv_string("metadata"), m);
 	free(title);
-	if (store_lock(&r->st, r->env.wait_ms, &err)) {
-		warnf("%s", err);
-		free(err);
-		jv_free(f);
+	return f;
+}
+
+/* the circuit breaker's finding: one, updated on every trip */
+static void
+breaker_finding(run *r, size_t count)
+{
+	char *err = NULL;
+	jv all, f;
+	int at = -1;
+
+	if (!r->have_store)
 		return;
-	}
-	if (!jv_is_valid(all = store_findings(&r->st, NULL, &err))) {
+	f = breaker_record(r, count);
+	if (store_lock(&r->st, r->env.wait_ms, &err) ||
+	    !jv_is_valid(all = store_findings(&r->st, NULL, &err))) {
 		warnf("%s", err);
 		free(err);
 		jv_free(f);
@@ -355,12 +358,11 @@ breaker_finding(run *r, size_t count)
 	r->findings = jv_object_set(r->findings, jv_string("fnd_circuit_breaker"), f);
 }
 
-/* each delivered finding's trail says where it went, or why it did not: {id: "delivered"
- * | "failed"} */
+/* {id: [the index of each channel it went to]} */
 static jv
-mark_delivered(run *r)
+channels_by_finding(run *r)
 {
-	jv ids = jv_object(), report = jv_object();
+	jv ids = jv_object();
 
 	for (size_t i = 0; i < r->paths.nch; i++)
 		jv_array_foreach(r->paths.ch[i].batch, j, id) {
@@ -373,41 +375,57 @@ mark_delivered(run *r)
 			}
 			ids = jv_object_set(ids, id, jv_array_append(was, jv_number((double)i)));
 		}
+	return ids;
+}
+
+/* a finding's trail says where it went (which: channel indexes, consumed), or why it did not;
+ * 1 when every channel took it */
+static int
+note_delivery(run *r, const char *id, jv which)
+{
+	jv f = jsonl_get(jv_copy(r->findings), id), names = jv_array(), note;
+	char *fails = NULL, *joined, *text;
+	int ok;
+
+	jv_array_foreach(which, j, k) {
+		esc_channel *c = &r->paths.ch[(int)jv_number_value(k)];
+
+		(void)j;
+		names = jv_array_append(names, jv_string(c->name));
+		if (!c->ok) {
+			char *t = xasprintf("%s%s%s", fails ? fails : "", fails ? "; " : "",
+			    c->error ? c->error : c->name);
+
+			free(fails);
+			fails = t;
+		}
+		jv_free(k);
+	}
+	jv_free(which);
+	joined = jsonl_join(names, ", ");
+	text = xasprintf("%s %s", fails ? "not delivered to" : "delivered to", joined);
+	note = finding_annotation("mallcop-escalate", text, fails ? "delivery_failed" : "delivered",
+	    fails);
+	change_finding(r, id, NULL, note_with_events(note, f));
+	ok = !fails;
+	free(text);
+	free(joined);
+	free(fails);
+	jv_free(f);
+	return ok;
+}
+
+/* each delivered finding's trail says where it went, or why it did not: {id: "delivered"
+ * | "failed"} */
+static jv
+mark_delivered(run *r)
+{
+	jv ids = channels_by_finding(r), report = jv_object();
+
 	jv_object_foreach(ids, id, which) {
-		jv f = jsonl_get(jv_copy(r->findings), jv_string_value(id)), names = jv_array();
-		char *fails = NULL;
+		int ok = note_delivery(r, jv_string_value(id), which);
 
-		jv_array_foreach(which, j, k) {
-			esc_channel *c = &r->paths.ch[(int)jv_number_value(k)];
-
-			(void)j;
-			names = jv_array_append(names, jv_string(c->name));
-			if (!c->ok) {
-				char *t = xasprintf("%s%s%s", fails ? fails : "", fails ? "; " : "",
-				    c->error ? c->error : c->name);
-
-				free(fails);
-				fails = t;
-			}
-			jv_free(k);
-		}
-		{
-			char *joined = jsonl_join(names, ", ");
-			char *text = xasprintf("%s %s", fails ? "not delivered to" : "delivered to",
-			    joined);
-			jv note = finding_annotation("mallcop-escalate", text, fails ? "delivery_failed" :
-			    "delivered", fails);
-
-			change_finding(r, jv_string_value(id), NULL, note_with_events(note, f));
-			report = jv_object_set(report, jv_copy(id), jv_string(fails ? "failed" :
-			    "delivered"));
-			free(text);
-			free(joined);
-		}
-		free(fails);
-		jv_free(f);
-		jv_free(id);
-		jv_free(which);
+		report = jv_object_set(report, id, jv_string(ok ? "delivered" : "failed"));
 	}
 	jv_free(ids);
 	return report;
@@ -448,9 +466,9 @@ cost(run *r, jv usage, jv *unpriced)
 static int
 log_costs(run *r, jv result)
 {
-	char *path, t[TS_BUFSZ];
+	char *path, t[TS_BUFSZ], *err = NULL;
 	jv line;
-	int fd, bad = 0;
+	int bad = 0;
 
 	if (!r->have_store)
 		return 0;
@@ -465,24 +483,13 @@ log_costs(run *r, jv result)
 	    "budget_remaining_pct", NULL}; *k; k++)
 		line = jv_object_set(line, jv_string(*k), jsonl_get(jv_copy(result), *k));
 	line = jv_object_set(line, jv_string("models"), jv_copy(r->env.usage));
-	line = jv_dump_string(line, 0);
 	path = xasprintf("%s/costs.jsonl", r->st.dir);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		warnf("cannot open '%s':", path);
+	if (jsonl_append(path, line, &err)) {
+		warnf("%s", err);
+		free(err);
 		bad = -1;
-	} else {
-		char *l = xasprintf("%s\n", jv_string_value(line));
-
-		if (write(fd, l, strlen(l)) != (ssize_t)strlen(l) || fsync(fd)) {
-			warnf("cannot write '%s':", path);
-			bad = -1;
-		}
-		free(l);
-		close(fd);
 	}
 	free(path);
-	jv_free(line);
 	return bad;
 }
 
@@ -846,22 +853,27 @@ escalate(run *r, const opts *o, jv *fs, size_t n)
 	free(note);
 }
 
-/* the run's result: what became of the findings, the channels and the budget */
-static jv
-result(run *r, jv report, size_t skipped_lines)
+/* the findings some channel did not take, in {id: "delivered" | "failed"} (borrowed) */
+static size_t
+count_failed(jv report)
 {
-	size_t delivered_n = 0, failed_n = 0;
-	double tin = 0, tout = 0, usd, cap;
-	jv res = cli_result(), unpriced;
+	size_t n = 0;
 
 	jv_object_foreach(report, k, v) {
-		if (streq(jv_string_value(v), "delivered"))
-			delivered_n++;
-		else
-			failed_n++;
+		n += !streq(jv_string_value(v), "delivered");
 		jv_free(k);
 		jv_free(v);
 	}
+	return n;
+}
+
+/* res with the tokens the models used and what they cost; *used: the tokens */
+static jv
+result_usage(run *r, jv res, double *used)
+{
+	double tin = 0, tout = 0, usd;
+	jv unpriced;
+
 	jv_object_foreach(r->env.usage, k, u) {
 		tin += jsonl_number(jsonl_get(jv_copy(u), "tokens_in"), 0);
 		tout += jsonl_number(jsonl_get(jv_copy(u), "tokens_out"), 0);
@@ -869,6 +881,41 @@ result(run *r, jv report, size_t skipped_lines)
 		jv_free(u);
 	}
 	usd = cost(r, jv_copy(r->env.usage), &unpriced);
+	res = jv_object_set(res, jv_string("tokens_in"), jv_number(tin));
+	res = jv_object_set(res, jv_string("tokens_out"), jv_number(tout));
+	res = jv_object_set(res, jv_string("donuts_used"), jv_number((tin + tout) / 1000));
+	res = jv_object_set(res, jv_string("cost_usd"), jv_number(usd));
+	*used = tin + tout;
+	return jv_object_set(res, jv_string("unpriced_models"), unpriced);
+}
+
+/* what is left of the run's budget after used tokens, in percent */
+static double
+budget_left(run *r, double used)
+{
+	double cap = (double)budget_key(r, "max_donuts_per_run", "max_tokens_per_run",
+	    MAX_DONUTS_RUN) * 1000;
+
+	return cap > 0 ? (cap > used ? (cap - used) / cap * 100 : 0) : 100;
+}
+
+/* the run's result: what became of the findings, the channels and the budget */
+static jv
+result(run *r, jv report, size_t skipped_lines)
+{
+	size_t failed_n = count_failed(report);
+	const struct { const char *key; size_t n; } counts[] = {
+		{"findings_processed", (size_t)jv_array_length(jv_copy(r->decisions))},
+		{"resolved", r->resolved}, {"escalated", r->escalated},
+		{"squelched", r->squelched}, {"hard_constraint", r->hard},
+		{"not_triaged", r->failsafe}, {"unrouted", r->unrouted},
+		{"already_delivered", r->skipped},
+		{"delivered", (size_t)jv_object_length(jv_copy(report)) - failed_n},
+		{"delivery_failed", failed_n},
+	};
+	jv res = cli_result();
+	double used;
+
 	if (failed_n) {
 		res = jv_object_set(res, jv_string("status"), jv_string("error"));
 		res = jv_object_set(res, jv_string("error"), jv_string("a channel did not take "
@@ -876,29 +923,13 @@ result(run *r, jv report, size_t skipped_lines)
 	}
 	res = jv_object_set(res, jv_string("llm"), r->env.l ? jv_string(llm_provider(r->env.l))
 	    : jv_null());
-	res = jv_object_set(res, jv_string("findings_processed"),
-	    jv_number((double)jv_array_length(jv_copy(r->decisions))));
-	res = jv_object_set(res, jv_string("resolved"), jv_number((double)r->resolved));
-	res = jv_object_set(res, jv_string("escalated"), jv_number((double)r->escalated));
-	res = jv_object_set(res, jv_string("squelched"), jv_number((double)r->squelched));
-	res = jv_object_set(res, jv_string("hard_constraint"), jv_number((double)r->hard));
-	res = jv_object_set(res, jv_string("not_triaged"), jv_number((double)r->failsafe));
-	res = jv_object_set(res, jv_string("unrouted"), jv_number((double)r->unrouted));
-	res = jv_object_set(res, jv_string("already_delivered"), jv_number((double)r->skipped));
-	res = jv_object_set(res, jv_string("delivered"), jv_number((double)delivered_n));
-	res = jv_object_set(res, jv_string("delivery_failed"), jv_number((double)failed_n));
+	for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
+		res = jv_object_set(res, jv_string(counts[i].key), jv_number((double)counts[i].n));
 	res = jv_object_set(res, jv_string("circuit_breaker_triggered"), jv_bool(r->breaker));
 	res = jv_object_set(res, jv_string("budget_exhausted"), jv_bool(r->budget_spent));
-	res = jv_object_set(res, jv_string("tokens_in"), jv_number(tin));
-	res = jv_object_set(res, jv_string("tokens_out"), jv_number(tout));
-	res = jv_object_set(res, jv_string("donuts_used"), jv_number((tin + tout) / 1000));
-	res = jv_object_set(res, jv_string("cost_usd"), jv_number(usd));
-	res = jv_object_set(res, jv_string("unpriced_models"), unpriced);
+	res = result_usage(r, res, &used);
 	res = jv_object_set(res, jv_string("skipped_lines"), jv_number((double)skipped_lines));
-	cap = (double)budget_key(r, "max_donuts_per_run", "max_tokens_per_run",
-	    MAX_DONUTS_RUN) * 1000;
-	res = jv_object_set(res, jv_string("budget_remaining_pct"), jv_number(cap > 0 ?
-	    (cap > tin + tout ? (cap - tin - tout) / cap * 100 : 0) : 100));
+	res = jv_object_set(res, jv_string("budget_remaining_pct"), jv_number(budget_left(r, used)));
 	/* the earlier implementation's: a run that walked the chain was not skipped */
 	res = jv_object_set(res, jv_string("skipped"), jv_false());
 	res = jv_object_set(res, jv_string("reason"), jv_null());
