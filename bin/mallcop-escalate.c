@@ -105,7 +105,7 @@ static int
 noted_since(jv f, const char *action)
 {
 	jv d = last_note(f, action);
-	int yes = jv_is_valid(d) && jsonl_number(jsonl_get(jv_copy(d), "events"), -1) == nevents(f);
+	int yes = jv_is_valid(d) && jsonl_num(d, "events", -1) == nevents(f);
 
 	jv_free(d);
 	return yes;
@@ -263,7 +263,7 @@ decide(run *r, jv f, jv route, jv dec)
 		change_finding(r, id, "resolved", jv_invalid());
 		record(r, f, "resolved", dec);
 	} else if (streq(event_str(dec, "cause"), "model") &&
-	    jsonl_number(jsonl_get(jv_copy(dec), "confidence"), 0) < r->squelch) {
+	    jsonl_num(dec, "confidence", 0) < r->squelch) {
 		/* a model's unsure escalation is held back; a failure never is */
 		r->squelched++;
 		change_finding(r, id, "squelched", finding_annotation("mallcop-squelch",
@@ -447,10 +447,8 @@ cost(run *r, jv usage, jv *unpriced)
 		jv price = jsonl_get(jv_copy(models), jv_string_value(m));
 
 		if (jv_get_kind(price) == JV_KIND_OBJECT)
-			usd += (jsonl_number(jsonl_get(jv_copy(u), "tokens_in"), 0) *
-			    jsonl_number(jsonl_get(jv_copy(price), "input"), 0) +
-			    jsonl_number(jsonl_get(jv_copy(u), "tokens_out"), 0) *
-			    jsonl_number(jsonl_get(jv_copy(price), "output"), 0)) / 1e6;
+			usd += (jsonl_num(u, "tokens_in", 0) * jsonl_num(price, "input", 0) +
+			    jsonl_num(u, "tokens_out", 0) * jsonl_num(price, "output", 0)) / 1e6;
 		else
 			*unpriced = jv_array_append(*unpriced, jv_copy(m));
 		jv_free(price);
@@ -507,12 +505,9 @@ print_human(jv res, jv decisions)
 {
 	printf("escalate: %s\n", event_str(res, "status"));
 	printf("  findings: %.0f handled, %.0f resolved, %.0f escalated, %.0f squelched, "
-	    "%.0f sent to a human\n",
-	    jsonl_number(jsonl_get(jv_copy(res), "findings_processed"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "resolved"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "escalated"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "squelched"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "delivered"), 0));
+	    "%.0f sent to a human\n", jsonl_num(res, "findings_processed", 0),
+	    jsonl_num(res, "resolved", 0), jsonl_num(res, "escalated", 0),
+	    jsonl_num(res, "squelched", 0), jsonl_num(res, "delivered", 0));
 	{
 		jv llm = jsonl_get(jv_copy(res), "llm");
 
@@ -522,14 +517,12 @@ print_human(jv res, jv decisions)
 	}
 	if (jv_get_kind(jsonl_get(jv_copy(res), "circuit_breaker_triggered")) == JV_KIND_TRUE)
 		printf("  circuit breaker: too many open findings, no model was called\n");
-	if (jsonl_number(jsonl_get(jv_copy(res), "skipped_lines"), 0) > 0)
+	if (jsonl_num(res, "skipped_lines", 0) > 0)
 		printf("  %.0f input lines skipped: not findings\n",
-		    jsonl_number(jsonl_get(jv_copy(res), "skipped_lines"), 0));
+		    jsonl_num(res, "skipped_lines", 0));
 	printf("  donuts: %.1f (%.0f tokens in, %.0f out), USD %.4f\n",
-	    jsonl_number(jsonl_get(jv_copy(res), "donuts_used"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "tokens_in"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "tokens_out"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "cost_usd"), 0));
+	    jsonl_num(res, "donuts_used", 0), jsonl_num(res, "tokens_in", 0),
+	    jsonl_num(res, "tokens_out", 0), jsonl_num(res, "cost_usd", 0));
 	jv_array_foreach(decisions, i, d) {
 		(void)i;
 		printf("  %-8s %-22s %-16s ", event_str(d, "severity"), event_str(d, "finding_id"),
@@ -875,8 +868,8 @@ result_usage(run *r, jv res, double *used)
 	jv unpriced;
 
 	jv_object_foreach(r->env.usage, k, u) {
-		tin += jsonl_number(jsonl_get(jv_copy(u), "tokens_in"), 0);
-		tout += jsonl_number(jsonl_get(jv_copy(u), "tokens_out"), 0);
+		tin += jsonl_num(u, "tokens_in", 0);
+		tout += jsonl_num(u, "tokens_out", 0);
 		jv_free(k);
 		jv_free(u);
 	}

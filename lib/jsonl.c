@@ -213,6 +213,12 @@ jsonl_number(jv v, double dflt)
 	return n;
 }
 
+double
+jsonl_num(jv v, const char *key, double dflt)
+{
+	return jsonl_number(jsonl_get(jv_copy(v), key), dflt);
+}
+
 long long
 jsonl_int(jv v, long long lo, long long hi, long long dflt)
 {

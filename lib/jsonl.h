@@ -36,6 +36,8 @@ int jsonl_put(FILE *f, jv v);
 jv jsonl_parse(const char *s, size_t n);
 /* v (consumed) as a number, or dflt when it is not one */
 double jsonl_number(jv v, double dflt);
+/* v[key] (v borrowed) as a number, or dflt when v is not an object or v[key] not a number */
+double jsonl_num(jv v, const char *key, double dflt);
 /*
  * v (consumed) as a whole number held within lo..hi, or dflt when it is not a number (NaN
  * included): for numbers from outside, which a plain cast turns into undefined behaviour
