@@ -100,22 +100,15 @@ nevents(jv f)
 	return n;
 }
 
-/* the last note with this action was made with the finding's events as they are now */
+/* the last note with this action still holds: no event was added to the finding since */
 static int
-noted_since(jv f, const char *action)
+still_noted(jv f, const char *action)
 {
 	jv d = last_note(f, action);
 	int yes = jv_is_valid(d) && jsonl_num(d, "events", -1) == nevents(f);
 
 	jv_free(d);
 	return yes;
-}
-
-/* delivered already, and no event added since: nothing to do */
-static int
-delivered(jv f)
-{
-	return noted_since(f, "delivered");
 }
 
 typedef struct change {
@@ -289,7 +282,7 @@ handle(run *r, jv f)
 		return;
 	}
 	chain = jsonl_get(jv_copy(route), "chain");
-	if (noted_since(f, "delivery_failed")) {
+	if (still_noted(f, "delivery_failed")) {
 		/* decided on an earlier run, its delivery failed: only deliver again */
 		to_human(r, f, route, NULL);
 		record(r, f, "delivery_retried", jv_invalid());
@@ -780,7 +773,7 @@ open_findings(run *r, jv list, size_t *n)
 	*n = 0;
 	jv_array_foreach(list, i, f) {
 		(void)i;
-		if (streq(event_str(f, "status"), "open") && !delivered(f)) {
+		if (streq(event_str(f, "status"), "open") && !still_noted(f, "delivered")) {
 			r->findings = jv_object_set(r->findings, jv_string(event_str(f, "id")),
 			    jv_copy(f));
 			fs[(*n)++] = f;
