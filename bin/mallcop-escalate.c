@@ -1,22 +1,19 @@
 /* mallcop-escalate: open findings through the actor chain, then to a human */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "actor.h"
 #include "cfg.h"
 #include "cli.h"
+#include "escalate.h"
 #include "event.h"
 #include "finding.h"
 #include "human.h"
 #include "jsonl.h"
 #include "llm.h"
 #include "plugin.h"
-#include "proc.h"
 #include "store.h"
 #include "ts.h"
 #include "util.h"
@@ -28,28 +25,14 @@ static const char usage[] =
     "                        [--wait[=SECONDS]] [--check] [-]";
 
 /* budget defaults: a donut is 1,000 tokens, input and output together (mallcop.7) */
-enum { MAX_FINDINGS = 25, MAX_DONUTS_RUN = 500, MAX_DONUTS_FINDING = 50, SQUELCH = 5,
-	NOTIFY_TIMEOUT_S = 120 };
-static const char *const severities[] = {"critical", "warn", "info", NULL};
-
-/* a channel: a notifier program and its settings */
-typedef struct channel {
-	char *name;	/* "notify-slack" */
-	char *prog;
-	char **envp;
-	jv batch;	/* the findings it is to deliver this run */
-	int ok;
-	char *error;
-} channel;
+enum { MAX_FINDINGS = 25, MAX_DONUTS_RUN = 500, MAX_DONUTS_FINDING = 50, SQUELCH = 5 };
 
 typedef struct run {
 	const char *root;
 	cfg cf;
 	store st;
 	int have_store;
-	jv routes;		/* {severity: {chain: [...], notify: [...]}} */
-	channel *ch;
-	size_t nch;
+	esc_paths paths;	/* routes and channels */
 	actor_env env;
 	int llm;		/* a model may be called */
 	double squelch;
@@ -60,212 +43,6 @@ typedef struct run {
 	size_t resolved, escalated, squelched, hard, unrouted, skipped, failsafe;
 	int breaker, budget_spent;
 } run;
-
-static void
-fail_config(run *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-fail_config(run *r, const char *fmt, ...)
-{
-	va_list ap;
-	char *m;
-
-	va_start(ap, fmt);
-	m = xvasprintf(fmt, ap);
-	va_end(ap);
-	r->errors = jv_array_append(r->errors, jv_string(m));
-	free(m);
-}
-
-/* a list of names: a string or a list of strings */
-static jv
-names(jv v)
-{
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		return jv_array_append(jv_array(), v);
-	if (jv_get_kind(v) != JV_KIND_ARRAY) {
-		jv_free(v);
-		return jv_array();
-	}
-	return v;
-}
-
-static channel *
-channel_get(run *r, const char *name)
-{
-	for (size_t i = 0; i < r->nch; i++)
-		if (streq(r->ch[i].name, name))
-			return &r->ch[i];
-	return NULL;
-}
-
-/* a channel's program, settings and check: errors go to r->errors */
-static void
-channel_add(run *r, const char *sev, const char *name)
-{
-	char *prog, *path = xasprintf("actors.%s", name), *err = NULL;
-	jv raw, conf, vars, dump;
-	channel *c;
-	size_t ne = 0;
-
-	if (channel_get(r, name)) {
-		free(path);
-		return;
-	}
-	if (strncmp(name, "notify-", 7) || !(prog = plugin_builtin(name))) {
-		fail_config(r, "routing.%s.notify: no channel '%s' (a notifier program "
-		    "mallcop-%s: notify-slack, notify-teams, notify-email, notify-webhook)", sev,
-		    name, name);
-		free(path);
-		return;
-	}
-	r->ch = xrealloc(r->ch, (r->nch + 1) * sizeof *r->ch);
-	c = &r->ch[r->nch++];
-	memset(c, 0, sizeof *c);
-	c->name = xstrdup(name);
-	c->prog = prog;
-	c->batch = jv_array();
-	vars = jv_array();
-	raw = cfg_get(&r->cf, path);
-	if (!jv_is_valid(raw) || jv_get_kind(raw) == JV_KIND_NULL) {
-		jv_free(raw);
-		raw = jv_object();
-	}
-	if (cfg_resolve(&r->cf, raw, path, &conf, &vars, &err)) {
-		fail_config(r, "channel '%s': %s", name, err);
-		free(err);
-		conf = jv_object();
-	}
-	dump = jv_dump_string(conf, 0);
-	proc_env_add(&c->envp, &ne, "MALLCOP_NOTIFY_CONFIG", jv_string_value(dump));
-	jv_free(dump);
-	proc_env_base(&c->envp, &ne);
-	jv_array_foreach(vars, i, v) {
-		(void)i;
-		if (getenv(jv_string_value(v)))
-			proc_env_add(&c->envp, &ne, jv_string_value(v), getenv(jv_string_value(v)));
-		jv_free(v);
-	}
-	jv_free(vars);
-	free(path);
-}
-
-/* run a channel's program with input on stdin; 0 when it exited 0, else *err */
-static int
-channel_run(run *r, channel *c, const char *arg, const char *input, char **err)
-{
-	int in = proc_spool(r->have_store ? r->st.dir : "/tmp"), out, errfd;
-	char *argv[3] = {c->prog, (char *)arg, NULL}, *cursor = NULL, *tail = NULL, *how;
-	proc p = {0}, *pp = &p;
-	size_t n = strlen(input);
-
-	if (write(in, input, n) != (ssize_t)n || lseek(in, 0, SEEK_SET) < 0)
-		die(EXIT_WORK, "cannot write a spool file:");
-	out = proc_spool(r->have_store ? r->st.dir : "/tmp");
-	errfd = proc_spool(r->have_store ? r->st.dir : "/tmp");
-	p.timeout_ms = NOTIFY_TIMEOUT_S * 1000L;
-	if (proc_spawn(&p, argv, c->envp, in, out, errfd, err)) {
-		close(in);
-		close(out);
-		close(errfd);
-		return -1;
-	}
-	proc_wait(&pp, 1);
-	proc_err_tail(errfd, &cursor, &tail);
-	close(in);
-	close(out);
-	close(errfd);
-	free(cursor);
-	if (proc_ok(&p)) {
-		free(tail);
-		return 0;
-	}
-	how = proc_describe(&p);
-	*err = xasprintf("%s %s%s%s", c->name, how, tail ? ": " : "", tail ? tail : "");
-	free(how);
-	free(tail);
-	return -1;
-}
-
-/* routing: {severity: {chain, notify}}, and every actor and channel it names checked */
-static void
-load_routes(run *r)
-{
-	jv routing = cfg_get(&r->cf, "routing");
-
-	r->routes = jv_object();
-	if (jv_get_kind(routing) != JV_KIND_OBJECT && jv_is_valid(routing) &&
-	    jv_get_kind(routing) != JV_KIND_NULL) {
-		char *where = cfg_where(&r->cf, "routing");
-
-		fail_config(r, "%s: routing: expected a mapping of severities", where);
-		free(where);
-	}
-	for (int i = 0; severities[i]; i++) {
-		const char *sev = severities[i];
-		jv v = jsonl_get(jv_copy(routing), sev), chain, notify, route;
-
-		if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL) {
-			jv_free(v);
-			continue;
-		}
-		if (jv_get_kind(v) == JV_KIND_STRING) {	/* the earlier form: warn: triage */
-			chain = names(v);
-			notify = jv_array();
-		} else if (jv_get_kind(v) == JV_KIND_OBJECT) {
-			chain = names(jsonl_get(jv_copy(v), "chain"));
-			notify = names(jsonl_get(v, "notify"));
-		} else {
-			char *path = xasprintf("routing.%s", sev), *where = cfg_where(&r->cf, path);
-
-			fail_config(r, "%s: %s: expected null, an actor, or {chain: [...], notify: "
-			    "[...]}", where, path);
-			free(where);
-			free(path);
-			jv_free(v);
-			continue;
-		}
-		jv_array_foreach(chain, j, a) {
-			actor_def def;
-			char *err = NULL;
-
-			(void)j;
-			if (jv_get_kind(a) != JV_KIND_STRING ||
-			    actor_load(r->root, jv_string_value(a), &def, &err)) {
-				fail_config(r, "routing.%s.chain: %s", sev, err ? err : "not a name");
-				free(err);
-			} else {
-				actor_def_free(&def);
-			}
-			jv_free(a);
-		}
-		jv_array_foreach(notify, j, n) {
-			(void)j;
-			if (jv_get_kind(n) == JV_KIND_STRING)
-				channel_add(r, sev, jv_string_value(n));
-			jv_free(n);
-		}
-		/* an escalation must reach someone: a chain without a channel would triage the same
-		 * findings again on every run and tell nobody */
-		if (jv_array_length(jv_copy(chain)) > 0 && jv_array_length(jv_copy(notify)) == 0)
-			fail_config(r, "routing.%s: a chain needs a channel to a human: add "
-			    "'notify: [notify-slack]' (or another notifier)", sev);
-		route = jv_object_set(jv_object(), jv_string("chain"), chain);
-		route = jv_object_set(route, jv_string("notify"), notify);
-		r->routes = jv_object_set(r->routes, jv_string(sev), route);
-	}
-	jv_free(routing);
-	/* each channel checks its own settings, sending nothing */
-	for (size_t i = 0; i < r->nch; i++) {
-		char *err = NULL;
-
-		if (channel_run(r, &r->ch[i], "--check", "", &err)) {
-			fail_config(r, "channel '%s' is not usable: %s", r->ch[i].name, err);
-			free(err);
-		}
-	}
-}
 
 static long
 budget_key(run *r, const char *key, const char *legacy, long dflt)
@@ -285,7 +62,7 @@ budget_key(run *r, const char *key, const char *legacy, long dflt)
 		free(lp);
 	}
 	if (cfg_int(&r->cf, path, dflt, 0, 100000000, &v, &err)) {
-		fail_config(r, "%s", err);
+		esc_error(&r->errors, "%s", err);
 		free(err);
 		v = dflt;
 	}
@@ -323,12 +100,12 @@ nevents(jv f)
 	return n;
 }
 
-/* delivered already, and no event added since: nothing to do */
+/* the last note with this action still holds: no event was added to the finding since */
 static int
-delivered(jv f)
+still_noted(jv f, const char *action)
 {
-	jv d = last_note(f, "delivered");
-	int yes = jv_is_valid(d) && jsonl_number(jsonl_get(jv_copy(d), "events"), -1) == nevents(f);
+	jv d = last_note(f, action);
+	int yes = jv_is_valid(d) && jsonl_num(d, "events", -1) == nevents(f);
 
 	jv_free(d);
 	return yes;
@@ -387,21 +164,12 @@ note_with_events(jv note, jv f)
 static void
 to_human(run *r, jv f, jv route, const char *why)
 {
-	jv notify = jsonl_get(jv_copy(route), "notify");
 	const char *id = event_str(f, "id");
 
 	if (why)
 		change_finding(r, id, NULL, finding_annotation("mallcop-escalate", why, "escalated",
 		    NULL));
-	jv_array_foreach(notify, i, n) {
-		channel *c = channel_get(r, jv_string_value(n));
-
-		(void)i;
-		if (c)
-			c->batch = jv_array_append(c->batch, jv_string(id));
-		jv_free(n);
-	}
-	jv_free(notify);
+	esc_queue(&r->paths, route, id);
 }
 
 static void
@@ -415,34 +183,38 @@ record(run *r, jv f, const char *what, jv decision)
 	r->decisions = jv_array_append(r->decisions, d);
 }
 
-/* one finding on its route */
+/* the finding as the store holds it now, with the actors' notes, is this run's copy */
 static void
-handle(run *r, jv f)
+reload(run *r, const char *id)
 {
-	const char *id = event_str(f, "id"), *det = event_str(f, "detector");
-	jv route = jsonl_get(jv_copy(r->routes), event_str(f, "severity")), chain, dec;
-	int has_chain;
+	jv cur = jsonl_get(jv_copy(r->findings), id);
 
-	if (!jv_is_valid(route)) {
-		r->unrouted++;
-		jv_free(route);
-		return;
-	}
-	chain = jsonl_get(jv_copy(route), "chain");
-	has_chain = jv_array_length(jv_copy(chain)) > 0;
-	{
-		/* decided on an earlier run, its delivery failed: only deliver again */
-		jv fail = last_note(f, "delivery_failed");
-		int retry = jv_is_valid(fail) &&
-		    jsonl_number(jsonl_get(jv_copy(fail), "events"), -1) == nevents(f);
+	if (r->have_store) {
+		char *err = NULL;
+		jv all = store_findings(&r->st, NULL, &err);
+		jv now = jv_is_valid(all) ? finding_get(all, id) : jv_invalid();
 
-		jv_free(fail);
-		if (retry) {
-			to_human(r, f, route, NULL);
-			record(r, f, "delivery_retried", jv_invalid());
-			goto out;
+		free(err);
+		if (jv_is_valid(now)) {
+			jv_free(cur);
+			cur = now;
+		} else {
+			jv_free(now);
 		}
+		jv_free(all);
 	}
+	if (jv_is_valid(cur))
+		r->findings = jv_object_set(r->findings, jv_string(id), cur);
+	else
+		jv_free(cur);
+}
+
+/* a finding the chain is not to see goes to a human as it is: 1 when f is one */
+static int
+bypass(run *r, jv f, jv route, int has_chain)
+{
+	const char *det = event_str(f, "detector");
+
 	if (!has_chain) {
 		to_human(r, f, route, NULL);
 		record(r, f, "to_human", jv_invalid());
@@ -466,64 +238,70 @@ handle(run *r, jv f)
 		to_human(r, f, route, "the run's token budget is spent: not triaged, sent to a human");
 		record(r, f, "budget_exhausted", jv_invalid());
 	} else {
-		dec = actor_chain(&r->env, f, chain);
-		{
-			jv cur = jsonl_get(jv_copy(r->findings), id);	/* with the actors' notes */
-
-			if (r->have_store) {
-				char *err = NULL;
-				jv all = store_findings(&r->st, NULL, &err);
-				jv now = jv_is_valid(all) ? finding_get(all, id) : jv_invalid();
-
-				free(err);
-				if (jv_is_valid(now)) {
-					jv_free(cur);
-					cur = now;
-				} else {
-					jv_free(now);
-				}
-				jv_free(all);
-			}
-			if (jv_is_valid(cur))
-				r->findings = jv_object_set(r->findings, jv_string(id), cur);
-			else
-				jv_free(cur);
-		}
-		if (streq(event_str(dec, "cause"), "budget"))
-			r->budget_spent = 1;
-		if (streq(event_str(dec, "action"), "resolved")) {
-			r->resolved++;
-			change_finding(r, id, "resolved", jv_invalid());
-			record(r, f, "resolved", dec);
-		} else if (streq(event_str(dec, "cause"), "model") &&
-		    jsonl_number(jsonl_get(jv_copy(dec), "confidence"), 0) < r->squelch) {
-			/* a model's unsure escalation is held back; a failure never is */
-			r->squelched++;
-			change_finding(r, id, "squelched", finding_annotation("mallcop-squelch",
-			    "held back: the model escalated with a confidence below the squelch "
-			    "threshold", "squelched", NULL));
-			record(r, f, "squelched", dec);
-		} else {
-			r->escalated++;
-			to_human(r, f, route, NULL);
-			record(r, f, "escalated", dec);
-		}
+		return 0;
 	}
-out:
+	return 1;
+}
+
+/* the chain's decision (consumed) carried out: resolved, held back, or sent to a human */
+static void
+decide(run *r, jv f, jv route, jv dec)
+{
+	const char *id = event_str(f, "id");
+
+	if (streq(event_str(dec, "cause"), "budget"))
+		r->budget_spent = 1;
+	if (streq(event_str(dec, "action"), "resolved")) {
+		r->resolved++;
+		change_finding(r, id, "resolved", jv_invalid());
+		record(r, f, "resolved", dec);
+	} else if (streq(event_str(dec, "cause"), "model") &&
+	    jsonl_num(dec, "confidence", 0) < r->squelch) {
+		/* a model's unsure escalation is held back; a failure never is */
+		r->squelched++;
+		change_finding(r, id, "squelched", finding_annotation("mallcop-squelch",
+		    "held back: the model escalated with a confidence below the squelch "
+		    "threshold", "squelched", NULL));
+		record(r, f, "squelched", dec);
+	} else {
+		r->escalated++;
+		to_human(r, f, route, NULL);
+		record(r, f, "escalated", dec);
+	}
+}
+
+/* one finding on its route */
+static void
+handle(run *r, jv f)
+{
+	jv route = jsonl_get(jv_copy(r->paths.routes), event_str(f, "severity")), chain, dec;
+
+	if (!jv_is_valid(route)) {
+		r->unrouted++;
+		jv_free(route);
+		return;
+	}
+	chain = jsonl_get(jv_copy(route), "chain");
+	if (still_noted(f, "delivery_failed")) {
+		/* decided on an earlier run, its delivery failed: only deliver again */
+		to_human(r, f, route, NULL);
+		record(r, f, "delivery_retried", jv_invalid());
+	} else if (!bypass(r, f, route, jv_array_length(jv_copy(chain)) > 0)) {
+		dec = actor_chain(&r->env, f, chain);
+		reload(r, event_str(f, "id"));
+		decide(r, f, route, dec);
+	}
 	jv_free(chain);
 	jv_free(route);
 }
 
-/* the circuit breaker's finding: one, updated on every trip */
-static void
-breaker_finding(run *r, size_t count)
+/* the circuit breaker's finding, as it is when count findings tripped it */
+static jv
+breaker_record(run *r, size_t count)
 {
-	char t[TS_BUFSZ], *title, *err = NULL;
-	jv all, f, m;
-	int at = -1;
+	char t[TS_BUFSZ], *title;
+	jv f, m;
 
-	if (!r->have_store)
-		return;
 	title = xasprintf("Circuit breaker: %zu open findings, more than the %ld the actors may "
 	    "take; no model was called", count, r->max_findings);
 	m = jv_object_set(jv_object(), jv_string("open_findings"), jv_number((double)count));
@@ -539,13 +317,22 @@ breaker_finding(run *r, size_t count)
 	f = jv_object_set(f, jv_string("annotations"), jv_array());
 	f = jv_object_set(f, jv_string("metadata"), m);
 	free(title);
-	if (store_lock(&r->st, r->env.wait_ms, &err)) {
-		warnf("%s", err);
-		free(err);
-		jv_free(f);
+	return f;
+}
+
+/* the circuit breaker's finding: one, updated on every trip */
+static void
+breaker_finding(run *r, size_t count)
+{
+	char *err = NULL;
+	jv all, f;
+	int at = -1;
+
+	if (!r->have_store)
 		return;
-	}
-	if (!jv_is_valid(all = store_findings(&r->st, NULL, &err))) {
+	f = breaker_record(r, count);
+	if (store_lock(&r->st, r->env.wait_ms, &err) ||
+	    !jv_is_valid(all = store_findings(&r->st, NULL, &err))) {
 		warnf("%s", err);
 		free(err);
 		jv_free(f);
@@ -564,57 +351,14 @@ breaker_finding(run *r, size_t count)
 	r->findings = jv_object_set(r->findings, jv_string("fnd_circuit_breaker"), f);
 }
 
-/* deliver every channel's batch: one finding as it is, several as one digest */
-static void
-deliver(run *r, const char *note)
-{
-	for (size_t i = 0; i < r->nch; i++) {
-		channel *c = &r->ch[i];
-		int n = jv_array_length(jv_copy(c->batch));
-		jv payload, list;
-		char *err = NULL;
-
-		if (n == 0)
-			continue;
-		list = jv_array();
-		jv_array_foreach(c->batch, j, id) {
-			(void)j;
-			list = jv_array_append(list, jsonl_get(jv_copy(r->findings),
-			    jv_string_value(id)));
-			jv_free(id);
-		}
-		if (n == 1 && !note) {
-			payload = jv_array_get(list, 0);
-		} else {
-			char *title = xasprintf("mallcop: %d finding%s", n, n == 1 ? "" : "s");
-
-			payload = jv_object_set(jv_object(), jv_string("kind"), jv_string("digest"));
-			payload = jv_object_set(payload, jv_string("title"), jv_string(title));
-			if (note)
-				payload = jv_object_set(payload, jv_string("note"), jv_string(note));
-			payload = jv_object_set(payload, jv_string("findings"), list);
-			free(title);
-		}
-		payload = jv_dump_string(payload, 0);
-		{
-			char *line = xasprintf("%s\n", jv_string_value(payload));	/* JSON Lines */
-
-			c->ok = channel_run(r, c, NULL, line, &err) == 0;
-			free(line);
-		}
-		c->error = err;
-		jv_free(payload);
-	}
-}
-
-/* each delivered finding's trail says where it went, or why it did not */
-static void
-mark_delivered(run *r, jv *report)
+/* {id: [the index of each channel it went to]} */
+static jv
+channels_by_finding(run *r)
 {
 	jv ids = jv_object();
 
-	for (size_t i = 0; i < r->nch; i++)
-		jv_array_foreach(r->ch[i].batch, j, id) {
+	for (size_t i = 0; i < r->paths.nch; i++)
+		jv_array_foreach(r->paths.ch[i].batch, j, id) {
 			jv was = jsonl_get(jv_copy(ids), jv_string_value(id));
 
 			(void)j;
@@ -624,43 +368,60 @@ mark_delivered(run *r, jv *report)
 			}
 			ids = jv_object_set(ids, id, jv_array_append(was, jv_number((double)i)));
 		}
+	return ids;
+}
+
+/* a finding's trail says where it went (which: channel indexes, consumed), or why it did not;
+ * 1 when every channel took it */
+static int
+note_delivery(run *r, const char *id, jv which)
+{
+	jv f = jsonl_get(jv_copy(r->findings), id), names = jv_array(), note;
+	char *fails = NULL, *joined, *text;
+	int ok;
+
+	jv_array_foreach(which, j, k) {
+		esc_channel *c = &r->paths.ch[(int)jv_number_value(k)];
+
+		(void)j;
+		names = jv_array_append(names, jv_string(c->name));
+		if (!c->ok) {
+			char *t = xasprintf("%s%s%s", fails ? fails : "", fails ? "; " : "",
+			    c->error ? c->error : c->name);
+
+			free(fails);
+			fails = t;
+		}
+		jv_free(k);
+	}
+	jv_free(which);
+	joined = jsonl_join(names, ", ");
+	text = xasprintf("%s %s", fails ? "not delivered to" : "delivered to", joined);
+	note = finding_annotation("mallcop-escalate", text, fails ? "delivery_failed" : "delivered",
+	    fails);
+	change_finding(r, id, NULL, note_with_events(note, f));
+	ok = !fails;
+	free(text);
+	free(joined);
+	free(fails);
+	jv_free(f);
+	return ok;
+}
+
+/* each delivered finding's trail says where it went, or why it did not: {id: "delivered"
+ * | "failed"} */
+static jv
+mark_delivered(run *r)
+{
+	jv ids = channels_by_finding(r), report = jv_object();
+
 	jv_object_foreach(ids, id, which) {
-		jv f = jsonl_get(jv_copy(r->findings), jv_string_value(id)), names = jv_array();
-		char *fails = NULL;
+		int ok = note_delivery(r, jv_string_value(id), which);
 
-		jv_array_foreach(which, j, k) {
-			channel *c = &r->ch[(int)jv_number_value(k)];
-
-			(void)j;
-			names = jv_array_append(names, jv_string(c->name));
-			if (!c->ok) {
-				char *t = xasprintf("%s%s%s", fails ? fails : "", fails ? "; " : "",
-				    c->error ? c->error : c->name);
-
-				free(fails);
-				fails = t;
-			}
-			jv_free(k);
-		}
-		{
-			char *joined = jsonl_join(names, ", ");
-			char *text = xasprintf("%s %s", fails ? "not delivered to" : "delivered to",
-			    joined);
-			jv note = finding_annotation("mallcop-escalate", text, fails ? "delivery_failed" :
-			    "delivered", fails);
-
-			change_finding(r, jv_string_value(id), NULL, note_with_events(note, f));
-			*report = jv_object_set(*report, jv_copy(id), jv_string(fails ? "failed" :
-			    "delivered"));
-			free(text);
-			free(joined);
-		}
-		free(fails);
-		jv_free(f);
-		jv_free(id);
-		jv_free(which);
+		report = jv_object_set(report, id, jv_string(ok ? "delivered" : "failed"));
 	}
 	jv_free(ids);
+	return report;
 }
 
 /* USD per million tokens by model, from share/mallcop/pricing.yaml (the deployment's first) */
@@ -679,10 +440,8 @@ cost(run *r, jv usage, jv *unpriced)
 		jv price = jsonl_get(jv_copy(models), jv_string_value(m));
 
 		if (jv_get_kind(price) == JV_KIND_OBJECT)
-			usd += (jsonl_number(jsonl_get(jv_copy(u), "tokens_in"), 0) *
-			    jsonl_number(jsonl_get(jv_copy(price), "input"), 0) +
-			    jsonl_number(jsonl_get(jv_copy(u), "tokens_out"), 0) *
-			    jsonl_number(jsonl_get(jv_copy(price), "output"), 0)) / 1e6;
+			usd += (jsonl_num(u, "tokens_in", 0) * jsonl_num(price, "input", 0) +
+			    jsonl_num(u, "tokens_out", 0) * jsonl_num(price, "output", 0)) / 1e6;
 		else
 			*unpriced = jv_array_append(*unpriced, jv_copy(m));
 		jv_free(price);
@@ -698,9 +457,9 @@ cost(run *r, jv usage, jv *unpriced)
 static int
 log_costs(run *r, jv result)
 {
-	char *path, t[TS_BUFSZ];
+	char *path, t[TS_BUFSZ], *err = NULL;
 	jv line;
-	int fd, bad = 0;
+	int bad = 0;
 
 	if (!r->have_store)
 		return 0;
@@ -715,24 +474,13 @@ log_costs(run *r, jv result)
 	    "budget_remaining_pct", NULL}; *k; k++)
 		line = jv_object_set(line, jv_string(*k), jsonl_get(jv_copy(result), *k));
 	line = jv_object_set(line, jv_string("models"), jv_copy(r->env.usage));
-	line = jv_dump_string(line, 0);
 	path = xasprintf("%s/costs.jsonl", r->st.dir);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		warnf("cannot open '%s':", path);
+	if (jsonl_append(path, line, &err)) {
+		warnf("%s", err);
+		free(err);
 		bad = -1;
-	} else {
-		char *l = xasprintf("%s\n", jv_string_value(line));
-
-		if (write(fd, l, strlen(l)) != (ssize_t)strlen(l) || fsync(fd)) {
-			warnf("cannot write '%s':", path);
-			bad = -1;
-		}
-		free(l);
-		close(fd);
 	}
 	free(path);
-	jv_free(line);
 	return bad;
 }
 
@@ -750,12 +498,9 @@ print_human(jv res, jv decisions)
 {
 	printf("escalate: %s\n", event_str(res, "status"));
 	printf("  findings: %.0f handled, %.0f resolved, %.0f escalated, %.0f squelched, "
-	    "%.0f sent to a human\n",
-	    jsonl_number(jsonl_get(jv_copy(res), "findings_processed"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "resolved"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "escalated"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "squelched"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "delivered"), 0));
+	    "%.0f sent to a human\n", jsonl_num(res, "findings_processed", 0),
+	    jsonl_num(res, "resolved", 0), jsonl_num(res, "escalated", 0),
+	    jsonl_num(res, "squelched", 0), jsonl_num(res, "delivered", 0));
 	{
 		jv llm = jsonl_get(jv_copy(res), "llm");
 
@@ -765,14 +510,12 @@ print_human(jv res, jv decisions)
 	}
 	if (jv_get_kind(jsonl_get(jv_copy(res), "circuit_breaker_triggered")) == JV_KIND_TRUE)
 		printf("  circuit breaker: too many open findings, no model was called\n");
-	if (jsonl_number(jsonl_get(jv_copy(res), "skipped_lines"), 0) > 0)
+	if (jsonl_num(res, "skipped_lines", 0) > 0)
 		printf("  %.0f input lines skipped: not findings\n",
-		    jsonl_number(jsonl_get(jv_copy(res), "skipped_lines"), 0));
+		    jsonl_num(res, "skipped_lines", 0));
 	printf("  donuts: %.1f (%.0f tokens in, %.0f out), USD %.4f\n",
-	    jsonl_number(jsonl_get(jv_copy(res), "donuts_used"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "tokens_in"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "tokens_out"), 0),
-	    jsonl_number(jsonl_get(jv_copy(res), "cost_usd"), 0));
+	    jsonl_num(res, "donuts_used", 0), jsonl_num(res, "tokens_in", 0),
+	    jsonl_num(res, "tokens_out", 0), jsonl_num(res, "cost_usd", 0));
 	jv_array_foreach(decisions, i, d) {
 		(void)i;
 		printf("  %-8s %-22s %-16s ", event_str(d, "severity"), event_str(d, "finding_id"),
@@ -785,10 +528,16 @@ print_human(jv res, jv decisions)
 	jv_free(res);
 }
 
-int
-main(int argc, char **argv)
+typedef struct opts {
+	const char *dir, *backend;
+	int human, jsonl, no_actors, from_stdin, check;
+	long wait_ms;
+} opts;
+
+static void
+parse_flags(int argc, char **argv, opts *o)
 {
-	static const struct option opts[] = {
+	static const struct option longopts[] = {
 		{"dir", required_argument, NULL, 'd'},
 		{"human", no_argument, NULL, 'u'},
 		{"jsonl", no_argument, NULL, 'j'},
@@ -799,332 +548,445 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = NULL, *backend = NULL;
-	int c, human = 0, jsonl_out = 0, no_actors = 0, from_stdin = 0, failed = 0, check = 0;
-	long wait_ms = 2000, squelch;
-	run r;
-	char *err = NULL, *note = NULL;
-	jv list, res, report = jv_object(), unpriced, llmconf;
-	size_t n = 0, delivered_n = 0, failed_n = 0, skipped_lines = 0;
-	double tin = 0, tout = 0, usd;
-	jv *fs;
+	int c;
 
-	setargv0(argv[0]);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	memset(o, 0, sizeof *o);
+	o->wait_ms = 2000;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'u': human = 1; break;
-		case 'j': jsonl_out = 1; break;
-		case 'n': no_actors = 1; break;
-		case 'b': backend = optarg; break;
-		case 'w': wait_ms = cli_wait_ms(optarg); break;
-		case 'c': check = 1; break;
+		case 'd': o->dir = optarg; break;
+		case 'u': o->human = 1; break;
+		case 'j': o->jsonl = 1; break;
+		case 'n': o->no_actors = 1; break;
+		case 'b': o->backend = optarg; break;
+		case 'w': o->wait_ms = cli_wait_ms(optarg); break;
+		case 'c': o->check = 1; break;
 		case 'h':
 			puts(usage);
-			return 0;
+			exit(0);
 		default:
 			fprintf(stderr, "%s\n", usage);
-			return EXIT_USAGE;
+			exit(EXIT_USAGE);
 		}
 	}
 	if (optind < argc && streq(argv[optind], "-")) {
-		from_stdin = 1;
+		o->from_stdin = 1;
 		optind++;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "%s\n", usage);
 		die(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
 	}
-	if (backend && !streq(backend, "anthropic") && !streq(backend, "openai-compat") &&
-	    !streq(backend, "bedrock") && !streq(backend, "claude-code"))
+	if (o->backend && !streq(o->backend, "anthropic") && !streq(o->backend, "openai-compat") &&
+	    !streq(o->backend, "bedrock") && !streq(o->backend, "claude-code"))
 		die(EXIT_USAGE, "--backend '%s': anthropic, openai-compat, bedrock or claude-code",
-		    backend);
-	human = cli_output(human, jsonl_out, usage);
+		    o->backend);
+	o->human = cli_output(o->human, o->jsonl, usage);
+}
 
-	memset(&r, 0, sizeof r);
-	r.root = store_root(dir);
-	r.errors = jv_array();
-	r.decisions = jv_array();
-	r.findings = jv_object();
-	actor_env_init(&r.env);
-	if (cfg_load(&r.cf, r.root, &err))
-		cli_fail(EXIT_WORK, human, "%s", err);
-	jv_free(r.env.config);
-	r.env.config = jv_copy(r.cf.root);
-	r.env.wait_ms = wait_ms;
+/* the budgets and the squelch threshold of mallcop.yaml */
+static void
+load_budgets(run *r)
+{
+	long squelch;
+	char *err = NULL;
 
-	/* every route and channel is checked before any model is called */
-	load_routes(&r);
-	r.max_findings = budget_key(&r, "max_findings_for_actors", NULL, MAX_FINDINGS);
-	r.env.run_tokens = budget_key(&r, "max_donuts_per_run", "max_tokens_per_run",
+	r->max_findings = budget_key(r, "max_findings_for_actors", NULL, MAX_FINDINGS);
+	r->env.run_tokens = budget_key(r, "max_donuts_per_run", "max_tokens_per_run",
 	    MAX_DONUTS_RUN) * 1000;
-	r.env.finding_tokens = budget_key(&r, "max_donuts_per_finding", "max_tokens_per_finding",
+	r->env.finding_tokens = budget_key(r, "max_donuts_per_finding", "max_tokens_per_finding",
 	    MAX_DONUTS_FINDING) * 1000;
-	if (r.env.run_tokens == 0)
-		r.env.run_tokens = -1;	/* 0: no cap */
-	if (cfg_int(&r.cf, "squelch", SQUELCH, 0, 10, &squelch, &err)) {
-		fail_config(&r, "%s", err);
+	if (r->env.run_tokens == 0)
+		r->env.run_tokens = -1;	/* 0: no cap */
+	if (cfg_int(&r->cf, "squelch", SQUELCH, 0, 10, &squelch, &err)) {
+		esc_error(&r->errors, "%s", err);
+		free(err);
+	}
+	r->squelch = squelch / 10.0;
+}
+
+/* the model the actors call, when one is configured and the actors are wanted */
+static void
+open_llm(run *r, const opts *o)
+{
+	jv llmconf = cfg_get(&r->cf, "llm"), conf;
+	char *err = NULL;
+
+	if (o->no_actors || (!o->backend && (!jv_is_valid(llmconf) ||
+	    jv_get_kind(llmconf) == JV_KIND_NULL))) {
+		jv_free(llmconf);
+		return;
+	}
+	conf = jv_null();
+	if (jv_is_valid(llmconf) && jv_get_kind(llmconf) != JV_KIND_NULL &&
+	    cfg_resolve(&r->cf, jv_copy(llmconf), "llm", &conf, NULL, &err)) {
+		esc_error(&r->errors, "%s", err);
 		free(err);
 		err = NULL;
+		conf = jv_null();
 	}
-	r.squelch = squelch / 10.0;
-	llmconf = cfg_get(&r.cf, "llm");
-	if (!no_actors && (backend || (jv_is_valid(llmconf) && jv_get_kind(llmconf) != JV_KIND_NULL))) {
-		jv conf = jv_null();
-
-		if (jv_is_valid(llmconf) && jv_get_kind(llmconf) != JV_KIND_NULL &&
-		    cfg_resolve(&r.cf, jv_copy(llmconf), "llm", &conf, NULL, &err)) {
-			fail_config(&r, "%s", err);
-			free(err);
-			err = NULL;
-			conf = jv_null();
-		}
-		if (!(r.env.l = llm_open(conf, backend, &err))) {
-			fail_config(&r, "llm: %s", err ? err : "not usable");
-			free(err);
-			err = NULL;
-		}
-		r.llm = r.env.l != NULL;
-		jv_free(conf);
+	if (!(r->env.l = llm_open(conf, o->backend, &err))) {
+		esc_error(&r->errors, "llm: %s", err ? err : "not usable");
+		free(err);
 	}
+	r->llm = r->env.l != NULL;
+	jv_free(conf);
 	jv_free(llmconf);
-	if (jv_array_length(jv_copy(r.errors)) > 0) {
-		char *joined = jsonl_join(jv_copy(r.errors), "; ");
+}
 
-		if (!human) {
-			jv e = cli_result();
+/* mallcop.yaml, and every route, channel and model setting checked before any model is called */
+static void
+run_open(run *r, const opts *o)
+{
+	char *err = NULL;
 
-			e = jv_object_set(e, jv_string("status"), jv_string("error"));
-			e = jv_object_set(e, jv_string("error"), jv_string(joined));
-			e = jv_object_set(e, jv_string("errors"), jv_copy(r.errors));
-			cli_emit(e);
-		}
-		jv_array_foreach(r.errors, i, m) {
-			(void)i;
-			warnf("%s", jv_string_value(m));
-			jv_free(m);
-		}
-		warnf("nothing was sent and no model was called: fix mallcop.yaml or the "
-		    "environment and run again");
-		free(joined);
-		exit(EXIT_WORK);	/* what was loaded goes with the process */
+	memset(r, 0, sizeof *r);
+	r->root = store_root(o->dir);
+	r->errors = jv_array();
+	r->decisions = jv_array();
+	r->findings = jv_object();
+	actor_env_init(&r->env);
+	if (cfg_load(&r->cf, r->root, &err))
+		cli_fail(EXIT_WORK, o->human, "%s", err);
+	jv_free(r->env.config);
+	r->env.config = jv_copy(r->cf.root);
+	r->env.wait_ms = o->wait_ms;
+	esc_load(&r->paths, &r->cf, r->root, &r->errors);
+	load_budgets(r);
+	open_llm(r, o);
+}
+
+/* a setting is not usable: say every problem, send nothing, call no model */
+static void __attribute__((noreturn))
+fail_setup(run *r, int human)
+{
+	char *joined = jsonl_join(jv_copy(r->errors), "; ");
+
+	if (!human) {
+		jv e = cli_result();
+
+		e = jv_object_set(e, jv_string("status"), jv_string("error"));
+		e = jv_object_set(e, jv_string("error"), jv_string(joined));
+		e = jv_object_set(e, jv_string("errors"), jv_copy(r->errors));
+		cli_emit(e);
 	}
-	if (check) {	/* the routes, channels and model settings are usable: nothing more */
-		jv ok = cli_result();
-
-		ok = jv_object_set(ok, jv_string("llm"), r.env.l ? jv_string(llm_provider(r.env.l))
-		    : jv_null());
-		ok = jv_object_set(ok, jv_string("channels"), jv_number((double)r.nch));
-		if (human)
-			printf("escalation paths: ok (%zu channel%s, %s)\n", r.nch,
-			    r.nch == 1 ? "" : "s", r.env.l ? llm_provider(r.env.l) : "no LLM: fail-safe");
-		else
-			cli_emit(jv_copy(ok));
-		jv_free(ok);
-		exit(0);
+	jv_array_foreach(r->errors, i, m) {
+		(void)i;
+		warnf("%s", jv_string_value(m));
+		jv_free(m);
 	}
+	warnf("nothing was sent and no model was called: fix mallcop.yaml or the "
+	    "environment and run again");
+	free(joined);
+	exit(EXIT_WORK);	/* what was loaded goes with the process */
+}
 
-	/* the findings: the store's open ones, or those on stdin */
-	if (from_stdin) {
-		jsonl in;
-		jv f;
-		size_t other = 0;
+/* --check: the routes, channels and model settings are usable: nothing more */
+static void __attribute__((noreturn))
+print_check(run *r, int human)
+{
+	jv ok = cli_result();
 
-		list = jv_array();
-		jsonl_init(&in, stdin, "stdin");
-		while (jsonl_next(&in, &f)) {
-			if (jv_get_kind(f) == JV_KIND_OBJECT && *event_str(f, "id")) {
-				list = jv_array_append(list, f);
-			} else {
-				other++;
-				jv_free(f);
-			}
-		}
-		if (other)
-			warnf("stdin: %zu line%s skipped: not a finding (a JSON object with an \"id\")",
-			    other, other == 1 ? "" : "s");
-		skipped_lines = in.skipped + other;
-		jsonl_done(&in);
-	} else {
-		if (store_open(&r.st, r.root, 1, &err))
-			cli_fail(EXIT_WORK, human, "%s", err);
-		r.have_store = 1;
-		r.env.st = &r.st;
-		c = store_lock(&r.st, wait_ms, &err);
-		if (c)
-			cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, human, "%s", err);
-		if (!jv_is_valid(list = store_findings(&r.st, &skipped_lines, &err)))
-			cli_fail(EXIT_WORK, human, "%s", err);
-		{
-			char *bpath = xasprintf("%s/baseline.json", r.st.dir);
-			long window = 30;
+	ok = jv_object_set(ok, jv_string("llm"), r->env.l ? jv_string(llm_provider(r->env.l))
+	    : jv_null());
+	ok = jv_object_set(ok, jv_string("channels"), jv_number((double)r->paths.nch));
+	if (human)
+		printf("escalation paths: ok (%zu channel%s, %s)\n", r->paths.nch,
+		    r->paths.nch == 1 ? "" : "s", r->env.l ? llm_provider(r->env.l) : "no LLM: fail-safe");
+	else
+		cli_emit(jv_copy(ok));
+	jv_free(ok);
+	exit(0);
+}
 
-			cfg_int(&r.cf, "baseline.window_days", 30, 1, 3650, &window, &err);
-			free(err);
-			err = NULL;
-			r.env.b = xmalloc(sizeof *r.env.b);
-			if (baseline_load(r.env.b, bpath, (int)window, &err)) {
-				warnf("%s: the actors work without a baseline", err);
-				free(err);
-				err = NULL;
-				baseline_init(r.env.b, (int)window);
-			}
-			free(bpath);
+/* the findings on stdin: JSON objects with an id, the other lines counted in *skipped */
+static jv
+read_stdin(size_t *skipped)
+{
+	jsonl in;
+	jv f, list = jv_array();
+	size_t other = 0;
+
+	jsonl_init(&in, stdin, "stdin");
+	while (jsonl_next(&in, &f)) {
+		if (jv_get_kind(f) == JV_KIND_OBJECT && *event_str(f, "id")) {
+			list = jv_array_append(list, f);
+		} else {
+			other++;
+			jv_free(f);
 		}
 	}
-	fs = xcalloc((size_t)jv_array_length(jv_copy(list)) + 1, sizeof *fs);
+	if (other)
+		warnf("stdin: %zu line%s skipped: not a finding (a JSON object with an \"id\")",
+		    other, other == 1 ? "" : "s");
+	*skipped = in.skipped + other;
+	jsonl_done(&in);
+	return list;
+}
+
+/* the baseline the actors consult; without one they work all the same */
+static void
+load_baseline(run *r)
+{
+	char *bpath = xasprintf("%s/baseline.json", r->st.dir), *err = NULL;
+	long window = 30;
+
+	cfg_int(&r->cf, "baseline.window_days", 30, 1, 3650, &window, &err);
+	free(err);
+	err = NULL;
+	r->env.b = xmalloc(sizeof *r->env.b);
+	if (baseline_load(r->env.b, bpath, (int)window, &err)) {
+		warnf("%s: the actors work without a baseline", err);
+		free(err);
+		baseline_init(r->env.b, (int)window);
+	}
+	free(bpath);
+}
+
+/* the store, locked, its findings, and the baseline */
+static jv
+read_store(run *r, const opts *o, size_t *skipped)
+{
+	char *err = NULL;
+	jv list;
+	int c;
+
+	if (store_open(&r->st, r->root, 1, &err))
+		cli_fail(EXIT_WORK, o->human, "%s", err);
+	r->have_store = 1;
+	r->env.st = &r->st;
+	c = store_lock(&r->st, o->wait_ms, &err);
+	if (c)
+		cli_fail(c > 0 ? EXIT_LOCKED : EXIT_WORK, o->human, "%s", err);
+	if (!jv_is_valid(list = store_findings(&r->st, skipped, &err)))
+		cli_fail(EXIT_WORK, o->human, "%s", err);
+	load_baseline(r);
+	return list;
+}
+
+/* the open findings of list (consumed) not yet delivered, most severe first; n of them */
+static jv *
+open_findings(run *r, jv list, size_t *n)
+{
+	jv *fs = xcalloc((size_t)jv_array_length(jv_copy(list)) + 1, sizeof *fs);
+
+	*n = 0;
 	jv_array_foreach(list, i, f) {
 		(void)i;
-		if (streq(event_str(f, "status"), "open") && !delivered(f)) {
-			r.findings = jv_object_set(r.findings, jv_string(event_str(f, "id")),
+		if (streq(event_str(f, "status"), "open") && !still_noted(f, "delivered")) {
+			r->findings = jv_object_set(r->findings, jv_string(event_str(f, "id")),
 			    jv_copy(f));
-			fs[n++] = f;
+			fs[(*n)++] = f;
 		} else {
 			if (streq(event_str(f, "status"), "open"))
-				r.skipped++;
+				r->skipped++;
 			jv_free(f);
 		}
 	}
 	jv_free(list);
-	qsort(fs, n, sizeof *fs, by_severity);
+	qsort(fs, *n, sizeof *fs, by_severity);
+	return fs;
+}
 
-	/* the circuit breaker: more open findings for the actors than they may take */
-	if (r.llm) {
-		size_t gated = 0;
+/*
+ * The circuit breaker: more open findings for the actors than they may take trips it, and its
+ * own finding goes to whoever gets critical findings. The digest's note when it tripped.
+ */
+static char *
+check_breaker(run *r, jv *fs, size_t n)
+{
+	size_t gated = 0;
+	jv route, bf;
 
-		for (size_t i = 0; i < n; i++) {
-			jv route = jsonl_get(jv_copy(r.routes), event_str(fs[i], "severity"));
-			jv chain = jsonl_get(route, "chain");
-
-			gated += jv_get_kind(chain) == JV_KIND_ARRAY &&
-			    jv_array_length(jv_copy(chain)) > 0 &&
-			    !actor_human_only(event_str(fs[i], "detector"));
-			jv_free(chain);
-		}
-		if ((long)gated > r.max_findings) {
-			r.breaker = 1;
-			breaker_finding(&r, gated);
-			note = xasprintf("circuit breaker: %zu open findings for the actors, more than "
-			    "max_findings_for_actors (%ld): no model was called; every one is here",
-			    gated, r.max_findings);
-			/* the breaker's own finding goes to whoever gets critical findings */
-			{
-				jv route = jsonl_get(jv_copy(r.routes), "critical");
-				jv bf = jsonl_get(jv_copy(r.findings), "fnd_circuit_breaker");
-
-				if (jv_is_valid(route) && jv_is_valid(bf))
-					to_human(&r, bf, route, NULL);
-				jv_free(route);
-				jv_free(bf);
-			}
-		}
-	} else if (!no_actors) {
-		note = xstrdup("no LLM is configured: these findings were not triaged");
-	}
 	for (size_t i = 0; i < n; i++) {
-		handle(&r, fs[i]);
+		jv chain = jsonl_get(jsonl_get(jv_copy(r->paths.routes), event_str(fs[i], "severity")),
+		    "chain");
+
+		gated += jv_get_kind(chain) == JV_KIND_ARRAY && jv_array_length(jv_copy(chain)) > 0 &&
+		    !actor_human_only(event_str(fs[i], "detector"));
+		jv_free(chain);
+	}
+	if ((long)gated <= r->max_findings)
+		return NULL;
+	r->breaker = 1;
+	breaker_finding(r, gated);
+	route = jsonl_get(jv_copy(r->paths.routes), "critical");
+	bf = jsonl_get(jv_copy(r->findings), "fnd_circuit_breaker");
+	if (jv_is_valid(route) && jv_is_valid(bf))
+		to_human(r, bf, route, NULL);
+	jv_free(route);
+	jv_free(bf);
+	return xasprintf("circuit breaker: %zu open findings for the actors, more than "
+	    "max_findings_for_actors (%ld): no model was called; every one is here", gated,
+	    r->max_findings);
+}
+
+/* every finding on its route, then every channel's batch delivered */
+static void
+escalate(run *r, const opts *o, jv *fs, size_t n)
+{
+	char *note = NULL;
+
+	if (r->llm)
+		note = check_breaker(r, fs, n);
+	else if (!o->no_actors)
+		note = xstrdup("no LLM is configured: these findings were not triaged");
+	for (size_t i = 0; i < n; i++) {
+		handle(r, fs[i]);
 		jv_free(fs[i]);
 	}
-	free(fs);
-	deliver(&r, note);
-	mark_delivered(&r, &report);
+	esc_deliver(&r->paths, r->findings, note, r->have_store ? r->st.dir : "/tmp");
+	free(note);
+}
+
+/* the findings some channel did not take, in {id: "delivered" | "failed"} (borrowed) */
+static size_t
+count_failed(jv report)
+{
+	size_t n = 0;
+
 	jv_object_foreach(report, k, v) {
-		if (streq(jv_string_value(v), "delivered"))
-			delivered_n++;
-		else
-			failed_n++;
+		n += !streq(jv_string_value(v), "delivered");
 		jv_free(k);
 		jv_free(v);
 	}
-	jv_object_foreach(r.env.usage, k, u) {
-		tin += jsonl_number(jsonl_get(jv_copy(u), "tokens_in"), 0);
-		tout += jsonl_number(jsonl_get(jv_copy(u), "tokens_out"), 0);
+	return n;
+}
+
+/* res with the tokens the models used and what they cost; *used: the tokens */
+static jv
+result_usage(run *r, jv res, double *used)
+{
+	double tin = 0, tout = 0, usd;
+	jv unpriced;
+
+	jv_object_foreach(r->env.usage, k, u) {
+		tin += jsonl_num(u, "tokens_in", 0);
+		tout += jsonl_num(u, "tokens_out", 0);
 		jv_free(k);
 		jv_free(u);
 	}
-	usd = cost(&r, jv_copy(r.env.usage), &unpriced);
-
-	res = cli_result();
-	if (failed_n) {
-		res = jv_object_set(res, jv_string("status"), jv_string("error"));
-		res = jv_object_set(res, jv_string("error"), jv_string("a channel did not take "
-		    "the findings: they stay open and are sent again on the next run"));
-		failed = 1;
-	}
-	res = jv_object_set(res, jv_string("llm"), r.env.l ? jv_string(llm_provider(r.env.l))
-	    : jv_null());
-	res = jv_object_set(res, jv_string("findings_processed"),
-	    jv_number((double)jv_array_length(jv_copy(r.decisions))));
-	res = jv_object_set(res, jv_string("resolved"), jv_number((double)r.resolved));
-	res = jv_object_set(res, jv_string("escalated"), jv_number((double)r.escalated));
-	res = jv_object_set(res, jv_string("squelched"), jv_number((double)r.squelched));
-	res = jv_object_set(res, jv_string("hard_constraint"), jv_number((double)r.hard));
-	res = jv_object_set(res, jv_string("not_triaged"), jv_number((double)r.failsafe));
-	res = jv_object_set(res, jv_string("unrouted"), jv_number((double)r.unrouted));
-	res = jv_object_set(res, jv_string("already_delivered"), jv_number((double)r.skipped));
-	res = jv_object_set(res, jv_string("delivered"), jv_number((double)delivered_n));
-	res = jv_object_set(res, jv_string("delivery_failed"), jv_number((double)failed_n));
-	res = jv_object_set(res, jv_string("circuit_breaker_triggered"), jv_bool(r.breaker));
-	res = jv_object_set(res, jv_string("budget_exhausted"), jv_bool(r.budget_spent));
+	usd = cost(r, jv_copy(r->env.usage), &unpriced);
 	res = jv_object_set(res, jv_string("tokens_in"), jv_number(tin));
 	res = jv_object_set(res, jv_string("tokens_out"), jv_number(tout));
 	res = jv_object_set(res, jv_string("donuts_used"), jv_number((tin + tout) / 1000));
 	res = jv_object_set(res, jv_string("cost_usd"), jv_number(usd));
-	res = jv_object_set(res, jv_string("unpriced_models"), unpriced);
-	res = jv_object_set(res, jv_string("skipped_lines"), jv_number((double)skipped_lines));
-	{
-		double cap = (double)budget_key(&r, "max_donuts_per_run", "max_tokens_per_run",
-		    MAX_DONUTS_RUN) * 1000;
+	*used = tin + tout;
+	return jv_object_set(res, jv_string("unpriced_models"), unpriced);
+}
 
-		res = jv_object_set(res, jv_string("budget_remaining_pct"), jv_number(cap > 0 ?
-		    (cap > tin + tout ? (cap - tin - tout) / cap * 100 : 0) : 100));
+/* what is left of the run's budget after used tokens, in percent */
+static double
+budget_left(run *r, double used)
+{
+	double cap = (double)budget_key(r, "max_donuts_per_run", "max_tokens_per_run",
+	    MAX_DONUTS_RUN) * 1000;
+
+	return cap > 0 ? (cap > used ? (cap - used) / cap * 100 : 0) : 100;
+}
+
+/* the run's result: what became of the findings, the channels and the budget */
+static jv
+result(run *r, jv report, size_t skipped_lines)
+{
+	size_t failed_n = count_failed(report);
+	const struct { const char *key; size_t n; } counts[] = {
+		{"findings_processed", (size_t)jv_array_length(jv_copy(r->decisions))},
+		{"resolved", r->resolved}, {"escalated", r->escalated},
+		{"squelched", r->squelched}, {"hard_constraint", r->hard},
+		{"not_triaged", r->failsafe}, {"unrouted", r->unrouted},
+		{"already_delivered", r->skipped},
+		{"delivered", (size_t)jv_object_length(jv_copy(report)) - failed_n},
+		{"delivery_failed", failed_n},
+	};
+	jv res = cli_result();
+	double used;
+
+	if (failed_n) {
+		res = jv_object_set(res, jv_string("status"), jv_string("error"));
+		res = jv_object_set(res, jv_string("error"), jv_string("a channel did not take "
+		    "the findings: they stay open and are sent again on the next run"));
 	}
+	res = jv_object_set(res, jv_string("llm"), r->env.l ? jv_string(llm_provider(r->env.l))
+	    : jv_null());
+	for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
+		res = jv_object_set(res, jv_string(counts[i].key), jv_number((double)counts[i].n));
+	res = jv_object_set(res, jv_string("circuit_breaker_triggered"), jv_bool(r->breaker));
+	res = jv_object_set(res, jv_string("budget_exhausted"), jv_bool(r->budget_spent));
+	res = result_usage(r, res, &used);
+	res = jv_object_set(res, jv_string("skipped_lines"), jv_number((double)skipped_lines));
+	res = jv_object_set(res, jv_string("budget_remaining_pct"), jv_number(budget_left(r, used)));
 	/* the earlier implementation's: a run that walked the chain was not skipped */
 	res = jv_object_set(res, jv_string("skipped"), jv_false());
 	res = jv_object_set(res, jv_string("reason"), jv_null());
-	res = jv_object_set(res, jv_string("channels"), report);
-	if (log_costs(&r, res))
-		failed = 1;
-	if (jsonl_out) {
-		jv_array_foreach(r.decisions, i, d) {
+	return jv_object_set(res, jv_string("channels"), report);
+}
+
+/* the result (consumed) as --jsonl decisions, --human text or one JSON object; -1 when the
+ * write failed */
+static int
+print_result(run *r, const opts *o, jv res)
+{
+	if (o->jsonl) {
+		jv_free(res);
+		jv_array_foreach(r->decisions, i, d) {
 			(void)i;
 			jsonl_put(stdout, d);
 		}
-		if (fshut(stdout, "stdout"))
-			failed = 1;
-		jv_free(res);
-	} else if (human) {
-		print_human(res, jv_copy(r.decisions));
-		if (fshut(stdout, "stdout"))
-			failed = 1;
-	} else {
-		res = jv_object_set(res, jv_string("decisions"), jv_copy(r.decisions));
-		if (cli_emit(res))
-			failed = 1;
+		return fshut(stdout, "stdout");
 	}
-	for (size_t i = 0; i < r.nch; i++) {
-		free(r.ch[i].name);
-		free(r.ch[i].prog);
-		free(r.ch[i].error);
-		for (char **e = r.ch[i].envp; e && *e; e++)
-			free(*e);
-		free(r.ch[i].envp);
-		jv_free(r.ch[i].batch);
+	if (o->human) {
+		print_human(res, jv_copy(r->decisions));
+		return fshut(stdout, "stdout");
 	}
-	free(r.ch);
-	free(note);
-	if (r.env.b) {
-		baseline_free(r.env.b);
-		free(r.env.b);
+	res = jv_object_set(res, jv_string("decisions"), jv_copy(r->decisions));
+	return cli_emit(res) ? -1 : 0;
+}
+
+static void
+run_close(run *r)
+{
+	esc_free(&r->paths);
+	if (r->env.b) {
+		baseline_free(r->env.b);
+		free(r->env.b);
 	}
-	llm_close(r.env.l);
-	actor_env_free(&r.env);
-	jv_free(r.routes);
-	jv_free(r.findings);
-	jv_free(r.decisions);
-	jv_free(r.errors);
-	cfg_free(&r.cf);
-	if (r.have_store)
-		store_close(&r.st);
+	llm_close(r->env.l);
+	actor_env_free(&r->env);
+	jv_free(r->findings);
+	jv_free(r->decisions);
+	jv_free(r->errors);
+	cfg_free(&r->cf);
+	if (r->have_store)
+		store_close(&r->st);
+}
+
+int
+main(int argc, char **argv)
+{
+	opts o;
+	run r;
+	size_t n, skipped_lines = 0;
+	jv *fs, res;
+	int failed;
+
+	setargv0(argv[0]);
+	parse_flags(argc, argv, &o);
+	run_open(&r, &o);
+	if (jv_array_length(jv_copy(r.errors)) > 0)
+		fail_setup(&r, o.human);
+	if (o.check)
+		print_check(&r, o.human);
+	fs = open_findings(&r, o.from_stdin ? read_stdin(&skipped_lines) :
+	    read_store(&r, &o, &skipped_lines), &n);
+	escalate(&r, &o, fs, n);
+	free(fs);
+	res = result(&r, mark_delivered(&r), skipped_lines);
+	failed = streq(event_str(res, "status"), "error");
+	if (log_costs(&r, res))
+		failed = 1;
+	if (print_result(&r, &o, res))
+		failed = 1;
+	run_close(&r);
 	return failed ? EXIT_WORK : 0;
 }

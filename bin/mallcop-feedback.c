@@ -139,48 +139,6 @@ rubber_stamp(const recent *rc, int64_t now, int agree)
 	return NULL;
 }
 
-/* append one line with one write, after a newline if a torn write left the file without one */
-static int
-append(const char *path, jv rec, char **err)
-{
-	char *line = NULL;
-	jv text = jv_dump_string(rec, 0);
-	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	struct stat sb;
-	size_t len, off = 0;
-
-	if (fd < 0) {
-		jv_free(text);
-		*err = xasprintf("cannot open '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	if (!fstat(fd, &sb) && sb.st_size > 0) {
-		char last = '\n';
-
-		if (pread(fd, &last, 1, sb.st_size - 1) == 1 && last != '\n')
-			line = xasprintf("\n%s\n", jv_string_value(text));
-	}
-	if (!line)
-		line = xasprintf("%s\n", jv_string_value(text));
-	jv_free(text);
-	len = strlen(line);
-	while (off < len) {
-		ssize_t w = write(fd, line + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	free(line);
-	if (off < len || fsync(fd) || close(fd)) {
-		*err = xasprintf("cannot write '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* {actor: profile} for every actor of the events (consumed) */
 static jv
 snapshot(store *st, jv evs, int human)
@@ -301,7 +259,7 @@ main(int argc, char **argv)
 	if (read_recent(path, &rc, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
 	why = rubber_stamp(&rc, now, !strcmp(action, "agree"));
-	if (append(path, rec, &err))
+	if (jsonl_append(path, rec, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
 	free(path);
 	store_close(&st);

@@ -1,9 +1,13 @@
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "jsonl.h"
 #include "util.h"
@@ -229,6 +233,12 @@ jsonl_number(jv v, double dflt)
 
 	jv_free(v);
 	return n;
+}
+
+double
+jsonl_num(jv v, const char *key, double dflt)
+{
+	return jsonl_number(jsonl_get(jv_copy(v), key), dflt);
 }
 
 long long
@@ -460,4 +470,50 @@ int
 jsonl_canonical(const char *s, size_t n)
 {
 	return jsonl_canonical_value(s, s + n) == s + n;
+}
+
+int
+jsonl_append(const char *path, jv rec, char **err)
+{
+	char *line = NULL;
+	jv text = jv_dump_string(rec, 0);
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	struct stat sb;
+	size_t len, off = 0;
+
+	if (fd < 0) {
+		jv_free(text);
+		*err = xasprintf("cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (!fstat(fd, &sb) && sb.st_size > 0) {
+		char last = '\n';
+
+		if (pread(fd, &last, 1, sb.st_size - 1) == 1 && last != '\n')
+			line = xasprintf("\n%s\n", jv_string_value(text));
+	}
+	if (!line)
+		line = xasprintf("%s\n", jv_string_value(text));
+	jv_free(text);
+	len = strlen(line);
+	while (off < len) {
+		ssize_t w = write(fd, line + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	free(line);
+	if (off < len || fsync(fd)) {
+		*err = xasprintf("cannot write '%s': %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (close(fd)) {
+		*err = xasprintf("cannot write '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }

@@ -55,6 +55,8 @@ int jsonl_canonical(const char *s, size_t n);
 const char *jsonl_canonical_value(const char *s, const char *end);
 /* v (consumed) as a number, or dflt when it is not one */
 double jsonl_number(jv v, double dflt);
+/* v[key] (v borrowed) as a number, or dflt when v is not an object or v[key] not a number */
+double jsonl_num(jv v, const char *key, double dflt);
 /*
  * v (consumed) as a whole number held within lo..hi, or dflt when it is not a number (NaN
  * included): for numbers from outside, which a plain cast turns into undefined behaviour
@@ -64,4 +66,9 @@ long long jsonl_int(jv v, long long lo, long long hi, long long dflt);
 char *jsonl_join(jv list, const char *sep);
 /* v[key] (v consumed), or jv_invalid() when v is not an object or has no such key */
 jv jsonl_get(jv v, const char *key);
+/*
+ * rec (consumed) appended to the file at path (created 0644) as one line in one write, after a
+ * newline when a torn write left the file without one, then fsynced; -1 and *err on failure
+ */
+int jsonl_append(const char *path, jv rec, char **err);
 #endif

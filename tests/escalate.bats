@@ -522,3 +522,12 @@ investigate() {
 	# the second request carries the first tool's result: events were found, not an error
 	jq -se '.[1].body | fromjson | .messages[-1].content[0] | .type == "tool_result" and (.content | contains("evt_"))' "$LOG"
 }
+
+@test "costs.jsonl: a last line torn by a crash is ended first, so the run's own line is kept whole" {
+	configure
+	printf '{"timestamp":"2026-11-25T00:00:00Z","findings":1,"donu' > .mallcop/costs.jsonl
+	run --separate-stderr mallcop escalate
+	assert_success
+	[ "$(wc -l < .mallcop/costs.jsonl)" -eq 2 ]
+	tail -n 1 .mallcop/costs.jsonl | jq -e '.findings == 3 and .actors_invoked == false'
+}
