@@ -550,7 +550,8 @@ struct store_writer {
 	int failed;
 };
 
-enum { WBUF = 1 << 20 };
+/* each file a batch writes to has a buffer: small, for a feed of many sources and months */
+enum { WBUF = 1 << 17 };
 
 store_writer *
 store_writer_new(store *s)
