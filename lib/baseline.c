@@ -21,9 +21,227 @@
  * place: a nested jv_object_set on a shared value would copy the whole table each time.
  */
 enum {
-	B_FREQ, B_ACTORS, B_SOURCES, B_ROLES, B_RECIPIENTS, B_IPS, B_UAS, B_REL, B_MAX,
+	B_ACTORS, B_SOURCES, B_ROLES, B_RECIPIENTS, B_IPS, B_UAS, B_REL, B_MAX,
 	B_FIRST, B_STATE, B_ACTTOT, B_NPARTS
 };
+
+/*
+ * Counts by key, the hot path of learning: open addressing with linear probing, the keys
+ * owned by the table. jv only at load and save.
+ */
+typedef struct cslot {
+	char *key;	/* NULL: free */
+	uint64_t hash;
+	double n;
+	size_t seq;	/* when it came in: written in that order, as a jv object keeps it */
+} cslot;
+
+typedef struct ctab {
+	cslot *slot;
+	size_t cap, len;	/* cap a power of two, or 0 */
+	size_t seq;
+} ctab;
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+	return h;
+}
+
+/* the slot of key, or the free one where it would go */
+static cslot *
+ctab_slot(const ctab *t, const char *key, uint64_t h)
+{
+	size_t i = (size_t)h & (t->cap - 1);
+
+	while (t->slot[i].key && (t->slot[i].hash != h || strcmp(t->slot[i].key, key)))
+		i = (i + 1) & (t->cap - 1);
+	return &t->slot[i];
+}
+
+static void
+ctab_grow(ctab *t)
+{
+	cslot *old = t->slot;
+	size_t n = t->cap;
+
+	t->cap = n ? n * 2 : 64;
+	t->slot = xcalloc(t->cap, sizeof *t->slot);
+	for (size_t i = 0; i < n; i++)
+		if (old[i].key)
+			*ctab_slot(t, old[i].key, old[i].hash) = old[i];
+	free(old);
+}
+
+static double
+ctab_get(const ctab *t, const char *key)
+{
+	cslot *s;
+
+	if (!t->len)
+		return 0;
+	s = ctab_slot(t, key, hash_str(key));
+	return s->key ? s->n : 0;
+}
+
+/* the slot at i leaves: the ones after it move back to where a lookup finds them */
+static void
+ctab_remove(ctab *t, size_t i)
+{
+	size_t mask = t->cap - 1, j = i;
+
+	free(t->slot[i].key);
+	t->slot[i].key = NULL;
+	t->len--;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (!t->slot[j].key)
+			return;
+		home = (size_t)t->slot[j].hash & mask;
+		/* j stays when its home lies cyclically in (i, j] */
+		if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
+			continue;
+		t->slot[i] = t->slot[j];
+		t->slot[j].key = NULL;
+		i = j;
+	}
+}
+
+/* key's count plus by; a count that comes to 0 or less leaves the table */
+static void
+ctab_add(ctab *t, const char *key, double by)
+{
+	uint64_t h = hash_str(key);
+	cslot *s;
+
+	if ((t->len + 1) * 4 > t->cap * 3)
+		ctab_grow(t);
+	s = ctab_slot(t, key, h);
+	if (!s->key) {
+		if (by <= 0)
+			return;
+		s->key = xstrdup(key);
+		s->hash = h;
+		s->n = 0;
+		s->seq = t->seq++;
+		t->len++;
+	}
+	s->n += by;
+	if (s->n <= 0)
+		ctab_remove(t, (size_t)(s - t->slot));
+}
+
+static void
+ctab_free(ctab *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->slot[i].key);
+	free(t->slot);
+	memset(t, 0, sizeof *t);
+}
+
+/* the numbers of a JSON object (consumed) */
+static void
+ctab_from(ctab *t, jv obj)
+{
+	if (jv_get_kind(obj) == JV_KIND_OBJECT)
+		jv_object_foreach(obj, k, v) {
+			if (jv_get_kind(v) == JV_KIND_NUMBER)
+				ctab_add(t, jv_string_value(k), jv_number_value(v));
+			jv_free(k);
+			jv_free(v);
+		}
+	jv_free(obj);
+}
+
+static int
+cmp_slot(const void *a, const void *b)
+{
+	size_t x = (*(cslot *const *)a)->seq, y = (*(cslot *const *)b)->seq;
+
+	return (x > y) - (x < y);
+}
+
+/* a string (valid UTF-8: it came from jv) as JSON */
+static void
+put_string(FILE *f, const char *s)
+{
+	putc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			putc(c, f);
+	}
+	putc('"', f);
+}
+
+static void
+put_number(FILE *f, double n)
+{
+	if (n == (double)(long long)n && n < 1e17 && n > -1e17) {
+		fprintf(f, "%lld", (long long)n);
+	} else {
+		jv t = jv_dump_string(jv_number(n), 0);
+
+		fputs(jv_string_value(t), f);
+		jv_free(t);
+	}
+}
+
+/* as a JSON object, its keys in the order they came in */
+static void
+ctab_put(FILE *f, const ctab *t)
+{
+	cslot **v = xmalloc((t->len + 1) * sizeof *v);
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slot[i].key)
+			v[n++] = &t->slot[i];
+	qsort(v, n, sizeof *v, cmp_slot);
+	putc('{', f);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			putc(',', f);
+		put_string(f, v[i]->key);
+		putc(':', f);
+		put_number(f, v[i]->n);
+	}
+	putc('}', f);
+	free(v);
+}
+
+/* a text made by put(f, arg), malloc'd */
+static char *
+text_of(void (*put)(FILE *, void *), void *arg, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	if (!f)
+		die(EXIT_WORK, "open_memstream:");
+	put(f, arg);
+	if (fclose(f))
+		die(EXIT_WORK, "open_memstream:");
+	return buf;
+}
+
+static void
+put_ctab(FILE *f, void *t)
+{
+	ctab_put(f, t);
+}
 
 /*
  * One day of the window. Its counts live in a file of the day directory of their own, read
@@ -34,7 +252,8 @@ typedef struct bday {
 	char *file;	/* its file in the day directory, NULL until written there */
 	int fd;		/* that file opened at load (-1 when not): a save by another run that
 			 * removes it meanwhile cannot take it away */
-	jv t;		/* its counts {key: n}; invalid until read */
+	ctab t;		/* its counts */
+	int loaded;	/* t holds them (else they are in the file) */
 	int dirty;	/* changed since read or written */
 } bday;
 
@@ -45,6 +264,7 @@ static const char *list_names[] = {
 
 typedef struct baseline_parts {
 	jv p[B_NPARTS];
+	ctab freq;	/* frequency_tables */
 	/* B_ACTTOT: per actor [targets, events] over the relationships, kept up to date so
 	 * that asking about an actor does not walk them all; derived, never saved */
 	jv rest;	/* top-level members we do not use, kept as they were */
@@ -92,6 +312,7 @@ baseline_free(baseline *b)
 	days_drop(p, p->ndays);
 	free(p->days);
 	free(p->dir);
+	ctab_free(&p->freq);
 	free(p);
 	b->p = NULL;
 }
@@ -105,19 +326,6 @@ take(jv *obj, const char *key)
 	if (jv_is_valid(v))
 		*obj = jv_object_set(*obj, jv_string(key), jv_null());
 	return v;
-}
-
-static void
-add(jv *obj, const char *key, double by)
-{
-	jv v = jv_object_get(jv_copy(*obj), jv_string(key));
-	double n = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
-
-	jv_free(v);
-	if (n + by <= 0)
-		*obj = jv_object_delete(*obj, jv_string(key));
-	else
-		*obj = jv_object_set(*obj, jv_string(key), jv_number(n + by));
 }
 
 static jv
@@ -177,7 +385,7 @@ days_drop(parts *p, size_t n)
 		if (p->days[i].fd >= 0)
 			close(p->days[i].fd);
 		free(p->days[i].file);
-		jv_free(p->days[i].t);
+		ctab_free(&p->days[i].t);
 	}
 	memmove(p->days, p->days + n, (p->ndays - n) * sizeof *p->days);
 	p->ndays -= n;
@@ -228,7 +436,7 @@ day_find(parts *p, const char *date, int create)
 	memset(d, 0, sizeof *d);
 	snprintf(d->date, sizeof d->date, "%s", date);
 	d->fd = -1;
-	d->t = jv_object();
+	d->loaded = 1;
 	d->dirty = 1;
 	p->dirty = 1;
 	return d;
@@ -272,14 +480,14 @@ read_fd(int fd, size_t *len)
  * be read now is no empty day: what was learned would be lost at the next save, and what the
  * detectors say without it would be wrong, so the program stops before it writes anything.
  */
-static jv *
+static ctab *
 day_counts(parts *p, bday *d)
 {
 	char *path, *text;
 	size_t len;
 	jv v;
 
-	if (jv_is_valid(d->t))
+	if (d->loaded)
 		return &d->t;
 	path = day_path(p, d->file);
 	if (d->fd < 0 && (d->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
@@ -296,7 +504,8 @@ day_counts(parts *p, bday *d)
 		die(EXIT_WORK, "'%s' is not a day of the baseline (a JSON object); restore it, or "
 		    "delete baseline.json and its days to learn again", path);
 	free(path);
-	d->t = v;
+	ctab_from(&d->t, v);
+	d->loaded = 1;
 	return &d->t;
 }
 
@@ -330,8 +539,8 @@ day_check(parts *p, bday *d, int keep_open, char **err)
 		bad = 1;
 	}
 	if (bad)
-		*err = xasprintf("cannot read '%s': %s; restore it, or delete baseline.json and its "
-		    "days to learn again", path, strerror(errno));
+		*err = xasprintf("cannot read '%s': %s; restore it, or delete baseline.json and "
+		    "its days to learn again", path, strerror(errno));
 	free(path);
 	return bad ? -1 : 0;
 }
@@ -353,8 +562,7 @@ load_days(parts *p, jv daily, jv files, const char *path, char **err)
 			if (is_date(jv_string_value(k))) {
 				bday *d = day_find(p, jv_string_value(k), 1);
 
-				jv_free(d->t);
-				d->t = jv_get_kind(t) == JV_KIND_OBJECT ? jv_copy(t) : jv_object();
+				ctab_from(&d->t, jv_copy(t));
 			}
 			jv_free(k);
 			jv_free(t);
@@ -362,18 +570,20 @@ load_days(parts *p, jv daily, jv files, const char *path, char **err)
 	jv_free(daily);
 	if (jv_get_kind(files) == JV_KIND_OBJECT)
 		jv_object_foreach(files, k, f) {
-			const char *date = jv_string_value(k);
-			const char *name = jv_get_kind(f) == JV_KIND_STRING ? jv_string_value(f) : "";
+			const char *date = jv_string_value(k), *name = "";
 			bday *d;
 
+			if (jv_get_kind(f) == JV_KIND_STRING)
+				name = jv_string_value(f);
 			if (!r && (!is_date(date) || !*name || *name == '.' || strchr(name, '/'))) {
-				*err = xasprintf("'%s': daily_files.%s: not the name of a file in '%s'; "
-				    "restore it from git or delete it to learn again", path, date, p->dir);
+				*err = xasprintf("'%s': daily_files.%s: not the name of a file "
+				    "in '%s'; restore it from git or delete it to learn again", path,
+				    date, p->dir);
 				r = -1;
 			} else if (!r) {
 				d = day_find(p, date, 1);
-				jv_free(d->t);
-				d->t = jv_invalid();
+				ctab_free(&d->t);
+				d->loaded = 0;
 				free(d->file);
 				d->file = xstrdup(name);
 				d->dirty = 0;
@@ -433,7 +643,7 @@ int
 baseline_load(baseline *b, const char *path, int window_days, char **err)
 {
 	static const struct { int part; const char *key; } top[] = {
-		{B_FREQ, "frequency_tables"}, {B_REL, "relationships"}, {B_MAX, "maxima"},
+		{B_REL, "relationships"}, {B_MAX, "maxima"},
 		{B_FIRST, "first_seen"}, {B_STATE, "detector_state"},
 	};
 	size_t len;
@@ -463,6 +673,7 @@ baseline_load(baseline *b, const char *path, int window_days, char **err)
 	p->earlier = !jv_object_has(jv_copy(v), jv_string("detector_state")) &&
 	    !jv_object_has(jv_copy(v), jv_string("daily")) &&
 	    !jv_object_has(jv_copy(v), jv_string("daily_files"));
+	ctab_from(&p->freq, take_out(&v, "frequency_tables"));
 	for (size_t i = 0; i < sizeof top / sizeof *top; i++) {
 		jv x = take_out(&v, top[i].key);
 
@@ -503,7 +714,8 @@ baseline_load(baseline *b, const char *path, int window_days, char **err)
 		jv_free(n);
 	}
 	/* saved again only when something changes, or to bring it to this form */
-	p->dirty = unwrapped || p->earlier || !jv_object_has(jv_copy(v), jv_string("actor_context"));
+	p->dirty = unwrapped || p->earlier ||
+	    !jv_object_has(jv_copy(v), jv_string("actor_context"));
 	for (size_t i = 0; i < p->ndays; i++)
 		p->dirty |= p->days[i].dirty;
 	jv_free(p->rest);
@@ -517,7 +729,7 @@ sorted(jv set)
 	return jv_keys(set);	/* jv_keys sorts */
 }
 
-/* everything but the days */
+/* everything but the frequencies and the days */
 static jv
 baseline_json(parts *p)
 {
@@ -531,7 +743,6 @@ baseline_json(parts *p)
 		roles = jv_object_set(roles, k, sorted(x));
 	known = jv_object_set(known, jv_string("actor_roles"), roles);
 	out = jv_copy(p->rest);
-	out = jv_object_set(out, jv_string("frequency_tables"), jv_copy(p->p[B_FREQ]));
 	out = jv_object_set(out, jv_string("known_entities"), known);
 	out = jv_object_set(out, jv_string("relationships"), jv_copy(p->p[B_REL]));
 	if (!jv_object_has(jv_copy(out), jv_string("actor_context")))
@@ -542,15 +753,48 @@ baseline_json(parts *p)
 	return jv_object_set(out, jv_string("events"), jv_number(p->events));
 }
 
-/* v (consumed) as JSON, replacing path */
+/* the object v (consumed) with members of JSON text put first, replacing path */
 static int
-write_json(const char *path, jv v, char **err)
+write_json(const char *path, jv v, const char *const *keys, char *const *texts, size_t n,
+    char **err)
 {
-	jv text = jv_dump_string(v, 0);
-	int r = store_replace(path, jv_string_value(text),
-	    (size_t)jv_string_length_bytes(jv_copy(text)), err);
+	jv rest = jv_dump_string(v, 0);
+	const char *r = jv_string_value(rest);
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+	int res;
 
-	jv_free(text);
+	if (!f)
+		die(EXIT_WORK, "open_memstream:");
+	putc('{', f);
+	for (size_t i = 0; i < n; i++) {
+		put_string(f, keys[i]);
+		putc(':', f);
+		fputs(texts[i], f);
+		if (i + 1 < n || r[1] != '}')
+			putc(',', f);
+	}
+	fputs(r + 1, f);
+	if (fclose(f))
+		die(EXIT_WORK, "open_memstream:");
+	res = store_replace(path, buf, len, err);
+	free(buf);
+	jv_free(rest);
+	return res;
+}
+
+/* baseline.json: its frequencies, a member key of JSON text (when key), the rest v (consumed) */
+static int
+write_baseline(const char *path, parts *p, jv v, const char *key, char *text, char **err)
+{
+	static const char *const freq_key[] = {"frequency_tables"};
+	const char *keys[] = {"frequency_tables", key};
+	size_t len;
+	char *texts[] = {text_of(put_ctab, &p->freq, &len), text};
+	int r = write_json(path, v, key ? keys : freq_key, texts, key ? 2 : 1, err);
+
+	free(texts[0]);
 	return r;
 }
 
@@ -558,11 +802,7 @@ write_json(const char *path, jv v, char **err)
 static char *
 day_file_name(const char *date, const char *text)
 {
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	for (const unsigned char *s = (const unsigned char *)text; *s; s++)
-		h = (h ^ *s) * UINT64_C(1099511628211);
-	return xasprintf("%s.%016llx.json", date, (unsigned long long)h);
+	return xasprintf("%s.%016llx.json", date, (unsigned long long)hash_str(text));
 }
 
 static int
@@ -613,16 +853,33 @@ remove_unnamed(const char *dir, jv files)
 	jv_free(named);
 }
 
+/* the days as one object {"YYYY-MM-DD": {key: n}}, every one read */
+static void
+put_days(FILE *f, void *arg)
+{
+	parts *p = arg;
+
+	putc('{', f);
+	for (size_t i = 0; i < p->ndays; i++) {
+		if (i)
+			putc(',', f);
+		put_string(f, p->days[i].date);
+		putc(':', f);
+		ctab_put(f, day_counts(p, &p->days[i]));
+	}
+	putc('}', f);
+}
+
 /* a copy that holds its days itself, as the custom detectors get it */
 static int
 save_whole(parts *p, const char *path, char **err)
 {
-	jv daily = jv_object();
+	size_t len;
+	char *buf = text_of(put_days, p, &len);
+	int r = write_baseline(path, p, baseline_json(p), "daily", buf, err);
 
-	for (size_t i = 0; i < p->ndays; i++)
-		daily = jv_object_set(daily, jv_string(p->days[i].date),
-		    jv_copy(*day_counts(p, &p->days[i])));
-	return write_json(path, jv_object_set(baseline_json(p), jv_string("daily"), daily), err);
+	free(buf);
+	return r;
 }
 
 /*
@@ -660,25 +917,25 @@ baseline_save(const baseline *b, const char *path, char **err)
 		bday *d = &p->days[i];
 
 		if (moved || d->dirty || !d->file) {
-			jv text = jv_dump_string(jv_copy(*day_counts(p, d)), 0);
+			size_t len;
+			char *text = text_of(put_ctab, day_counts(p, d), &len);
 
-			names[i] = day_file_name(d->date, jv_string_value(text));
+			names[i] = day_file_name(d->date, text);
 			if (moved || !d->file || strcmp(names[i], d->file)) {
 				char *fp = xasprintf("%s/%s", dir, names[i]);
 
-				r = store_replace(fp, jv_string_value(text),
-				    (size_t)jv_string_length_bytes(jv_copy(text)), err);
+				r = store_replace(fp, text, len, err);
 				free(fp);
 			}
-			jv_free(text);
+			free(text);
 		} else {
 			names[i] = xstrdup(d->file);
 		}
 		files = jv_object_set(files, jv_string(d->date), jv_string(names[i]));
 	}
 	if (!r)
-		r = write_json(path, jv_object_set(baseline_json(p), jv_string("daily_files"),
-		    jv_copy(files)), err);
+		r = write_baseline(path, p, jv_object_set(baseline_json(p),
+		    jv_string("daily_files"), jv_copy(files)), NULL, NULL, err);
 	if (r) {
 		for (size_t i = 0; i < p->ndays; i++)
 			free(names[i]);
@@ -769,10 +1026,10 @@ static const char *const money_types[] = {
 };
 
 static void
-count(parts *p, jv *day, const char *key)
+count(parts *p, ctab *day, const char *key)
 {
-	add(&p->p[B_FREQ], key, 1);
-	add(day, key, 1);
+	ctab_add(&p->freq, key, 1);
+	ctab_add(day, key, 1);
 }
 
 void
@@ -781,7 +1038,7 @@ baseline_learn(baseline *b, jv ev, const char *source, const char *type, const c
 {
 	parts *p = P(b);
 	char d[16], buf[64], *k;
-	jv *day;
+	ctab *day;
 
 	p->events++;
 	p->dirty = 1;
@@ -929,14 +1186,11 @@ baseline_slide(baseline *b, int64_t now)
 
 	day_of(now - (int64_t)b->window_days * 86400 * TS_SECOND, cut);
 	for (; n < p->ndays && strcmp(p->days[n].date, cut) < 0; n++) {
-		jv *day = day_counts(p, &p->days[n]);
+		ctab *day = day_counts(p, &p->days[n]);
 
-		jv_object_foreach(*day, k, v) {
-			if (jv_get_kind(v) == JV_KIND_NUMBER)
-				add(&p->p[B_FREQ], jv_string_value(k), -jv_number_value(v));
-			jv_free(k);
-			jv_free(v);
-		}
+		for (size_t i = 0; i < day->cap; i++)
+			if (day->slot[i].key)
+				ctab_add(&p->freq, day->slot[i].key, -day->slot[i].n);
 	}
 	if (n) {
 		days_drop(p, n);
@@ -947,10 +1201,7 @@ baseline_slide(baseline *b, int64_t now)
 int
 baseline_empty(const baseline *b)
 {
-	jv f = P(b)->p[B_FREQ];
-
-	/* jv_object_length walks the whole table: the first slot says as much */
-	return !jv_object_iter_valid(f, jv_object_iter(f));
+	return P(b)->freq.len == 0;
 }
 
 static double
@@ -966,7 +1217,7 @@ num(jv obj, const char *key)
 double
 baseline_freq(const baseline *b, const char *key)
 {
-	return num(jv_copy(P(b)->p[B_FREQ]), key);
+	return ctab_get(&P(b)->freq, key);
 }
 
 double
@@ -977,7 +1228,7 @@ baseline_day(const baseline *b, const char *key, int64_t us)
 
 	day_of(us, d);
 	day = day_find(P(b), d, 0);
-	return day ? num(jv_copy(*day_counts(P(b), day)), key) : 0;
+	return day ? ctab_get(day_counts(P(b), day), key) : 0;
 }
 
 int
@@ -1100,7 +1351,7 @@ baseline_stats(const baseline *b)
 	s = jv_object_set(s, jv_string("known_actor_count"),
 	    jv_number(jv_object_length(jv_copy(P(b)->p[B_ACTORS]))));
 	s = jv_object_set(s, jv_string("frequency_table_entries"),
-	    jv_number(jv_object_length(jv_copy(P(b)->p[B_FREQ]))));
+	    jv_number((double)P(b)->freq.len));
 	s = jv_object_set(s, jv_string("known_sources"), baseline_sources(b));
 	return jv_object_set(s, jv_string("events"), jv_number(P(b)->events));
 }
@@ -1114,37 +1365,41 @@ baseline_actor(const baseline *b, const char *actor)
 	jv roles = jv_object_get(jv_copy(p->p[B_ROLES]), jv_string(actor));
 	jv first = jv_null(), last = jv_null();
 	double events = 0;
+	cslot **mine = xmalloc((p->freq.len + 1) * sizeof *mine);
+	size_t nmine = 0;
 
 	/* keys are SRC:TYPE:ACTOR[:...]: the actor is the third part */
-	jv_object_foreach(p->p[B_FREQ], k, n) {
-		const char *s = jv_string_value(k), *a = strchr(s, ':');
+	for (size_t i = 0; i < p->freq.cap; i++) {
+		const char *s = p->freq.slot[i].key, *a = s ? strchr(s, ':') : NULL;
 
 		a = a ? strchr(a + 1, ':') : NULL;
-		if (a && !strncmp(a + 1, actor, l) && (a[1 + l] == ':' || !a[1 + l])) {
-			const char *rest = a + 1 + l;
-			int wd, hb;
-
-			/* "*:*:ACTOR..." sums the others again: listed, not counted twice */
-			if (!strncmp(s, "*:*:", 4))
-				;
-			else if (!*rest)
-				events += jv_number_value(n);
-			else if (sscanf(rest, ":%d:%d", &wd, &hb) == 2 && !strchr(rest + 1, '/')) {
-				char key[16];
-				jv have;
-
-				snprintf(key, sizeof key, "%d:%d", wd, hb);
-				have = jv_object_get(jv_copy(hours), jv_string(key));
-				hours = jv_object_set(hours, jv_string(key), jv_number(jv_number_value(n) +
-				    (jv_get_kind(have) == JV_KIND_NUMBER ? jv_number_value(have) : 0)));
-				jv_free(have);
-			}
-			freq = jv_object_set(freq, k, n);
-		} else {
-			jv_free(k);
-			jv_free(n);
-		}
+		if (a && !strncmp(a + 1, actor, l) && (a[1 + l] == ':' || !a[1 + l]))
+			mine[nmine++] = &p->freq.slot[i];
 	}
+	qsort(mine, nmine, sizeof *mine, cmp_slot);
+	for (size_t i = 0; i < nmine; i++) {
+		const char *s = mine[i]->key, *rest = strchr(strchr(s, ':') + 1, ':') + 1 + l;
+		double n = mine[i]->n;
+		int wd, hb;
+
+		/* "*:*:ACTOR..." sums the others again: listed, not counted twice */
+		if (!strncmp(s, "*:*:", 4))
+			;
+		else if (!*rest)
+			events += n;
+		else if (sscanf(rest, ":%d:%d", &wd, &hb) == 2 && !strchr(rest + 1, '/')) {
+			char key[16];
+			jv have;
+
+			snprintf(key, sizeof key, "%d:%d", wd, hb);
+			have = jv_object_get(jv_copy(hours), jv_string(key));
+			hours = jv_object_set(hours, jv_string(key), jv_number(n +
+			    (jv_get_kind(have) == JV_KIND_NUMBER ? jv_number_value(have) : 0)));
+			jv_free(have);
+		}
+		freq = jv_object_set(freq, jv_string(s), jv_number(n));
+	}
+	free(mine);
 	jv_object_foreach(p->p[B_REL], k, v) {
 		const char *s = jv_string_value(k);
 
@@ -1264,7 +1519,7 @@ baseline_from_earlier(const baseline *b)
 void
 baseline_relearn(baseline *b)
 {
-	static const int counts[] = {B_FREQ, B_REL, B_MAX, B_FIRST, B_ACTTOT};
+	static const int counts[] = {B_REL, B_MAX, B_FIRST, B_ACTTOT};
 	parts *p = P(b);
 
 	for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
@@ -1272,6 +1527,7 @@ baseline_relearn(baseline *b)
 		p->p[counts[i]] = jv_object();
 	}
 	days_drop(p, p->ndays);
+	ctab_free(&p->freq);
 	p->events = 0;
 	p->earlier = 0;
 	p->dirty = 1;

@@ -548,7 +548,7 @@ test_day_files(void)
 
 		is_str(text, "{\"github:push\":2,\"github:push:alice\":2,\"github:push:alice:0:8\":2,"
 		    "\"*:*:alice\":2,\"*:*:alice:0:8\":2,\"github:push:alice:git.push:acme/app/src\":2}",
-		    "a day's file is the JSON object of its counts");
+		    "a day's file is the JSON object of its counts, in the order they came in");
 		free(text);
 	}
 	ino = inode("days.json");
@@ -693,6 +693,52 @@ test_days_inline(void)
 	baseline_free(&b);
 }
 
+/* many keys: the counts stay right as keys come and go (a day leaving takes thousands) */
+static void
+test_many_keys(void)
+{
+	baseline b;
+	char *err = NULL, ev[512], key[64];
+	int wrong = 0;
+
+	baseline_init(&b, 30);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(ev, sizeof ev, "{\"timestamp\":\"2024-03-%sT10:00:00Z\",\"source\":\"github\","
+		    "\"event_type\":\"push\",\"actor\":\"a%d\",\"action\":\"p\",\"target\":\"t\","
+		    "\"metadata\":{}}", i < 2000 ? "18" : "19", i);
+		learn(&b, ev);
+		if (i >= 1000 && i < 2000) {
+			snprintf(ev, sizeof ev, "{\"timestamp\":\"2024-03-19T11:00:00Z\",\"source\":"
+			    "\"github\",\"event_type\":\"push\",\"actor\":\"a%d\",\"action\":\"p\","
+			    "\"target\":\"t\",\"metadata\":{}}", i);
+			learn(&b, ev);
+		}
+	}
+	learn(&b, "{\"timestamp\":\"2024-03-19T12:00:00Z\",\"source\":\"github\",\"event_type\":"
+	    "\"push\",\"actor\":\"q\\\"uo\\\\te\\u0001\\u00e9\",\"action\":\"p\",\"target\":\"t\","
+	    "\"metadata\":{}}");
+	baseline_slide(&b, T("2024-04-18T12:00:00Z"));
+	for (int i = 0; i < 3000; i++) {
+		snprintf(key, sizeof key, "github:push:a%d", i);
+		wrong += baseline_freq(&b, key) != (i < 1000 ? 0 : 1);
+	}
+	ok(!wrong, "after a slide that takes 3,000 keys away, every count is right (%d wrong)",
+	    wrong);
+	ok(baseline_save(&b, at("many.json"), &err) == 0, "save (%s)", err ? err : "ok");
+	baseline_free(&b);
+	ok(baseline_load(&b, at("many.json"), 30, &err) == 0, "load (%s)", err ? err : "ok");
+	wrong = 0;
+	for (int i = 0; i < 3000; i++) {
+		snprintf(key, sizeof key, "github:push:a%d", i);
+		wrong += baseline_freq(&b, key) != (i < 1000 ? 0 : 1) ||
+		    baseline_day(&b, key, T("2024-03-19T00:00:00Z")) != (i < 1000 ? 0 : 1);
+	}
+	ok(!wrong, "and after a save and a load (%d wrong)", wrong);
+	ok(baseline_freq(&b, "github:push:q\"uo\\te\001\xc3\xa9") == 1,
+	    "a key with quotes, backslashes, control and other characters is written as JSON");
+	baseline_free(&b);
+}
+
 int
 main(void)
 {
@@ -719,6 +765,7 @@ main(void)
 	test_load_errors();
 	test_day_files();
 	test_days_inline();
+	test_many_keys();
 	{
 		char *cmd = NULL;
 
