@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "event.h"
 #include "finding.h"
 #include "human.h"
@@ -256,9 +258,10 @@ finding_print(FILE *f, jv x, int annotations)
 
 /*
  * findings.jsonl as a log. The index (findings.index.json) is a cache of the log: "log" names
- * the file it describes (device, inode, size, modification time), "open" maps "DETECTOR\tFP" to
- * [offset, length, id] of that open finding's latest record, "garbage" counts the bytes of
- * records a later one of the same id replaced. Whatever does not match is read afresh.
+ * the file it describes (device, inode, size, modification time), "open" maps the key of each
+ * open finding's behaviour (log_key) to [offset, length] of its latest record, "garbage" counts
+ * the bytes of records a later one of the same id replaced. Whatever does not match is read
+ * afresh.
  */
 struct finding_log {
 	char *path, *index_path;
@@ -269,12 +272,28 @@ struct finding_log {
 	int dirty;		/* the index on disk is not this one */
 };
 
-enum { LOG_COMPACT_SMALL = 1 << 20, LOG_RECORD_MAX = 64 << 20 };
+enum { LOG_COMPACT_SMALL = 1 << 20, LOG_RECORD_MAX = 64 << 20, LOG_INDEX_VERSION = 2 };
 
+/* a behaviour's key in the index: 16 hex digits of SHA-256 over "DETECTOR\tFINGERPRINT" (the
+ * record it points at is checked, so a collision costs a new reading of the log, no more) */
 static char *
 log_key(const char *detector, const char *fingerprint)
 {
-	return xasprintf("%s\t%s", detector, fingerprint);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char *k = xmalloc(17);
+
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(c, detector, strlen(detector)) || !EVP_DigestUpdate(c, "\t", 1) ||
+	    !EVP_DigestUpdate(c, fingerprint, strlen(fingerprint)) ||
+	    !EVP_DigestFinal_ex(c, md, &n))
+		die(EXIT_WORK, "sha256 failed");
+	EVP_MD_CTX_free(c);
+	for (int i = 0; i < 8; i++)
+		snprintf(k + 2 * i, 3, "%02x", md[i]);
+	return k;
 }
 
 /* what the index must name to describe the log: "" when there is no log */
@@ -336,10 +355,19 @@ log_scan(finding_log *l, char **err)
 				l->drop = xrealloc(l->drop, (cap = cap ? cap * 2 : 64) *
 				    sizeof *l->drop);
 			l->drop[l->ndrop++] = (off_t)jv_number_value(jv_array_get(jv_copy(prev), 0));
-			if (jv_get_kind(pk) == JV_KIND_STRING)
-				l->open = jv_object_delete(l->open, pk);
-			else
+			/* the behaviour's entry, when it is still this record's */
+			if (jv_get_kind(pk) == JV_KIND_STRING) {
+				jv cur = jv_object_get(jv_copy(l->open), jv_copy(pk));
+
+				if (jv_get_kind(cur) == JV_KIND_ARRAY && jv_equal(jv_array_get(
+				    jv_copy(cur), 0), jv_array_get(jv_copy(prev), 0)))
+					l->open = jv_object_delete(l->open, pk);
+				else
+					jv_free(pk);
+				jv_free(cur);
+			} else {
 				jv_free(pk);
+			}
 		}
 		jv_free(prev);
 		if (!strcmp(event_str(v, "status"), "open") && *event_str(v, "fingerprint")) {
@@ -347,7 +375,7 @@ log_scan(finding_log *l, char **err)
 
 			key = jv_string(k);
 			l->open = jv_object_set(l->open, jv_string(k),
-			    JV_ARRAY(jv_number(off), jv_number(len), jv_string(id)));
+			    JV_ARRAY(jv_number(off), jv_number(len)));
 			free(k);
 		}
 		ids = jv_object_set(ids, jv_string(id), JV_ARRAY(jv_number(off), jv_number(len), key));
@@ -377,7 +405,8 @@ log_index_load(finding_log *l)
 	free(text);
 	ident = log_ident(l->path);
 	log = jsonl_get(jv_copy(v), "log");
-	ok = jv_get_kind(log) == JV_KIND_STRING && !strcmp(jv_string_value(log), ident);
+	ok = jv_get_kind(log) == JV_KIND_STRING && !strcmp(jv_string_value(log), ident) &&
+	    jsonl_number(jsonl_get(jv_copy(v), "version"), 0) == LOG_INDEX_VERSION;
 	jv_free(log);
 	free(ident);
 	if (ok) {
@@ -439,21 +468,17 @@ log_record(finding_log *l, jv at, const char *detector, const char *fingerprint)
 {
 	long long off = jsonl_int(jv_array_get(jv_copy(at), 0), 0, LLONG_MAX, -1);
 	long long len = jsonl_int(jv_array_get(jv_copy(at), 1), 1, LOG_RECORD_MAX, -1);
-	jv id = jv_array_get(jv_copy(at), 2), v = jv_invalid();
+	jv v = jv_invalid();
 	char *buf;
 	int fd;
 
-	if (off < 0 || len < 0 || jv_get_kind(id) != JV_KIND_STRING ||
-	    (fd = open(l->path, O_RDONLY | O_CLOEXEC)) < 0) {
-		jv_free(id);
+	if (off < 0 || len < 0 || (fd = open(l->path, O_RDONLY | O_CLOEXEC)) < 0)
 		return v;
-	}
 	buf = xmalloc((size_t)len);
 	if (pread(fd, buf, (size_t)len, (off_t)off) == (ssize_t)len && buf[len - 1] == '\n' &&
 	    !memchr(buf, 0, (size_t)len)) {
 		v = jsonl_parse(buf, (size_t)len);
-		if (jv_get_kind(v) != JV_KIND_OBJECT || strcmp(event_str(v, "id"),
-		    jv_string_value(id)) || strcmp(event_str(v, "status"), "open") ||
+		if (jv_get_kind(v) != JV_KIND_OBJECT || strcmp(event_str(v, "status"), "open") ||
 		    strcmp(event_str(v, "detector"), detector) ||
 		    strcmp(event_str(v, "fingerprint"), fingerprint)) {
 			jv_free(v);
@@ -464,7 +489,6 @@ log_record(finding_log *l, jv at, const char *detector, const char *fingerprint)
 	}
 	close(fd);
 	free(buf);
-	jv_free(id);
 	return v;
 }
 
@@ -580,6 +604,7 @@ log_index_save(finding_log *l, char **err)
 	jv v = jv_object();
 	int r;
 
+	v = jv_object_set(v, jv_string("version"), jv_number(LOG_INDEX_VERSION));
 	v = jv_object_set(v, jv_string("log"), jv_string(ident));
 	v = jv_object_set(v, jv_string("garbage"), jv_number(l->garbage));
 	v = jv_object_set(v, jv_string("open"), jv_copy(l->open));
@@ -629,23 +654,16 @@ finding_log_append(finding_log *l, jv list, char **err)
 		double w = jv_number_value(jv_array_get(jv_copy(lens), i));
 
 		if (w > 0) {
-			const char *id = event_str(f, "id");
 			char *k = log_key(event_str(f, "detector"), event_str(f, "fingerprint"));
 			jv old = jv_object_get(jv_copy(l->open), jv_string(k));
 
-			if (jv_get_kind(old) == JV_KIND_ARRAY) {
-				jv oid = jv_array_get(jv_copy(old), 2);
-
-				if (jv_get_kind(oid) == JV_KIND_STRING &&
-				    !strcmp(jv_string_value(oid), id))
-					l->garbage += jsonl_number(jv_array_get(jv_copy(old), 1), 0);
-				jv_free(oid);
-			}
+			/* the open finding of a behaviour is the one a pass changes */
+			if (jv_get_kind(old) == JV_KIND_ARRAY)
+				l->garbage += jsonl_number(jv_array_get(jv_copy(old), 1), 0);
 			jv_free(old);
 			if (!strcmp(event_str(f, "status"), "open") && *event_str(f, "fingerprint"))
 				l->open = jv_object_set(l->open, jv_string(k),
-				    JV_ARRAY(jv_number((double)at + (double)n), jv_number(w),
-				    jv_string(id)));
+				    JV_ARRAY(jv_number((double)at + (double)n), jv_number(w)));
 			else
 				l->dirty = 2;	/* not what a pass appends: read the log afresh */
 			n += (size_t)w;

@@ -80,11 +80,17 @@ current() {
 	assert_success
 	want=$(jq -c '{new_findings, updated_findings}' <<< "$output")
 	wantf=$(current .mallcop/findings.jsonl)
-	for damage in absent garbage elsewhere stale; do
+	for damage in absent garbage older elsewhere stale; do
 		rm -rf .mallcop && cp -r ref .mallcop
 		case $damage in
 		absent) rm .mallcop/findings.index.json ;;	# a store from before the index
 		garbage) printf '{"log": 1, "open": [' > .mallcop/findings.index.json ;;
+		older)
+			# an index of another format, for the same log
+			jq -c '.version = 1 | .open |= with_entries(.value += ["fnd_x"])' \
+				.mallcop/findings.index.json > x
+			touch -r .mallcop/findings.index.json x
+			mv x .mallcop/findings.index.json ;;
 		elsewhere)
 			# right log name, every offset one record off
 			jq -c --arg log "$(jq -r .log .mallcop/findings.index.json)" \
@@ -109,7 +115,7 @@ current() {
 		fi
 		# never two open findings of one behaviour
 		jq -se '[.[] | select(.status == "open")] | group_by(.id) | map(last) | group_by([.detector, .fingerprint]) | all(length == 1)' .mallcop/findings.jsonl
-		jq -e '.log and (.open | type == "object")' .mallcop/findings.index.json
+		jq -e '.version == 2 and .log and (.open | type == "object") and all(.open[]; length == 2)' .mallcop/findings.index.json
 	done
 }
 
