@@ -515,6 +515,26 @@ finding_log_get(finding_log *l, const char *detector, const char *fingerprint, c
 	return v;
 }
 
+/* where the last line of a file of size bytes starts, read back a block at a time; -1 when
+ * it cannot be read */
+static off_t
+line_start(int fd, off_t size)
+{
+	char buf[65536], *nl;
+	off_t at = size;
+
+	while (at > 0) {
+		size_t n = at < (off_t)sizeof buf ? (size_t)at : sizeof buf;
+
+		if (pread(fd, buf, n, at - (off_t)n) != (ssize_t)n)
+			return -1;
+		if ((nl = memrchr(buf, '\n', n)))
+			return at - (off_t)n + (nl - buf) + 1;
+		at -= (off_t)n;
+	}
+	return 0;
+}
+
 /* a last line without its newline: a finding written whole is ended, a torn write kept aside */
 static int
 log_mend_tail(finding_log *l, char **err)
@@ -532,11 +552,10 @@ log_mend_tail(finding_log *l, char **err)
 		close(fd);
 		return 0;
 	}
-	for (start = sb.st_size - 1; start > 0; start--)
-		if (pread(fd, &c, 1, start - 1) == 1 && c == '\n')
-			break;
-	tail = xmalloc((size_t)(sb.st_size - start) + 1);
-	if (pread(fd, tail, (size_t)(sb.st_size - start), start) != sb.st_size - start) {
+	start = line_start(fd, sb.st_size);
+	tail = xmalloc(start < 0 ? 1 : (size_t)(sb.st_size - start) + 1);
+	if (start < 0 || pread(fd, tail, (size_t)(sb.st_size - start), start) !=
+	    sb.st_size - start) {
 		*err = xasprintf("cannot read '%s': %s", l->path, strerror(errno));
 		r = -1;
 	} else if (jv_get_kind(v = jsonl_parse(tail, (size_t)(sb.st_size - start))) ==

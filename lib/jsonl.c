@@ -480,13 +480,15 @@ jsonl_append(const char *path, jv rec, char **err)
 	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	struct stat sb;
 	size_t len, off = 0;
+	int have_size;
 
 	if (fd < 0) {
 		jv_free(text);
 		*err = xasprintf("cannot open '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	if (!fstat(fd, &sb) && sb.st_size > 0) {
+	have_size = !fstat(fd, &sb);
+	if (have_size && sb.st_size > 0) {
 		char last = '\n';
 
 		if (pread(fd, &last, 1, sb.st_size - 1) == 1 && last != '\n')
@@ -508,6 +510,9 @@ jsonl_append(const char *path, jv rec, char **err)
 	free(line);
 	if (off < len || fsync(fd)) {
 		*err = xasprintf("cannot write '%s': %s", path, strerror(errno));
+		/* a full disk: none of the line stays, so the next one starts where a line ends */
+		if (have_size && ftruncate(fd, sb.st_size) == 0)
+			fsync(fd);
 		close(fd);
 		return -1;
 	}

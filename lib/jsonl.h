@@ -68,7 +68,8 @@ char *jsonl_join(jv list, const char *sep);
 jv jsonl_get(jv v, const char *key);
 /*
  * rec (consumed) appended to the file at path (created 0644) as one line in one write, after a
- * newline when a torn write left the file without one, then fsynced; -1 and *err on failure
+ * newline when a torn write left the file without one, then fsynced; -1 and *err on failure,
+ * and then none of the line stays (a full disk)
  */
 int jsonl_append(const char *path, jv rec, char **err);
 #endif
