@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "jsonl.h"
+#include "store.h"
 #include "util.h"
 
 enum { WARN_MAX = 3 };
@@ -475,50 +476,25 @@ jsonl_canonical(const char *s, size_t n)
 int
 jsonl_append(const char *path, jv rec, char **err)
 {
-	char *line = NULL;
 	jv text = jv_dump_string(rec, 0);
-	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 	struct stat sb;
-	size_t len, off = 0;
-	int have_size;
+	char last = '\n', *line;
 
-	if (fd < 0) {
-		jv_free(text);
+	if (fd < 0 && errno != ENOENT) {
 		*err = xasprintf("cannot open '%s': %s", path, strerror(errno));
+		jv_free(text);
 		return -1;
 	}
-	have_size = !fstat(fd, &sb);
-	if (have_size && sb.st_size > 0) {
-		char last = '\n';
-
-		if (pread(fd, &last, 1, sb.st_size - 1) == 1 && last != '\n')
-			line = xasprintf("\n%s\n", jv_string_value(text));
-	}
-	if (!line)
-		line = xasprintf("%s\n", jv_string_value(text));
-	jv_free(text);
-	len = strlen(line);
-	while (off < len) {
-		ssize_t w = write(fd, line + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	free(line);
-	if (off < len || fsync(fd)) {
-		*err = xasprintf("cannot write '%s': %s", path, strerror(errno));
-		/* a full disk: none of the line stays, so the next one starts where a line ends */
-		if (have_size && ftruncate(fd, sb.st_size) == 0)
-			fsync(fd);
+	/* a torn write left the file without its last newline: that line is ended first */
+	if (fd >= 0) {
+		if (fstat(fd, &sb) || !sb.st_size || pread(fd, &last, 1, sb.st_size - 1) != 1)
+			last = '\n';
 		close(fd);
-		return -1;
 	}
-	if (close(fd)) {
-		*err = xasprintf("cannot write '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	line = xasprintf("%s%s\n", last == '\n' ? "" : "\n", jv_string_value(text));
+	jv_free(text);
+	r = store_append(path, line, strlen(line), NULL, err);
+	free(line);
+	return r;
 }
