@@ -1,0 +1,77 @@
+/* skill: signed directories of domain knowledge the actors load (mallcop.7, SKILLS; mallcop-skill.1) */
+#ifndef MALLCOP_SKILL_H
+#define MALLCOP_SKILL_H
+#include <stddef.h>
+#include <time.h>
+#include <jv.h>
+
+/* what a skill may hold: more is refused, never cut short */
+enum {
+	SKILL_MAX_FILE = 1 << 20,	/* one file */
+	SKILL_MAX_TOTAL = 4 << 20,	/* the whole directory */
+	SKILL_MAX_FILES = 256,
+	SKILL_MAX_DEPTH = 8,
+	SKILL_TEXT_MAX = 32768,		/* of the text a model is given (parents included) */
+};
+
+/* SKILL.md's front matter (the earlier implementation's keys) */
+typedef struct skill_def {
+	char *name, *description;	/* required, non-empty */
+	char *version, *author, *parent, *tools;	/* NULL when absent */
+	char *dir;
+	const char *source;	/* "built-in", "deployment", "skills-dir" */
+} skill_def;
+
+/*
+ * Read DIR/SKILL.md: 0 and *s (and *body, the text after the front matter, when body is not
+ * NULL); -1 and *err naming the file (and line) and what is wrong: no SKILL.md, no front
+ * matter, a missing name or description, a name that is not [a-z0-9][a-z0-9._-]* ...
+ */
+int skill_manifest(const char *dir, skill_def *s, char **body, char **err);
+void skill_def_free(skill_def *s);
+
+/*
+ * The signed content of DIR (every file below it but the top-level SKILL.md.sig, each as
+ * "--- REL ---\n" + bytes, paths in the earlier implementation's order): malloc'd, 0; -1 and
+ * *err for a symbolic link leading outside DIR, a file or a total over the limits above, a
+ * name with a control character, anything unreadable.
+ */
+int skill_blob(const char *dir, char **blob, size_t *len, char **err);
+/* lowercase hex SHA-256 of that blob (the skills.lock "sha256") into hex */
+int skill_hash(const char *dir, char hex[65], char **err);
+
+/*
+ * skills.lock: {NAME: {sha256, author, ...}}. Absent: jv_null() and *err NULL. Unreadable or
+ * not a lock file: jv_invalid() and *err. skill_lock_write replaces path (store_replace) with
+ * the earlier implementation's YAML.
+ */
+jv skill_lock_read(const char *path, char **err);
+int skill_lock_write(const char *path, jv skills, char **err);
+
+/*
+ * The skills a run can load: the built-in ones (share/mallcop/skills), the deployment's
+ * ROOT/skills/ and, when given, skills_dir; each directory with its own skills.lock; a name
+ * found in more than one is taken from the first of skills_dir, the deployment, built-in.
+ * Trust from trust_dir (NULL: ROOT/.mallcop/trust) and the built-in anchor.
+ */
+typedef struct skill_set skill_set;
+skill_set *skill_set_open(const char *root, const char *skills_dir, const char *trust_dir,
+    char **err);
+void skill_set_close(skill_set *ss);
+/*
+ * Every skill found, checked: [{name, description, version, author, parent, source, dir,
+ * status, reason}], status "valid", "invalid" (bad signature, a changed file), "unsigned",
+ * "untrusted" (no trust path, revoked), "not-in-lock" (absent from skills.lock or changed
+ * since), "broken" (bad SKILL.md, a parent that fails, a cycle); reason says why.
+ */
+jv skill_set_list(skill_set *ss, time_t now);
+/* [{name, description, parent}] of the skills that would load (what a model is offered) */
+jv skill_set_catalogue(skill_set *ss, time_t now);
+/*
+ * Load one skill with every check, fail-closed: in its skills.lock with the same hash, a valid
+ * signature by its author's key, a trust path from an anchor to the author for this name, its
+ * parents the same (no cycle). {skill, context (parents' text first, capped at
+ * SKILL_TEXT_MAX), verified_by, trust_chain, parents} or {skill, error} saying why.
+ */
+jv skill_set_load(skill_set *ss, const char *name, time_t now);
+#endif
