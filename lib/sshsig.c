@@ -1010,8 +1010,8 @@ extern char **environ;
 
 /*
  * `ssh-keygen -Y sign -f keypath -n ns` over msg in a private temporary directory: for the
- * keys we do not sign with ourselves. It keeps our terminal (and SSH_ASKPASS) for a passphrase;
- * what it says goes to a spool file, shown only when it fails.
+ * keys we do not sign with ourselves. It asks for a passphrase on our terminal (/dev/tty) or
+ * through SSH_ASKPASS; what it says goes to a spool file, shown only when it fails.
  */
 static char *
 keygen_sign(const char *keypath, const char *ns, const void *msg, size_t msglen,
@@ -1038,6 +1038,9 @@ keygen_sign(const char *keypath, const char *ns, const void *msg, size_t msglen,
 		goto out;
 	errfd = proc_spool(dir);
 	posix_spawn_file_actions_init(&fa);
+	/* a passphrase is read from the terminal: never from a pipe or file we were given */
+	if (!isatty(0))
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, errfd, 1);
 	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
 	fflush(NULL);
