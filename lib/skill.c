@@ -122,7 +122,7 @@ field(jv fm, const char *key, const char *path, int *bad, char **err)
 	}
 	if (*bad && !*err)
 		*err = xasprintf("'%s': %s: is not a string", path, key);
-	else if (s && strpbrk(s, "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r\x0e\x0f\x10\x11"
+	else if (s && !streq(key, "description") && strpbrk(s, "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r\x0e\x0f\x10\x11"
 	    "\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f") && !*err) {
 		*bad = 1;
 		*err = xasprintf("'%s': %s: holds a control character", path, key);
@@ -1207,6 +1207,11 @@ skill_set_load(skill_set *ss, const char *name, time_t now)
 {
 	entry *e = skill_name_ok(name) ? find(ss, name) : NULL;
 	jv r;
+
+	/* a skill whose SKILL.md cannot be read is known by its directory */
+	for (size_t i = 0; !e && skill_name_ok(name) && i < ss->n; i++)
+		if (!ss->e[i].f.def.name && dir_fits(ss->e[i].f.dirname, name))
+			e = &ss->e[i];
 
 	if (!e) {
 		char *safe = human_safe(name ? name : "");

@@ -434,3 +434,173 @@ EOF
 	assert_line --index 0 "locked 1 skill in ./skills/skills.lock"
 	assert_line --index 1 "  x"
 }
+
+# --- list: every check of loading, as statuses ---------------------------------------------
+
+# signed SKILL_DIR: signed by alice (skill sign when it can, else ssh-keygen)
+signed() {
+	mallcop skill sign "$1" --key "${2:-$K/alice}" >/dev/null 2>&1 || sshsign "$1" "${2:-$K/alice}"
+}
+
+@test "list: valid, invalid, unsigned, untrusted, not-in-lock and broken, each with its reason" {
+	anchor alice@example.com "$K/alice.pub"
+	keygen bob bob@example.com
+	keygen carol carol@example.com
+	printf 'carol@example.com %s\n' "$(cut -d' ' -f1,2 "$K/carol.pub")" > .mallcop/trust/keyring
+	skill skills/good good alice@example.com && signed skills/good
+	skill skills/child child alice@example.com good && signed skills/child
+	skill skills/tampered tampered alice@example.com && signed skills/tampered
+	printf 'injected\n' >> skills/tampered/SKILL.md
+	skill skills/unsigned unsigned alice@example.com
+	skill skills/noauthor noauthor && signed skills/noauthor
+	skill skills/stranger stranger bob@example.com && signed skills/stranger "$K/bob"
+	skill skills/keyonly keyonly carol@example.com && signed skills/keyonly "$K/carol"
+	skill skills/changed changed alice@example.com && signed skills/changed
+	skill skills/badparent badparent alice@example.com tampered && signed skills/badparent
+	skill skills/orphan orphan alice@example.com nothere && signed skills/orphan
+	skill skills/cyc-a cyc-a alice@example.com cyc-b && signed skills/cyc-a
+	skill skills/cyc_b cyc-b alice@example.com cyc-a && signed skills/cyc_b
+	mallcop skill lock >/dev/null
+	printf 'more\n' >> skills/changed/SKILL.md && signed skills/changed
+	skill skills/late late alice@example.com && signed skills/late
+	mkdir -p skills/broken && printf '# no front matter\n' > skills/broken/SKILL.md
+
+	run --separate-stderr mallcop skill list
+	assert_success
+	[ "$(status_of good)" = valid ]
+	[ "$(reason_of good)" = "signed by 'alice@example.com', trusted through alice@example.com" ]
+	[ "$(status_of child)" = valid ]
+	[ "$(jq -r '.skills[] | select(.name == "child") | .parent' <<< "$output")" = good ]
+	[ "$(jq -r '.skills[] | select(.name == "child") | .source' <<< "$output")" = deployment ]
+	[ "$(jq -r '.skills[] | select(.name == "child") | .version' <<< "$output")" = 1.0 ]
+	[ "$(status_of tampered)" = invalid ]
+	[[ "$(reason_of tampered)" == *"bad signature"* ]]
+	[ "$(status_of unsigned)" = unsigned ]
+	[[ "$(reason_of unsigned)" == *"no SKILL.md.sig"* ]]
+	[ "$(status_of noauthor)" = untrusted ]
+	[[ "$(reason_of noauthor)" == *"names no author"* ]]
+	[ "$(status_of stranger)" = untrusted ]
+	[[ "$(reason_of stranger)" == *"'bob@example.com' is neither a trust anchor nor in the keyring"* ]]
+	[ "$(status_of keyonly)" = untrusted ]
+	[[ "$(reason_of keyonly)" == *"no trust path"*"carol@example.com"* ]]
+	[ "$(status_of changed)" = not-in-lock ]
+	[[ "$(reason_of changed)" == *"changed since"* ]]
+	[ "$(status_of late)" = not-in-lock ]
+	[[ "$(reason_of late)" == *"'late' is not in"* ]]
+	[ "$(status_of broken)" = broken ]
+	[[ "$(reason_of broken)" == *"no front matter"* ]]
+	[ "$(status_of orphan)" = broken ]
+	[[ "$(reason_of orphan)" == *"parent 'nothere' is not found"* ]]
+	[ "$(status_of badparent)" = broken ]
+	[[ "$(reason_of badparent)" == *"parent 'tampered' is refused"* ]]
+	[ "$(status_of cyc-a)" = broken ]
+	[ "$(status_of cyc-b)" = broken ]
+	[[ "$(reason_of cyc-a)$(reason_of cyc-b)" == *"cycle: cyc-"*" -> cyc-"*" -> cyc-"* ]]
+}
+
+@test "list: a signature that does not verify is invalid" {
+	anchor alice@example.com "$K/alice.pub"
+	keygen mallory alice@example.com
+	skill skills/forged forged alice@example.com && signed skills/forged "$K/mallory"
+	skill skills/ns ns alice@example.com && sshsign skills/ns "$K/alice" mallcop-endorsement
+	skill skills/cut cut alice@example.com && signed skills/cut
+	head -c 100 skills/cut/SKILL.md.sig > t && mv t skills/cut/SKILL.md.sig
+	mallcop skill lock >/dev/null
+	run mallcop skill list
+	assert_success
+	[ "$(status_of forged)" = invalid ]
+	[[ "$(reason_of forged)" == *"another key"* ]]
+	[ "$(status_of ns)" = invalid ]
+	[[ "$(reason_of ns)" == *namespace* ]]
+	[ "$(status_of cut)" = invalid ]
+}
+
+@test "list: a link leading outside, a 100 MB file: invalid, and the file is not read" {
+	anchor alice@example.com "$K/alice.pub"
+	skill skills/x x alice@example.com && signed skills/x
+	skill skills/y y alice@example.com && signed skills/y
+	mallcop skill lock >/dev/null
+	ln -s /etc/passwd skills/x/passwd
+	truncate -s 100M skills/y/big
+	run mallcop skill list
+	assert_success
+	[ "$(status_of x)" = invalid ]
+	[[ "$(reason_of x)" == *"symbolic link leading outside"* ]]
+	[ "$(status_of y)" = invalid ]
+	[[ "$(reason_of y)" == *"104857600 bytes"* ]]
+}
+
+@test "list: without skills.lock nothing is loadable, and the reason says how to make one" {
+	anchor alice@example.com "$K/alice.pub"
+	skill skills/x x alice@example.com && signed skills/x
+	run mallcop skill list
+	assert_success
+	[ "$(status_of x)" = not-in-lock ]
+	[[ "$(reason_of x)" == *"no skills.lock in './skills'"*"mallcop skill lock"* ]]
+}
+
+@test "list: built-in, deployment and --skills-dir, the first of --skills-dir, deployment, built-in wins" {
+	# a copy of the program in a tree of its own: its share/mallcop is the built-in data
+	T=$BATS_TEST_TMPDIR/tree
+	mkdir -p "$T/bin" "$T/share/mallcop/skills" "$T/share/mallcop/trust"
+	cp "$MALLCOP_EXEC_PATH/mallcop-skill" "$T/bin/"
+	printf 'alice@example.com %s\n' "$(cut -d' ' -f1,2 "$K/alice.pub")" > "$T/share/mallcop/trust/anchors"
+	skill "$T/share/mallcop/skills/shipped" shipped alice@example.com && signed "$T/share/mallcop/skills/shipped"
+	skill "$T/share/mallcop/skills/both" both alice@example.com && signed "$T/share/mallcop/skills/both"
+	mallcop skill lock --skills-dir "$T/share/mallcop/skills" >/dev/null
+	skill skills/both both alice@example.com && signed skills/both
+	skill skills/mine mine alice@example.com && signed skills/mine
+	mallcop skill lock >/dev/null
+	skill extra/mine mine alice@example.com && signed extra/mine
+	printf 'extra\n' >> extra/mine/SKILL.md && signed extra/mine
+	mallcop skill lock --skills-dir extra >/dev/null
+	export MALLCOP_EXEC_PATH=$T/bin
+	run --separate-stderr mallcop skill list --skills-dir extra
+	assert_success
+	[ "$(jq -r '[.skills[] | .name + ":" + .source + ":" + .status] | join(" ")' <<< "$output")" = \
+		"mine:skills-dir:valid both:deployment:valid shipped:built-in:valid" ]
+	[ "$(jq -r '.skills[] | select(.name == "mine") | .dir' <<< "$output")" = extra/mine ]
+}
+
+@test "list: a trust directory given with --trust-dir" {
+	skill skills/x x alice@example.com && signed skills/x
+	mallcop skill lock >/dev/null
+	mkdir -p web
+	printf 'alice@example.com %s\n' "$(cut -d' ' -f1,2 "$K/alice.pub")" > web/anchors
+	run mallcop skill list
+	[ "$(status_of x)" = untrusted ]
+	run mallcop skill list --trust-dir web
+	[ "$(status_of x)" = valid ]
+}
+
+@test "list: a directory named unlike its skill is broken; '_' for '-' is fine" {
+	anchor alice@example.com "$K/alice.pub"
+	skill skills/aws_iam aws-iam alice@example.com && signed skills/aws_iam
+	mallcop skill lock >/dev/null
+	skill skills/other named-else alice@example.com
+	run mallcop skill list
+	[ "$(status_of aws-iam)" = valid ]
+	[ "$(status_of other)" = broken ]
+	[[ "$(reason_of other)" == *"must be named 'named-else'"* ]]
+}
+
+@test "list --human: one block per skill, text from SKILL.md escaped" {
+	anchor alice@example.com "$K/alice.pub"
+	skill skills/x x alice@example.com && signed skills/x
+	mallcop skill lock >/dev/null
+	mkdir -p skills/y && printf -- '---\nname: y\ndescription: "red \\e[31m text"\nauthor: "a\\e[2Jb"\n---\n' > skills/y/SKILL.md
+	run mallcop skill list --human
+	assert_success
+	assert_line --index 0 "x 1.0 (deployment): valid"
+	assert_line --index 1 "  knowledge about x"
+	assert_line --index 2 "  author: alice@example.com, parent: none"
+	[[ "$output" != *$'\e'* ]]
+}
+
+@test "list: an empty deployment lists nothing" {
+	run mallcop skill list
+	assert_success
+	[ "$(jq -c .skills <<< "$output")" = '[]' ]
+	run mallcop skill list --skills-dir nothere
+	assert_failure 1
+}

@@ -337,6 +337,203 @@ test_lock(void)
 	}
 }
 
+
+/* run a shell command; bail out when it fails */
+static void
+sh(const char *fmt, const char *arg)
+{
+	char *cmd = xasprintf(fmt, arg, arg, arg);
+
+	if (system(cmd)) {
+		printf("Bail out! %s\n", cmd);
+		exit(1);
+	}
+	free(cmd);
+}
+
+/* a skill in ROOT/dep/skills/DIR with body, signed by key with ssh-keygen */
+static void
+make_skill(const char *dir, const char *front, const char *body, const char *key)
+{
+	char *rel = xasprintf("dep/skills/%s", dir), *md = xasprintf("%s/SKILL.md", rel);
+	char *text = xasprintf("---\n%s---\n%s", front, body), *blob, *err = NULL;
+	size_t len;
+
+	mkdir(at(rel), 0755);
+	put_s(md, text);
+	if (key) {
+		if (skill_blob(at(rel), &blob, &len, &err)) {
+			printf("Bail out! %s\n", err);
+			exit(1);
+		}
+		put("blob", blob, len);
+		free(blob);
+		char *cmd = xasprintf("ssh-keygen -q -Y sign -f %s/%s -n mallcop-skill < %s/blob "
+		    "> %s/%s/SKILL.md.sig", root, key, root, root, rel);
+
+		if (system(cmd)) {
+			printf("Bail out! %s\n", cmd);
+			exit(1);
+		}
+		free(cmd);
+	}
+	free(text);
+	free(md);
+	free(rel);
+}
+
+static const char *
+str(jv r, const char *key)
+{
+	static char buf[4][40000];
+	static int k;
+	jv v = jv_object_get(jv_copy(r), jv_string(key));
+
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof buf[k], "%s", jv_get_kind(v) == JV_KIND_STRING ?
+	    jv_string_value(v) : "(none)");
+	jv_free(v);
+	return buf[k];
+}
+
+/* skill_set_load: every check, the text a model gets */
+static void
+test_load(void)
+{
+	char *err = NULL, *pub, big[40001];
+	skill_set *ss;
+	jv r, locks = jv_object();
+	time_t now = 1800000000;
+
+	mkdir(at("dep"), 0755);
+	mkdir(at("dep/skills"), 0755);
+	mkdir(at("dep/.mallcop"), 0755);
+	mkdir(at("dep/.mallcop/trust"), 0755);
+	sh("cd %s && ssh-keygen -q -t ed25519 -N '' -C alice@example.com -f alice && "
+	    "ssh-keygen -q -t ed25519 -N '' -C bob@example.com -f bob", root);
+	pub = store_slurp(at("alice.pub"), NULL);
+	char *line = xasprintf("alice@example.com %.*s\n", (int)strcspn(pub, " \n") + 1 +
+	    (int)strcspn(strchr(pub, ' ') + 1, " \n"), pub);
+
+	put_s("dep/.mallcop/trust/anchors", line);
+	free(line);
+	free(pub);
+
+	make_skill("base", "name: base\ndescription: the base\nauthor: alice@example.com\n",
+	    "\n\nBase text.\n", "alice");
+	make_skill("child", "name: child\ndescription: \"a\\nchild\"\nauthor: alice@example.com\n"
+	    "parent: base\n", "Child\x1b[2J text\twith a tab\r\n\x07" "and\xc2\x9b more.\n", "alice");
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	make_skill("big", "name: big\ndescription: big\nauthor: alice@example.com\n", big,
+	    "alice");
+	make_skill("unsigned", "name: unsigned\ndescription: d\nauthor: alice@example.com\n",
+	    "x\n", NULL);
+	make_skill("bobs", "name: bobs\ndescription: d\nauthor: bob@example.com\n", "x\n", "bob");
+	make_skill("forged", "name: forged\ndescription: d\nauthor: alice@example.com\n", "x\n",
+	    "bob");
+	make_skill("loop1", "name: loop1\ndescription: d\nauthor: alice@example.com\n"
+	    "parent: loop2\n", "x\n", "alice");
+	make_skill("loop2", "name: loop2\ndescription: d\nauthor: alice@example.com\n"
+	    "parent: loop1\n", "x\n", "alice");
+	make_skill("self", "name: self\ndescription: d\nauthor: alice@example.com\n"
+	    "parent: self\n", "x\n", "alice");
+	make_skill("grandchild", "name: grandchild\ndescription: d\nauthor: alice@example.com\n"
+	    "parent: child\n", "Grandchild.\n", "alice");
+	make_skill("onbad", "name: onbad\ndescription: d\nauthor: alice@example.com\n"
+	    "parent: forged\n", "x\n", "alice");
+	static const char *const names[] = {"base", "child", "big", "unsigned", "bobs", "forged",
+	    "loop1", "loop2", "self", "grandchild", "onbad"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		char hex[65], *dir = xasprintf("dep/skills/%s", names[i]);
+
+		if (skill_hash(at(dir), hex, &err))
+			printf("Bail out! %s\n", err);
+		locks = jv_object_set(locks, jv_string(names[i]), jv_object_set(jv_object(),
+		    jv_string("sha256"), jv_string(hex)));
+		free(dir);
+	}
+	if (skill_lock_write(at("dep/skills/skills.lock"), locks, &err))
+		printf("Bail out! %s\n", err);
+	make_skill("late", "name: late\ndescription: d\nauthor: alice@example.com\n", "x\n",
+	    "alice");
+
+	ss = skill_set_open(at("dep"), NULL, NULL, &err);
+	ok(ss != NULL, "the set opens");
+	if (!ss) {
+		printf("#   %s\n", err);
+		return;
+	}
+	r = skill_set_load(ss, "child", now);
+	is_str(str(r, "status"), "valid", "a signed, locked, trusted skill loads");
+	is_str(str(r, "context"), "Base text.\n\nChild[2J text\twith a tab\nand more.\n",
+	    "the parent's text first; control characters gone but newline and tab");
+	is_str(str(r, "verified_by"), "alice@example.com", "verified_by: the author");
+	jv t = jv_dump_string(jv_object_get(jv_copy(r), jv_string("trust_chain")), 0);
+	is_str(jv_string_value(t), "[\"alice@example.com\"]", "an anchor authoring its own skill");
+	jv_free(t);
+	t = jv_dump_string(jv_object_get(jv_copy(r), jv_string("parents")), 0);
+	is_str(jv_string_value(t), "[\"base\"]", "its parents");
+	jv_free(t);
+	jv_free(r);
+	r = skill_set_load(ss, "grandchild", now);
+	t = jv_dump_string(jv_object_get(jv_copy(r), jv_string("parents")), 0);
+	is_str(jv_string_value(t), "[\"base\",\"child\"]", "parents, the root first");
+	ok(!strncmp(str(r, "context"), "Base text.\n\nChild", 17) &&
+	    strstr(str(r, "context"), "more.\n\nGrandchild.\n"), "a grandchild has all three texts");
+	jv_free(t);
+	jv_free(r);
+
+	r = skill_set_load(ss, "big", now);
+	ok(streq(str(r, "status"), "valid") && strlen(str(r, "context")) == SKILL_TEXT_MAX &&
+	    jv_get_kind(jv_object_get(jv_copy(r), jv_string("truncated"))) == JV_KIND_TRUE,
+	    "the text is capped at SKILL_TEXT_MAX and says so");
+	jv_free(r);
+
+	static const struct {
+		const char *name, *status, *why;
+	} refused[] = {
+		{"unsigned", "unsigned", "no SKILL.md.sig"},
+		{"bobs", "untrusted", "neither a trust anchor nor in the keyring"},
+		{"forged", "invalid", "another key"},
+		{"late", "not-in-lock", "'late' is not in"},
+		{"loop1", "broken", "cycle"},
+		{"loop2", "broken", "cycle"},
+		{"self", "broken", "cycle: self -> self"},
+		{"onbad", "broken", "its parent 'forged' is refused"},
+		{"nothere", "not-found", "no skill 'nothere'"},
+		{"../etc", "not-found", "'../etc' is not a skill name"},
+		{"a/b", "not-found", "not a skill name"},
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+		r = skill_set_load(ss, refused[i].name, now);
+		ok(streq(str(r, "status"), refused[i].status) && strstr(str(r, "error"),
+		    refused[i].why) && !jv_object_has(jv_copy(r), jv_string("context")),
+		    "refused: %s (%s)", refused[i].name, refused[i].status);
+		if (!strstr(str(r, "error"), refused[i].why))
+			printf("#   got %s: %s\n", str(r, "status"), str(r, "error"));
+		jv_free(r);
+	}
+	r = skill_set_catalogue(ss, now);
+	t = jv_dump_string(r, 0);
+	is_str(jv_string_value(t), "[{\"name\":\"base\",\"description\":\"the base\",\"parent\":null},"
+	    "{\"name\":\"big\",\"description\":\"big\",\"parent\":null},"
+	    "{\"name\":\"child\",\"description\":\"a child\",\"parent\":\"base\"},"
+	    "{\"name\":\"grandchild\",\"description\":\"d\",\"parent\":\"child\"}]",
+	    "the catalogue: the skills that load, descriptions on one line");
+	jv_free(t);
+	skill_set_close(ss);
+
+	/* a change after the lock: refused in a new set */
+	put_s("dep/skills/base/extra.md", "added\n");
+	ss = skill_set_open(at("dep"), NULL, NULL, &err);
+	r = skill_set_load(ss, "child", now);
+	ok(streq(str(r, "status"), "broken") && strstr(str(r, "error"), "parent 'base'") &&
+	    strstr(str(r, "error"), "changed since"), "a parent changed after the lock: refused");
+	jv_free(r);
+	skill_set_close(ss);
+}
+
 int
 main(void)
 {
@@ -350,6 +547,7 @@ main(void)
 	test_blob_refusals();
 	test_front_matter();
 	test_lock();
+	test_load();
 	char *rm = xasprintf("rm -rf '%s'", root);
 
 	if (system(rm))
