@@ -77,11 +77,12 @@ list(const opts *o)
 		putchar('\n');
 		jv_free(s);
 	}
+	jv_free(all);
 	return fshut(stdout, "stdout") ? EXIT_WORK : 0;
 }
 
-/* a valid SKILL.md and its signed content, or exit 1 */
-static void
+/* a valid SKILL.md and its signed content: NULL, or why not */
+static char *
 read_skill(const opts *o, skill_def *def, char **blob, size_t *len)
 {
 	char *err = NULL;
@@ -89,10 +90,15 @@ read_skill(const opts *o, skill_def *def, char **blob, size_t *len)
 
 	errno = 0;
 	if (stat(o->arg, &st) || !S_ISDIR(st.st_mode))
-		cli_fail(EXIT_WORK, o->human, "'%s' is not a skill directory: %s", o->arg,
+		return xasprintf("'%s' is not a skill directory: %s", o->arg,
 		    errno ? strerror(errno) : "not a directory");
-	if (skill_manifest(o->arg, def, NULL, &err) || skill_blob(o->arg, blob, len, &err))
-		cli_fail(EXIT_WORK, o->human, "%s", err);
+	if (skill_manifest(o->arg, def, NULL, &err))
+		return err;
+	if (skill_blob(o->arg, blob, len, &err)) {
+		skill_def_free(def);
+		return err;
+	}
+	return NULL;
 }
 
 static int
@@ -103,7 +109,8 @@ sign(const opts *o)
 	size_t len, siglen;
 	int rc;
 
-	read_skill(o, &def, &blob, &len);
+	if ((err = read_skill(o, &def, &blob, &len)))
+		cli_fail(EXIT_WORK, o->human, "%s", err);
 	if (!(sig = sshsig_sign(o->key, TRUST_NS_SKILL, blob, len, &siglen, &pub, &err)))
 		cli_fail(EXIT_WORK, o->human, "cannot sign '%s': %s", o->arg, err);
 	/* never write a signature that does not verify */
@@ -159,11 +166,12 @@ verify(const opts *o)
 	int rc;
 
 	if (sshsig_pubkey_load(o->pubkey, &type, &b64, &comment, &err))
-		cli_fail(EXIT_WORK, o->human, "%s", err);
+		not_verified(o, err);
 	if (!identity && !(identity = comment))
 		usage_error("%s", "the public key has no comment to take the identity from: give "
 		    "--identity");
-	read_skill(o, &def, &blob, &len);
+	if ((err = read_skill(o, &def, &blob, &len)))
+		not_verified(o, err);
 	free(blob);
 	if (def.author && !streq(def.author, identity)) {
 		char *a = human_safe(def.author), *i = human_safe(identity);
@@ -319,7 +327,7 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		if (!strchr(seen, c) && strlen(seen) < sizeof seen - 1)
-			strncat(seen, (char[]){(char)c, 0}, 1);
+			seen[strlen(seen)] = (char)c;
 		if (c != 'u' && !*optarg)
 			usage_error("an option's value is empty: '%s'", argv[optind - 1]);
 	}

@@ -557,7 +557,7 @@ skill_lock_read(const char *path, char **err)
 		jv_free(skills);
 		return jv_invalid();
 	}
-	jv_object_foreach(jv_copy(skills), k, v) {
+	jv_object_foreach(skills, k, v) {
 		jv h = jv_get_kind(v) == JV_KIND_OBJECT ? jv_object_get(v, jv_string("sha256"))
 		    : (jv_free(v), jv_invalid());
 		int ok = jv_get_kind(h) == JV_KIND_STRING;
@@ -582,15 +582,17 @@ skill_lock_read(const char *path, char **err)
 static jv
 sorted(jv v)
 {
-	jv out;
+	jv out, keys;
 
 	if (jv_get_kind(v) != JV_KIND_OBJECT)
 		return v;
 	out = jv_object();
-	jv_array_foreach(jv_keys(jv_copy(v)), i, k) {
+	keys = jv_keys(jv_copy(v));
+	jv_array_foreach(keys, i, k) {
 		(void)i;
 		out = jv_object_set(out, jv_copy(k), sorted(jv_object_get(jv_copy(v), k)));
 	}
+	jv_free(keys);
 	jv_free(v);
 	return out;
 }
@@ -622,9 +624,8 @@ skill_lock_write(const char *path, jv skills, char **err)
 			e = jv_object_set(e, jv_string("verified_at"), jv_string(at));
 			out = jv_object_set(out, k, jv_object_merge(e, v));
 		}
-	} else {
-		jv_free(skills);
 	}
+	jv_free(skills);
 	free(at);
 	out = jv_object_set(jv_object(), jv_string("skills"), out);
 	out = jv_object_set(out, jv_string("version"), jv_number(1));
@@ -1029,7 +1030,7 @@ check(skill_set *ss, entry *e, time_t now, const chain *up)
 	walk w;
 	skill_def def = {0};
 	char *body = NULL, *why = NULL, *md, *text, *cyc;
-	jv path = jv_null(), parents = jv_array();
+	jv path = jv_null(), parents = jv_null();
 	size_t n;
 	int cut = 0;
 
@@ -1092,10 +1093,8 @@ check(skill_set *ss, entry *e, time_t now, const chain *up)
 		e->context = human_strip(text, strlen(text), SKILL_TEXT_MAX, &n, &cut);
 		e->clen = n;
 		free(text);
-		if (p) {
-			parents = jv_object_get(jv_copy(p->result), jv_string("parents"));
-			parents = jv_array_append(parents, jv_string(entry_name(p)));
-		}
+		parents = p ? jv_array_append(jv_object_get(jv_copy(p->result),
+		    jv_string("parents")), jv_string(entry_name(p))) : jv_array();
 		jv r = jv_object_set(jv_object(), jv_string("skill"), jv_string(e->f.def.name));
 
 		r = jv_object_set(r, jv_string("status"), jv_string("valid"));
@@ -1174,6 +1173,7 @@ skill_set_list(skill_set *ss, time_t now)
 			why = jv_string_fmt("signed by '%s', trusted through %s", d->author,
 			    jv_string_value(text));
 			jv_free(text);
+			jv_free(chain);
 		} else {
 			why = jv_object_get(jv_copy(e->result), jv_string("error"));
 		}
