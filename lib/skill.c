@@ -96,38 +96,50 @@ read_capped(const char *path, const char *shown, size_t max, int absent_ok, size
 	return buf;
 }
 
-/* text of a front matter value: strings as they are, numbers as YAML wrote them; else NULL */
+/* 1 when s holds a control character other than newline and tab */
+static int
+has_control(const char *s, int lines_ok)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < ' ' || *p == 0x7f) && !(lines_ok && (*p == '\n' || *p == '\t')))
+			return 1;
+	return 0;
+}
+
+/*
+ * Text of a front matter value: strings as they are, numbers as libjq writes them, NULL for
+ * absent, empty, null and false (the earlier implementation's "falsy"); anything else sets
+ * *bad and, first, *err
+ */
 static char *
 field(jv fm, const char *key, const char *path, int *bad, char **err)
 {
 	jv v = jv_object_get(jv_copy(fm), jv_string(key));
+	jv_kind k = jv_get_kind(v);
+	const char *why = NULL;
 	char *s = NULL;
 
-	if (jv_get_kind(v) == JV_KIND_STRING) {
+	if (k == JV_KIND_STRING) {
 		if (jv_string_length_bytes(jv_copy(v)) != (int)strlen(jv_string_value(v)))
-			*bad = 1;
+			why = "holds a NUL character";
+		else if (has_control(jv_string_value(v), streq(key, "description")))
+			why = "holds a control character";
 		else if (*jv_string_value(v))
 			s = xstrdup(jv_string_value(v));
-	} else if (jv_get_kind(v) == JV_KIND_NUMBER) {
+	} else if (k == JV_KIND_NUMBER) {
 		jv t = jv_dump_string(jv_copy(v), 0);
 
 		s = xstrdup(jv_string_value(t));
 		jv_free(t);
-	} else if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL &&
-	    jv_get_kind(v) != JV_KIND_FALSE) {
-		*bad = 1;
-	} else {
-		jv_free(jv_invalid_get_msg(v));
-		v = jv_null();
-	}
-	if (*bad && !*err)
-		*err = xasprintf("'%s': %s: is not a string", path, key);
-	else if (s && !streq(key, "description") && strpbrk(s, "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r\x0e\x0f\x10\x11"
-	    "\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f") && !*err) {
-		*bad = 1;
-		*err = xasprintf("'%s': %s: holds a control character", path, key);
+	} else if (k != JV_KIND_INVALID && k != JV_KIND_NULL && k != JV_KIND_FALSE) {
+		why = "is not a string";
 	}
 	jv_free(v);
+	if (why) {
+		if (!*bad)
+			*err = xasprintf("'%s': %s: %s", path, key, why);
+		*bad = 1;
+	}
 	return s;
 }
 
@@ -694,10 +706,10 @@ scan(const char *base, found **out, size_t *count, jv *others, char **err)
 		char *dir = xasprintf("%s/%s", base, names[i]), *md = xasprintf("%s/SKILL.md", dir);
 		struct stat st, mst;
 		found f = {dir, names[i], {0}, NULL};
+		int isdir = !*err && !stat(dir, &st) && S_ISDIR(st.st_mode);
 
-		if (*err || stat(dir, &st) || !S_ISDIR(st.st_mode) ||
-		    (lstat(md, &mst) && errno == ENOENT)) {
-			if (!*err && others && S_ISDIR(st.st_mode))
+		if (!isdir || (lstat(md, &mst) && errno == ENOENT)) {
+			if (isdir && others)
 				*others = jv_array_append(*others, jv_string(dir));
 			free(dir);
 			free(names[i]);
@@ -830,6 +842,8 @@ add_base(skill_set *ss, const char *dir, const char *source, char **err)
 	free(lock);
 	for (size_t i = 0; i < n; i++) {
 		entry e = {.f = f[i], .base = ss->nbases, .result = jv_null()};
+
+		e.f.def.source = source;
 		int taken = 0;
 
 		for (size_t j = 0; f[i].def.name && j < ss->n && !taken; j++)

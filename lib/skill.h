@@ -23,7 +23,7 @@ typedef struct skill_def {
 	char *name, *description;	/* required, non-empty */
 	char *version, *author, *parent, *tools;	/* NULL when absent */
 	char *dir;
-	const char *source;	/* "built-in", "deployment", "skills-dir" */
+	const char *source;	/* in a skill_set: "built-in", "deployment", "skills-dir" */
 } skill_def;
 
 /*
@@ -52,9 +52,12 @@ char *skill_sig_read(const char *dir, size_t *len, char **err);
 int skill_verify(const char *dir, const char *pubkey, char **err);
 
 /*
- * skills.lock: {NAME: {sha256, author, ...}}. Absent: jv_null() and *err NULL. Unreadable or
- * not a lock file: jv_invalid() and *err. skill_lock_write replaces path (store_replace) with
- * the earlier implementation's YAML.
+ * skills.lock: {NAME: {sha256, author, ...}}, the file's skills: map (a file too big is refused
+ * before it is read). Absent: jv_null() and *err NULL. Unreadable or not a lock file (an
+ * entry without sha256 included): jv_invalid() and *err. skill_lock_write replaces path
+ * (store_replace; a file there that cannot be read is refused) with the earlier
+ * implementation's YAML, keys sorted: skills (consumed) {NAME: {sha256, author}}, each entry
+ * given expires: null, source: builtin, trust_chain: null and verified_at: now (quoted).
  */
 jv skill_lock_read(const char *path, char **err);
 int skill_lock_write(const char *path, jv skills, char **err);

@@ -203,6 +203,13 @@ test_front_matter(void)
 	skill_def_free(&s);
 	free(body);
 
+	err = manifest("---\nname: x\ndescription: d\nversion: null\nparent: false\n"
+	    "author: ~\ntools: \"\"\n---\n", &s, NULL);
+	ok(!err && !s.version && !s.parent && !s.author && !s.tools,
+	    "null, false and empty optional keys are absent");
+	skill_def_free(&s);
+	free(err);
+
 	err = manifest("---\r\nname: x\r\ndescription: d\r\n---\r\nbody\r\n", &s, NULL);
 	ok(!err && streq(s.name, "x"), "CRLF lines are read");
 	skill_def_free(&s);
@@ -227,6 +234,10 @@ test_front_matter(void)
 		{"---\nname: x\ndescription: d\nparent: ../y\n---\n", "parent '../y' is not",
 		    "a parent that is not a name"},
 		{"---\nname: [x]\ndescription: d\n---\n", "name: is not a string", "a list name"},
+		{"---\nname: x\ndescription: d\nauthor: {a: b}\n---\n", "author: is not a string",
+		    "a mapping for author"},
+		{"---\nname: x\ndescription: d\nparent: true\n---\n", "parent: is not a string",
+		    "true for parent"},
 		{"---\nname: x\ndescription: d\nauthor: \"a\\x1b[2Jb\"\n---\n", "control character",
 		    "an author with an escape"},
 	};
