@@ -1005,8 +1005,8 @@ check_own(skill_set *ss, entry *e, const char *blob, size_t len, time_t now, jv 
 	}
 	jv_free(h);
 	if (!author) {
-		refuse(e, "untrusted", xasprintf("skill '%s' names no author: in its SKILL.md, so "
-		    "no key can vouch for it", name));
+		refuse(e, "untrusted", xasprintf("skill '%s' has no author field in its SKILL.md: "
+		    "without it no key can vouch for the skill", name));
 		return -1;
 	}
 	if (!(key = trust_key(ss->t, author))) {
@@ -1018,8 +1018,9 @@ check_own(skill_set *ss, entry *e, const char *blob, size_t len, time_t now, jv 
 		size_t siglen;
 		char *serr = NULL, *sig = skill_sig_read(e->f.dir, &siglen, &serr);
 
-		refuse(e, sig || serr ? "invalid" : "unsigned", xasprintf("skill '%s': %s", name,
-		    why));
+		refuse(e, sig || serr ? "invalid" : "unsigned", sig || serr ? xasprintf("skill "
+		    "'%s': the signature check for author '%s' failed: %s", name, author, why) :
+		    xasprintf("skill '%s' is unsigned: %s", name, why));
 		free(sig);
 		free(serr);
 		free(why);

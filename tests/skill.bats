@@ -478,7 +478,7 @@ signed() {
 	[ "$(status_of unsigned)" = unsigned ]
 	[[ "$(reason_of unsigned)" == *"no SKILL.md.sig"* ]]
 	[ "$(status_of noauthor)" = untrusted ]
-	[[ "$(reason_of noauthor)" == *"names no author"* ]]
+	[[ "$(reason_of noauthor)" == *"has no author field"* ]]
 	[ "$(status_of stranger)" = untrusted ]
 	[[ "$(reason_of stranger)" == *"'bob@example.com' is neither a trust anchor nor in the keyring"* ]]
 	[ "$(status_of keyonly)" = untrusted ]
