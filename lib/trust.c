@@ -233,7 +233,8 @@ names(const char *dir, const char *ext, char ***out, size_t *n, char **err)
 		}
 	}
 	closedir(d);
-	qsort(*out, *n, sizeof **out, by_name);
+	if (*n)
+		qsort(*out, *n, sizeof **out, by_name);
 	return 0;
 }
 
@@ -632,8 +633,11 @@ why_not(search *s, const char *n, const char **seen, int depth)
 	char *out = NULL, ts[TS_BUFSZ];
 	long a;
 
-	if (rv)
+	if (rv && rv->identity)
 		return xasprintf("'%s' is revoked (%s, by '%s')", n, rv->file, rv->revoker);
+	if (rv)
+		return xasprintf("'%s' is revoked: its key is (%s, by '%s')", n, rv->file,
+		    rv->revoker);
 	for (size_t i = 0; i < t->nends; i++) {
 		const tend *e = &t->ends[i];
 		int cycle = 0;
