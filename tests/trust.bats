@@ -96,6 +96,10 @@ no_chain() {
 	endorse a b '*' full 2027-01-01
 	MALLCOP_NOW=2026-12-31T23:59:59Z chain_is b aws-iam a b
 	MALLCOP_NOW=2027-01-01T00:00:00Z no_chain b aws-iam "expired on 2027-01-01T00:00:00Z"
+	MALLCOP_NOW=2027-01-01T00:00:00Z run mallcop trust list
+	assert_equal "$(jq -r '.endorsements["a@example.com"][0].expired' <<< "$output")" true
+	MALLCOP_NOW=2027-01-01T00:00:00Z run mallcop trust list --human
+	assert_line "  a@example.com -> b@example.com  full  scope *  expired 2027-01-01T00:00:00Z"
 }
 
 @test "a revoked identity is neither an endpoint nor an intermediary" {
@@ -117,6 +121,10 @@ no_chain() {
 	anchor a
 	known b
 	endorse a b '*' full
+	run --separate-stderr mallcop trust revoke "$K/nosuch.pub" --key "$K/a"
+	assert_failure 1
+	[[ "$stderr" == *"nosuch.pub"* ]]
+	[ ! -e "$T/revocations/a_example_com.revoke" ]
 	run mallcop trust revoke "$K/b.pub" --key "$K/a"
 	assert_success
 	assert_equal "$(jq -r .key <<< "$output")" "$(cut -d' ' -f1,2 "$K/b.pub")"
@@ -360,8 +368,8 @@ signed_at: '2026-11-26T00:00:00+00:00'"
 	assert_equal "$(jq -c '[.anchors[].identity]' <<< "$output")" '["mallcop@mallcop.app","a@example.com"]'
 	assert_equal "$(jq -r '.anchors[1].source' <<< "$output")" trust-dir
 	assert_equal "$(jq -c '[.keyring[].identity]' <<< "$output")" '["b@example.com","c@example.com"]'
-	assert_equal "$(jq -c '.endorsements["a@example.com"][0] | [.identity, .scope, .trust_level, .expires]' <<< "$output")" \
-		'["b@example.com","aws-*","full","2027-06-01T00:00:00Z"]'
+	assert_equal "$(jq -c '.endorsements["a@example.com"][0] | [.identity, .scope, .trust_level, .expires, .expired]' <<< "$output")" \
+		'["b@example.com","aws-*","full","2027-06-01T00:00:00Z",false]'
 	assert_equal "$(jq -c '.revocations[0] | [.revoker, .identity, .reason]' <<< "$output")" \
 		'["a@example.com","c@example.com","gone"]'
 	assert_equal "$(jq -r '.problems[0].error' <<< "$output")" "line 3: expected IDENTITY KEYTYPE BASE64"
