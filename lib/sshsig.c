@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <spawn.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -92,16 +93,32 @@ str_is(const rd *s, const char *lit)
 	return s->n == strlen(lit) && memcmp(s->p, lit, s->n) == 0;
 }
 
-/* an mpint that must be positive (or zero), without its sign byte; NULL when malformed */
+/*
+ * An mpint that must be positive (or zero), without its sign byte; NULL when malformed. A
+ * secret one is cleared when freed (BN_clear_free).
+ */
 static BIGNUM *
-get_mpint(rd *r)
+get_bn(rd *r, int secret)
 {
 	rd s;
+	BIGNUM *b;
 
 	if (get_str(r, &s) < 0 || (s.n > 0 && (s.p[0] & 0x80)) || s.n > MAX_BIGNUM + 1 ||
 	    (s.n == MAX_BIGNUM + 1 && s.p[0] != 0))
 		return NULL;
-	return BN_bin2bn(s.p, (int)s.n, NULL);
+	if (!(b = secret ? BN_secure_new() : BN_new()))
+		return NULL;
+	if (!BN_bin2bn(s.p, (int)s.n, b)) {
+		BN_clear_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+static BIGNUM *
+get_mpint(rd *r)
+{
+	return get_bn(r, 0);
 }
 
 /* a growing buffer for SSH wire encoding */
@@ -143,7 +160,7 @@ put_cstr(wb *w, const char *s)
 	put_str(w, s, strlen(s));
 }
 
-static void __attribute__((unused))
+static void
 put_mpint(wb *w, const BIGNUM *b)
 {
 	int n = BN_num_bytes(b);
@@ -193,6 +210,7 @@ b64_decode(const char *s, size_t n, unsigned char **out, size_t *outn)
 		goto bad;
 	*out = xmalloc(m / 4 * 3 + 1);
 	r = EVP_DecodeBlock(*out, (const unsigned char *)t, (int)m);
+	OPENSSL_cleanse(t, m);
 	free(t);
 	if (r < 0 || (size_t)r < pad) {
 		free(*out);
@@ -202,6 +220,7 @@ b64_decode(const char *s, size_t n, unsigned char **out, size_t *outn)
 	*outn = (size_t)r - pad;
 	return 0;
 bad:
+	OPENSSL_cleanse(t, n);
 	free(t);
 	return -1;
 }
@@ -756,13 +775,378 @@ out:
 	return r;
 }
 
+/* ssh-keygen's armor: base64 at 70 columns between the BEGIN and END lines */
+static char *
+armor(const unsigned char *b, size_t n, size_t *len)
+{
+	char *t = b64_encode(b, n), *out;
+	size_t m = strlen(t), o;
+
+	out = xmalloc(strlen(SIG_BEGIN) + strlen(SIG_END) + m + m / SIG_WRAP + 4);
+	o = (size_t)sprintf(out, "%s\n", SIG_BEGIN);
+	for (size_t i = 0; i < m; i += SIG_WRAP) {
+		size_t l = m - i < SIG_WRAP ? m - i : SIG_WRAP;
+
+		memcpy(out + o, t + i, l);
+		o += l;
+		out[o++] = '\n';
+	}
+	o += (size_t)sprintf(out + o, "%s\n", SIG_END);
+	free(t);
+	*len = o;
+	return out;
+}
+
+/* the private key of an unencrypted OpenSSH key file */
+typedef struct {
+	const struct ktype *kt;
+	EVP_PKEY *pk;
+	rd pub;	/* its public key blob (inside bin) */
+	unsigned char *bin;	/* the decoded file, cleared when done */
+	size_t binn;
+} privkey;
+
+static void
+privkey_free(privkey *k)
+{
+	EVP_PKEY_free(k->pk);
+	if (k->bin)
+		OPENSSL_cleanse(k->bin, k->binn);
+	free(k->bin);
+}
+
+static EVP_PKEY *
+ed25519_private(const rd *pub, const rd *sec)
+{
+	unsigned char derived[32];
+	size_t dn = sizeof derived;
+	EVP_PKEY *pk;
+
+	/* OpenSSH keeps seed || public key */
+	if (pub->n != 32 || sec->n != 64 || memcmp(sec->p + 32, pub->p, 32))
+		return NULL;
+	pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, sec->p, 32);
+	if (pk && (EVP_PKEY_get_raw_public_key(pk, derived, &dn) != 1 || dn != 32 ||
+	    memcmp(derived, pub->p, 32))) {
+		EVP_PKEY_free(pk);
+		pk = NULL;
+	}
+	return pk;
+}
+
+static EVP_PKEY *
+rsa_private(rd *r)
+{
+	BIGNUM *b[6] = {0};	/* n e d iqmp p q, in the file's order */
+	EVP_PKEY *pk = NULL;
+	int i;
+
+	for (i = 0; i < 6 && (b[i] = get_bn(r, i >= 2)); i++)
+		;
+	if (i == 6)
+		pk = rsa_key(b[0], b[1], b[2], b[4], b[5], b[3]);
+	for (i = 0; i < 6; i++)
+		BN_clear_free(b[i]);
+	return pk;
+}
+
+/*
+ * Read an OpenSSH private key file's text (openssh-key-v1): 0 and *k when it is unencrypted and
+ * of a type signed here; 1 when ssh-keygen must sign with it (encrypted, FIDO or another
+ * type); -1 and *why when it is not a key file.
+ */
+static int
+privkey_read(const char *text, size_t len, privkey *k, const char **why)
+{
+	const char *b = text + strlen(KEY_BEGIN), *e = memmem(b, len - strlen(KEY_BEGIN), KEY_END,
+	    strlen(KEY_END));
+	rd r, cipher, kdf, kdfopt, sec, type, a, c;
+	uint32_t nkeys, c1, c2;
+	size_t ml = sizeof KEY_MAGIC;
+
+	memset(k, 0, sizeof *k);
+	*why = "not an OpenSSH private key";
+	if (!e || b64_decode(b, (size_t)(e - b), &k->bin, &k->binn) < 0)
+		return -1;
+	r = (rd){k->bin, k->binn};
+	if (r.n < ml || memcmp(r.p, KEY_MAGIC, ml))
+		return -1;
+	r.p += ml;
+	r.n -= ml;
+	*why = "truncated private key";
+	if (get_str(&r, &cipher) < 0 || get_str(&r, &kdf) < 0 || get_str(&r, &kdfopt) < 0 ||
+	    get_u32(&r, &nkeys) < 0)
+		return -1;
+	if (nkeys != 1) {
+		*why = "a private key file with more than one key";
+		return -1;
+	}
+	if (get_str(&r, &k->pub) < 0 || get_str(&r, &sec) < 0)
+		return -1;
+	if (!str_is(&cipher, "none"))
+		return 1;
+	if (get_u32(&sec, &c1) < 0 || get_u32(&sec, &c2) < 0 || get_str(&sec, &type) < 0)
+		return -1;
+	if (c1 != c2) {
+		*why = "a corrupt private key (its check numbers differ)";
+		return -1;
+	}
+	if (!(k->kt = ktype_find((const char *)type.p, type.n)))
+		return 1;
+	*why = "a corrupt private key";
+	if (k->kt->kind == K_ED25519) {
+		if (get_str(&sec, &a) < 0 || get_str(&sec, &c) < 0)
+			return -1;
+		k->pk = ed25519_private(&a, &c);
+	} else if (k->kt->kind == K_ECDSA) {
+		BIGNUM *d;
+
+		if (get_str(&sec, &c) < 0 || !str_is(&c, k->kt->curve) || get_str(&sec, &a) < 0 ||
+		    !(d = get_bn(&sec, 1)))
+			return -1;
+		k->pk = ec_key(k->kt, &a, d);
+		BN_clear_free(d);
+	} else
+		k->pk = rsa_private(&sec);
+	ERR_clear_error();
+	return k->pk && get_str(&sec, &c) == 0 ? 0 : -1;
+}
+
+/* the SSH signature blob of data by k; -1 when OpenSSL fails */
+static int
+sig_make(const privkey *k, const wb *data, wb *out)
+{
+	const struct ktype *kt = k->kt;
+	const EVP_MD *md = kt->kind == K_ECDSA ? kt->md() : kt->kind == K_RSA ? EVP_sha512() : NULL;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned char *raw = NULL;
+	size_t rn = 0;
+	int ok = 0;
+
+	if (c && EVP_DigestSignInit(c, NULL, md, NULL, k->pk) == 1 &&
+	    EVP_DigestSign(c, NULL, &rn, data->p, data->n) == 1) {
+		raw = xmalloc(rn);
+		ok = EVP_DigestSign(c, raw, &rn, data->p, data->n) == 1;
+	}
+	EVP_MD_CTX_free(c);
+	if (ok && kt->kind == K_ECDSA) {
+		const unsigned char *p = raw;
+		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)rn);
+		wb inner = {0};
+
+		if ((ok = es != NULL)) {
+			put_mpint(&inner, ECDSA_SIG_get0_r(es));
+			put_mpint(&inner, ECDSA_SIG_get0_s(es));
+			put_cstr(out, kt->name);
+			put_str(out, inner.p, inner.n);
+		}
+		ECDSA_SIG_free(es);
+		free(inner.p);
+	} else if (ok) {
+		put_cstr(out, kt->kind == K_RSA ? "rsa-sha2-512" : kt->name);
+		put_str(out, raw, rn);
+	}
+	free(raw);
+	ERR_clear_error();
+	return ok ? 0 : -1;
+}
+
+/* "KEYTYPE BASE64" of a public key blob */
+static char *
+pubkey_line(const rd *blob)
+{
+	rd r = *blob, type;
+	char *t, *b, *line;
+
+	if (get_str(&r, &type) < 0)
+		return NULL;
+	t = shown(&type);
+	b = b64_encode(blob->p, blob->n);
+	line = xasprintf("%s %s", t, b);
+	free(t);
+	free(b);
+	return line;
+}
+
+static char *
+native_sign(const privkey *k, const char *ns, const void *msg, size_t msglen, size_t *siglen,
+    char **err)
+{
+	wb data = {0}, sigblob = {0}, all = {0};
+	char *sig = NULL;
+	EVP_PKEY *pub;
+	const struct ktype *kt;
+	const char *why;
+
+	signed_data(&data, ns, "sha512", EVP_sha512(), msg, msglen);
+	if (sig_make(k, &data, &sigblob) < 0) {
+		*err = xstrdup("signing failed (OpenSSL)");
+		goto out;
+	}
+	/* the signature must verify with the public key the file names, or it is not that key */
+	if (!(pub = blob_key(k->pub.p, k->pub.n, &kt, &why)) || kt != k->kt ||
+	    sig_check(kt, pub, &(rd){sigblob.p, sigblob.n}, &data, &why) < 0) {
+		EVP_PKEY_free(pub);
+		*err = xstrdup("a corrupt private key (its public key is not its own)");
+		goto out;
+	}
+	EVP_PKEY_free(pub);
+	put(&all, SIG_MAGIC, strlen(SIG_MAGIC));
+	put_u32(&all, 1);
+	put_str(&all, k->pub.p, k->pub.n);
+	put_cstr(&all, ns);
+	put_str(&all, "", 0);
+	put_cstr(&all, "sha512");
+	put_str(&all, sigblob.p, sigblob.n);
+	sig = armor(all.p, all.n, siglen);
+out:
+	free(data.p);
+	free(sigblob.p);
+	free(all.p);
+	return sig;
+}
+
+extern char **environ;
+
+/*
+ * `ssh-keygen -Y sign -f keypath -n ns` over msg in a private temporary directory: for the
+ * keys we do not sign with ourselves. It asks for a passphrase on our terminal (/dev/tty) or
+ * through SSH_ASKPASS; what it says goes to a spool file, shown only when it fails.
+ */
+static char *
+keygen_sign(const char *keypath, const char *ns, const void *msg, size_t msglen,
+    size_t *siglen, char **err)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = xasprintf("%s/mallcop-sign.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	char *file = NULL, *sigfile = NULL, *sig = NULL;
+	char *argv[] = {"ssh-keygen", "-q", "-Y", "sign", "-f", (char *)keypath, "-n", (char *)ns,
+		NULL, NULL};
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int errfd = -1, status = 0, r;
+
+	if (!mkdtemp(dir)) {
+		*err = xasprintf("cannot make a temporary directory '%s': %s", dir, strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	file = xasprintf("%s/message", dir);
+	sigfile = xasprintf("%s.sig", file);
+	argv[8] = file;
+	if (store_replace(file, msg, msglen, err) < 0)
+		goto out;
+	errfd = proc_spool(dir);
+	posix_spawn_file_actions_init(&fa);
+	/* a passphrase is read from the terminal: never from a pipe or file we were given */
+	if (!isatty(0))
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, errfd, 1);
+	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
+	fflush(NULL);
+	r = posix_spawnp(&pid, "ssh-keygen", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r) {
+		*err = r == ENOENT ? xasprintf("cannot sign with '%s' without ssh-keygen: install "
+		    "OpenSSH (openssh-client)", keypath) :
+		    xasprintf("cannot run ssh-keygen: %s", strerror(r));
+		goto out;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && (sig = store_slurp(sigfile, siglen)))
+		goto out;
+	{
+		char *cursor, *tail;
+
+		proc_err_tail(errfd, &cursor, &tail);
+		*err = xasprintf("ssh-keygen -Y sign -f '%s' failed: %s", keypath,
+		    tail ? tail : "it gave no reason");
+		free(cursor);
+		free(tail);
+	}
+out:
+	if (errfd >= 0)
+		close(errfd);
+	unlink(sigfile);
+	unlink(file);
+	rmdir(dir);
+	free(sigfile);
+	free(file);
+	free(dir);
+	return sig;
+}
+
+/* the key line of a signature we (or ssh-keygen) made */
+static char *
+signer_of(const char *sig, size_t siglen, const char *ns, char **err)
+{
+	unsigned char *bin;
+	size_t n;
+	const char *why;
+	sigparts p;
+	char *line = NULL;
+
+	if (dearmor(sig, siglen, &bin, &n, &why) < 0) {
+		*err = xasprintf("ssh-keygen wrote no signature: %s", why);
+		return NULL;
+	}
+	if (sig_parse(bin, n, &p, err) == 0) {
+		if (!str_is(&p.ns, ns))
+			*err = xstrdup("ssh-keygen wrote a signature for another namespace");
+		else if (!(line = pubkey_line(&p.key)))
+			*err = xstrdup("truncated signature");
+	}
+	free(bin);
+	return line;
+}
+
 char *
 sshsig_sign(const char *keypath, const char *ns, const void *msg, size_t msglen,
     size_t *siglen, char **pubkey, char **err)
 {
-	(void)keypath, (void)ns, (void)msg, (void)msglen, (void)siglen;
+	size_t len;
+	char *text = store_slurp(keypath, &len), *s, *sig = NULL, *signer = NULL;
+	const char *why;
+	privkey k;
+	int r;
+
+	*err = NULL;
 	if (pubkey)
 		*pubkey = NULL;
-	*err = xstrdup("signing is not implemented yet");
-	return NULL;
+	if (!text) {
+		*err = xasprintf("cannot read '%s': %s", keypath, strerror(errno));
+		return NULL;
+	}
+	s = text + strspn(text, " \t\r\n");
+	if (!strncmp(s, KEY_BEGIN, strlen(KEY_BEGIN))) {
+		r = privkey_read(s, len - (size_t)(s - text), &k, &why);
+		if (r == 0) {
+			sig = native_sign(&k, ns, msg, msglen, siglen, err);
+			if (sig)
+				signer = pubkey_line(&k.pub);
+		} else if (r < 0)
+			*err = xasprintf("'%s': %s", keypath, why);
+		privkey_free(&k);
+	} else
+		r = 1;
+	/* another private key format ssh-keygen reads (PEM), or a .pub whose key is in ssh-agent */
+	if (r == 1 && strncmp(s, "-----BEGIN ", 11) && !ktype_find(s, strcspn(s, " \t\r\n")) &&
+	    strncmp(s, "sk-", 3)) {
+		*err = xasprintf("'%s' is not an SSH key: give an OpenSSH private key file, or the "
+		    ".pub file of a key in ssh-agent", keypath);
+		r = -1;
+	}
+	OPENSSL_cleanse(text, len);
+	free(text);
+	if (r == 1 && (sig = keygen_sign(keypath, ns, msg, msglen, siglen, err)) &&
+	    !(signer = signer_of(sig, *siglen, ns, err))) {
+		free(sig);
+		sig = NULL;
+	}
+	if (sig && pubkey)
+		*pubkey = signer;
+	else
+		free(signer);
+	return sig;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -122,6 +123,54 @@ static const struct { const char *pub, *sig; } kvec[] = {
 	"y1dI1WGMt4aJR4Eu6YRVQM\n"
 	"-----END SSH SIGNATURE-----\n"},
 };
+
+/* the private halves of kvec's ed25519, P-256 and RSA keys (throwaway test keys) */
+static const char KED25519[] =
+	"-----BEGIN OPENSSH PRIVATE KEY-----\n"
+	"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+	"QyNTUxOQAAACAGFLya2puUcp6kMgmw4481N0CoFF6RMu/Xm1Jxo/vaRgAAAJgVBcCdFQXA\n"
+	"nQAAAAtzc2gtZWQyNTUxOQAAACAGFLya2puUcp6kMgmw4481N0CoFF6RMu/Xm1Jxo/vaRg\n"
+	"AAAEA1GdDs1qnptgpiylXyGSuACjlybqk+sbVdV0NXefsGgAYUvJram5RynqQyCbDjjzU3\n"
+	"QKgUXpEy79ebUnGj+9pGAAAAE2VkMjU1MTlAZXhhbXBsZS5jb20BAg==\n"
+	"-----END OPENSSH PRIVATE KEY-----\n";
+static const char KP256[] =
+	"-----BEGIN OPENSSH PRIVATE KEY-----\n"
+	"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAaAAAABNlY2RzYS\n"
+	"1zaGEyLW5pc3RwMjU2AAAACG5pc3RwMjU2AAAAQQSexV8kbW/LiAYODn8sEkc+E8K6c19d\n"
+	"lJz4y4+0mQldVLZHrrK27nlABc+WNjpE1tOxVicA5ZqgBkhJ1NmVS3uaAAAAsBG8X2gRvF\n"
+	"9oAAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBJ7FXyRtb8uIBg4O\n"
+	"fywSRz4TwrpzX12UnPjLj7SZCV1UtkeusrbueUAFz5Y2OkTW07FWJwDlmqAGSEnU2ZVLe5\n"
+	"oAAAAgXPYO4zbrueo076t4DsBF0k/wlylXeIEYb9yIDY1BqmIAAAAVZWNkc2FiMjU2QGV4\n"
+	"YW1wbGUuY29tAQID\n"
+	"-----END OPENSSH PRIVATE KEY-----\n";
+static const char KRSA[] =
+	"-----BEGIN OPENSSH PRIVATE KEY-----\n"
+	"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAABFwAAAAdzc2gtcn\n"
+	"NhAAAAAwEAAQAAAQEA1Xw0xVlnUvQTPxsZsf2Az5ZogetGYIjDCmQx0Iv+n1X+5hr/whmQ\n"
+	"qSwSeSdljegR07IF0VRuikxR8ioQDXpz/6+5oSe/yJSEByt75Hu/0UCIdvbl+Nx55W4Cg3\n"
+	"EVKclS68MylwgbagepzoXg2d+IU1QN+1sYiO9Jtrkz5lKOoM7DXmHUp9A18lnUGfuZWjkN\n"
+	"43QzrYwTNjV4q2r8TZAWlFIAHbSB8dfqt1vHYBlrO5Lhuk5+8RG77p8zphhnGFasDTBEz3\n"
+	"jZ3USiCg+3bplosrbED7R0GB6yfUUpenmeiWYiRBmsfUvfanqD6PsyrQPPNg5Bx0LqaO7C\n"
+	"r2zXRK2HRwAAA9Ar2UakK9lGpAAAAAdzc2gtcnNhAAABAQDVfDTFWWdS9BM/Gxmx/YDPlm\n"
+	"iB60ZgiMMKZDHQi/6fVf7mGv/CGZCpLBJ5J2WN6BHTsgXRVG6KTFHyKhANenP/r7mhJ7/I\n"
+	"lIQHK3vke7/RQIh29uX43HnlbgKDcRUpyVLrwzKXCBtqB6nOheDZ34hTVA37WxiI70m2uT\n"
+	"PmUo6gzsNeYdSn0DXyWdQZ+5laOQ3jdDOtjBM2NXiravxNkBaUUgAdtIHx1+q3W8dgGWs7\n"
+	"kuG6Tn7xEbvunzOmGGcYVqwNMETPeNndRKIKD7dumWiytsQPtHQYHrJ9RSl6eZ6JZiJEGa\n"
+	"x9S99qeoPo+zKtA882DkHHQupo7sKvbNdErYdHAAAAAwEAAQAAAQAIAyZeixweopHKWjOy\n"
+	"WMep2C+fQ1DxNJDQELHx7XR7+cKcU5e/wC02vDRhSaznu4sCZ/m3QTT43yPAM/tFljqeS7\n"
+	"PALE69XMhBFfe2ET2Xa+rzPrxOL8V/aovmRQCSAJVVII6t2Rxg9AgCe/HUG4NGpVlKUsFD\n"
+	"+mnI1YCbfK5lCJas1aTlO236noSaytXWAQBevUpfJy4/nuMZnbNoWMPind0dPXpY2Rp0qs\n"
+	"/Shp6jdpcK+hzfKflhuOKB9XR9mOhf+Lqu7yuVxAtNCInmuw7ZOfqyL+1PluvRZt1N+kR/\n"
+	"aOZ+ib9+WZJisfaZn9zXG5g85fePXDbvAQ5zM/Y0RNUBAAAAgQDrXQpz5af+dtx4FTWmHc\n"
+	"Kb4Jtq8khhrE2BIbyswau94igyeQz4i8ydGMgM0ht1OudOjm4PF4nzh5e6NMngAlasiX6L\n"
+	"XXlaJF49/+oPa153xsW57jDhB4S/eNSwWTmfQ+pM6VUucoZZp5DbOq3QTs9Y87kgpE7+zP\n"
+	"eHMMA4RLb5lQAAAIEA76Scj4PeuomsW3FPC65ls4dMBRDd6EeVJOlmBj+AASBMITMQlcvo\n"
+	"JnuqD4CEDT6VSxruvfVzUx0znbJM8VM4AMOfCjYl4mkXzNSF+Eq21fpU/ZcEHV1Bc+qibs\n"
+	"/hYoN/uRvvVdm7sIDrDNhXpXUk16Z5rCCl0kGl4wyIrBGAdscAAACBAOQOhvRsLNHkwfOd\n"
+	"Cm/RNPmX5iZPFXn7y6c2MUL/yTdppCI+tZboe6boICFFOQgmJb60EdB2PXR4yVZOjj/Z/4\n"
+	"1k/6h43du0viezfZOAwzg+8IKy1sL0A6RUHf1LIRVxefhkv7kxEcEvZVoI/jDeUVBkpM7T\n"
+	"W0BFQq+GVKutz+uBAAAAFHJzYWIyMDQ4QGV4YW1wbGUuY29tAQIDBAUG\n"
+	"-----END OPENSSH PRIVATE KEY-----\n";
 
 /* the binary inside an armored signature (whose body is one base64 run once joined) */
 static unsigned char *
@@ -435,6 +484,168 @@ key_types(void)
 	}
 }
 
+/* SSH wire encoding, written here apart from lib/sshsig.c's */
+static size_t
+w_str(unsigned char *o, const void *b, size_t n)
+{
+	o[0] = (unsigned char)(n >> 24), o[1] = (unsigned char)(n >> 16);
+	o[2] = (unsigned char)(n >> 8), o[3] = (unsigned char)n;
+	memcpy(o + 4, b, n);
+	return n + 4;
+}
+
+static size_t
+w_bn(unsigned char *o, const BIGNUM *b)
+{
+	unsigned char t[1024] = {0};
+	int n = BN_bn2bin(b, t + 1);
+
+	return t[1] & 0x80 ? w_str(o, t, (size_t)n + 1) : w_str(o, t + 1, (size_t)n);
+}
+
+/*
+ * A signature by a fresh RSA key made with OpenSSL alone, its signature type sigtype over
+ * hash md: the legacy ssh-rsa (SHA-1) must be refused, rsa-sha2-256 (the control) accepted.
+ */
+static void
+rsa_sigtype(EVP_PKEY *pk, const char *sigtype, const EVP_MD *md, const char *want)
+{
+	static unsigned char blob[2048], data[512], sigb[1024], all[4096];
+	BIGNUM *n = NULL, *e = NULL;
+	unsigned char h[64], raw[512];
+	unsigned int hl;
+	size_t bn = 0, dn = 0, sn = 0, an = 0, rl = sizeof raw;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	char *b64, *line, *arm;
+
+	EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n);
+	EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e);
+	bn += w_str(blob, "ssh-rsa", 7);
+	bn += w_bn(blob + bn, e);
+	bn += w_bn(blob + bn, n);
+	EVP_Digest(KMSG, strlen(KMSG), h, &hl, EVP_sha512(), NULL);
+	memcpy(data, "SSHSIG", 6);
+	dn = 6;
+	dn += w_str(data + dn, "test", 4);
+	dn += w_str(data + dn, "", 0);
+	dn += w_str(data + dn, "sha512", 6);
+	dn += w_str(data + dn, h, hl);
+	EVP_DigestSignInit(c, NULL, md, NULL, pk);
+	EVP_DigestSign(c, raw, &rl, data, dn);
+	sn += w_str(sigb, sigtype, strlen(sigtype));
+	sn += w_str(sigb + sn, raw, rl);
+	memcpy(all, "SSHSIG\0\0\0\1", 10);
+	an = 10;
+	an += w_str(all + an, blob, bn);
+	an += w_str(all + an, "test", 4);
+	an += w_str(all + an, "", 0);
+	an += w_str(all + an, "sha512", 6);
+	an += w_str(all + an, sigb, sn);
+	b64 = malloc(bn * 2 + 4);
+	EVP_EncodeBlock((unsigned char *)b64, blob, (int)bn);
+	line = xasprintf("ssh-rsa %s", b64);
+	arm = armor(all, an);
+	VERDICT(want, arm, strlen(arm), KMSG, "test", line, "a %s signature", sigtype);
+	free(arm), free(line), free(b64);
+	BN_free(n), BN_free(e);
+	EVP_MD_CTX_free(c);
+}
+
+static void
+rsa_legacy(void)
+{
+	EVP_PKEY *pk = EVP_RSA_gen(2048);
+
+	rsa_sigtype(pk, "rsa-sha2-256", EVP_sha256(), "ok");
+	rsa_sigtype(pk, "ssh-rsa", EVP_sha1(), "legacy ssh-rsa (SHA-1) signature refused");
+	rsa_sigtype(pk, "rsa-sha2-512", EVP_sha256(), "bad signature");
+	EVP_PKEY_free(pk);
+}
+
+static char keyfile[] = "/tmp/test_sshsig.key.XXXXXX";
+
+static void
+put_file(const char *path, const void *b, size_t n)
+{
+	FILE *f = fopen(path, "w");
+
+	fwrite(b, 1, n, f);
+	fclose(f);
+}
+
+/* sshsig_sign with the key text key: the signature, or NULL and *err */
+static char *
+sign_with(const char *key, size_t keylen, const char *msg, size_t *n, char **pub, char **err)
+{
+	put_file(keyfile, key, keylen);
+	return sshsig_sign(keyfile, "test", msg, strlen(msg), n, pub, err);
+}
+
+static void
+signing(void)
+{
+	size_t n;
+	char *err = NULL, *pub = NULL, *sig;
+
+	close(mkstemp(keyfile));
+	sig = sign_with(KED25519, strlen(KED25519), KMSG, &n, &pub, &err);
+	ok(sig && n == strlen(sig), "an ed25519 key signs natively");
+	is_str(sig, kvec[6].sig, "byte for byte what ssh-keygen -Y sign wrote");
+	is_str(pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAYUvJram5RynqQyCbDjjzU3QKgUXpEy79ebUnGj+9pG",
+	    "the signer's key");
+	free(sig), free(pub);
+	sig = sign_with(KRSA, strlen(KRSA), KMSG, &n, NULL, &err);
+	is_str(sig, kvec[4].sig, "an RSA key (rsa-sha2-512): byte for byte ssh-keygen's");
+	free(sig);
+	sig = sign_with(KP256, strlen(KP256), KMSG, &n, &pub, &err);
+	ok(sig != NULL, "a P-256 key signs natively");
+	VERDICT("ok", sig ? sig : "", sig ? n : 0, KMSG, "test", kvec[0].pub,
+	    "its signature verifies (ECDSA is not deterministic)");
+	ok(pub && !strncmp(pub, kvec[0].pub, strlen(pub)), "the signer's key");
+	free(sig), free(pub);
+
+	/* every cut of the key file's binary is refused with a reason, and none shows the key */
+	{
+		size_t bn, wrong = 0, leaked = 0;
+		unsigned char *bin;
+		char *t, *k, *kb, *s;
+
+		t = xstrdup(KED25519);
+		memcpy(t, "-----BEGIN SSH SIGNATURE-----", 29);
+		s = strstr(t, "-----END");
+		memcpy(s, "-----END SSH SIGNATURE-----\n", 29);
+		bin = unarmor(t, &bn);
+		free(t);
+		for (size_t l = 0; l < bn; l++) {
+			char *a = armor(bin, l);
+
+			k = xasprintf("-----BEGIN OPENSSH PRIVATE KEY-----\n%s-----END OPENSSH "
+			    "PRIVATE KEY-----\n", strchr(a, '\n') + 1);
+			*strstr(k, "-----END SSH") = 0;
+			kb = xasprintf("%s-----END OPENSSH PRIVATE KEY-----\n", k);
+			err = NULL;
+			if ((sig = sign_with(kb, strlen(kb), KMSG, &n, NULL, &err)) || !err)
+				wrong++;
+			else if (strstr(err, "AAAA") || strstr(err, "QyNTUxOQ"))
+				leaked++;
+			if (err && l == bn / 2)
+				printf("# cut at %zu: %s\n", l, err);
+			free(sig), free(err), free(a), free(k), free(kb);
+		}
+		ok(wrong == 0, "a private key cut at every length is refused with a reason");
+		ok(leaked == 0, "no message shows key material");
+		free(bin);
+	}
+	sig = sign_with("hello\n", 6, KMSG, &n, NULL, &err);
+	ok(!sig && err && strstr(err, "is not an SSH key"), "a file that is no key: %s", err);
+	free(err);
+	unlink(keyfile);
+	err = NULL;
+	sig = sshsig_sign(keyfile, "test", "x", 1, &n, NULL, &err);
+	ok(!sig && err && strstr(err, "No such file"), "a missing key file: %s", err);
+	free(err);
+}
+
 static char *
 read_all(FILE *f, size_t *n)
 {
@@ -500,5 +711,7 @@ main(int argc, char **argv)
 	truncations();
 	pubkeys();
 	key_types();
+	rsa_legacy();
+	signing();
 	return t_done();
 }
