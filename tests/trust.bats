@@ -188,6 +188,19 @@ no_chain() {
 		SHA256:Hk1IrPwk/ipgf4ejmMx8e2bx3gA28sYAXstmq6rusXQ
 }
 
+@test "ECDSA and RSA keys sign endorsements and revocations too" {
+	ssh-keygen -q -t ecdsa -b 384 -N '' -C e@example.com -f "$K/e"
+	ssh-keygen -q -t rsa -b 2048 -N '' -C r@example.com -f "$K/r"
+	mallcop trust add-anchor e@example.com "$K/e.pub" > /dev/null
+	mallcop trust add-key r@example.com "$K/r.pub" > /dev/null
+	known c
+	endorse e r '*' full
+	endorse r c '*' author
+	chain_is c aws-iam e r c
+	mallcop trust revoke r@example.com --key "$K/e" > /dev/null
+	no_chain c aws-iam "'r@example.com', who endorses 'c@example.com', is revoked"
+}
+
 @test "chain names the missing hop" {
 	anchor a
 	known b
