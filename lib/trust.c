@@ -595,6 +595,7 @@ join(char **out, char *reason)
 }
 
 /* why n, not reached by a "full" path, has none: each endorsement of it, and why it fails */
+/* seen: n and the identities it is explained for (depth of them, at most 8) */
 static char *
 why_not(search *s, const char *n, const char **seen, int depth)
 {
@@ -608,6 +609,7 @@ why_not(search *s, const char *n, const char **seen, int depth)
 	if (rv)
 		return xasprintf("'%s' is revoked: its key is (%s, by '%s')", n, rv->file,
 		    rv->revoker);
+	seen[depth] = n;
 	for (size_t i = 0; i < t->nends; i++) {
 		const tend *e = &t->ends[i];
 		int cycle = 0;
@@ -618,7 +620,7 @@ why_not(search *s, const char *n, const char **seen, int depth)
 			join(&out, xstrdup("..."));
 			break;
 		}
-		for (int k = 0; k < depth; k++)
+		for (int k = 0; k <= depth; k++)
 			cycle |= streq(seen[k], e->endorser);
 		if (e->expires <= s->now)
 			join(&out, xasprintf("the endorsement of '%s' by '%s' (%s) expired on %s", n,
@@ -636,16 +638,14 @@ why_not(search *s, const char *n, const char **seen, int depth)
 			join(&out, xasprintf("'%s' has level author (endorsed by '%s'), so it cannot "
 			    "endorse '%s'", e->endorser, s->q[s->q[a].parent].id, n));
 		else if (cycle)
-			join(&out, xasprintf("'%s' endorses '%s' but is itself endorsed only through "
-			    "'%s' (a cycle)", e->endorser, n, n));
+			join(&out, xasprintf("'%s' endorses '%s': a cycle that reaches no anchor",
+			    e->endorser, n));
 		else if (depth >= 8)
 			join(&out, xasprintf("'%s' endorses '%s' but has no trust path", e->endorser,
 			    n));
 		else {
-			char *sub;
+			char *sub = why_not(s, e->endorser, seen, depth + 1);
 
-			seen[depth] = n;
-			sub = why_not(s, e->endorser, seen, depth + 1);
 			join(&out, xasprintf("'%s' endorses '%s' but has no trust path (%s)",
 			    e->endorser, n, sub));
 			free(sub);

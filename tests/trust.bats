@@ -250,7 +250,7 @@ no_chain() {
 	known c
 	endorse b c '*' full
 	endorse c b '*' full
-	no_chain c aws-iam "(a cycle)"
+	no_chain c aws-iam "a cycle that reaches no anchor"
 	endorse a b '*' full
 	endorse b a '*' full
 	chain_is c aws-iam a b c
@@ -367,6 +367,13 @@ signed_at: '2026-11-26T00:00:00+00:00'"
 	run mallcop trust chain mallcop@mallcop.app --skill aws-iam
 	assert_success
 	assert_equal "$(jq -c .path <<< "$output")" '["mallcop@mallcop.app"]'
+	# the deployment cannot give the built-in anchor another key
+	mkdir -p "$T"
+	printf 'mallcop@mallcop.app %s\n' "$(cat "$K/e.pub")" > "$T/anchors"
+	run mallcop trust list
+	assert_equal "$(jq -c '[.anchors[] | .fingerprint]' <<< "$output")" \
+		"[\"$(cut -d' ' -f2,3 "$TOP/share/mallcop/trust/anchors" | ssh-keygen -lf - | cut -d' ' -f2)\"]"
+	[[ "$(jq -r '.problems[0].error' <<< "$output")" == "line 1: 'mallcop@mallcop.app' already has another key"* ]]
 }
 
 @test "list shows anchors, keyring, endorsements, revocations and problems" {
