@@ -369,7 +369,8 @@ main(int argc, char **argv)
 			if (!jv_is_valid(out)) {
 				jv_free(out);
 				trust_free(t);
-				cli_fail(EXIT_WORK, human, "%s", why);
+				cli_fail(EXIT_WORK, human, "no trust path to '%s' for skill '%s': %s",
+				    argv[optind], skill, why);
 			}
 			out = jv_object_set(jv_object(), jv_string("path"), out);
 			out = jv_object_set(out, jv_string("identity"), jv_string(argv[optind]));

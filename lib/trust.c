@@ -676,8 +676,7 @@ trust_path(const trust *t, const char *identity, const char *skill, time_t now, 
 		reason = xstrdup("there is no anchor that is not revoked");
 	else
 		reason = why_not(&s, identity, seen, 0);
-	*why = xasprintf("no trust path to '%s' for skill '%s': %s", identity, s.skill, reason);
-	free(reason);
+	*why = reason;
 	free(s.q);
 	return jv_invalid();
 }
