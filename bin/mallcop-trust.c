@@ -164,8 +164,34 @@ print_keys(jv list, const char *title)
 	jv_free(list);
 }
 
+/* each endorsement of a list marked "expired" (expires <= now) or not */
+static jv
+mark_expired(jv list, int64_t now)
+{
+	jv ends = jv_object_get(jv_copy(list), jv_string("endorsements")), out = jv_object();
+
+	jv_object_foreach(ends, who, es) {
+		jv marked = jv_array();
+
+		jv_array_foreach(es, i, e) {
+			jv x = jv_object_get(jv_copy(e), jv_string("expires"));
+			int64_t exp = 0;
+
+			(void)i;
+			e = jv_object_set(e, jv_string("expired"),
+			    jv_bool(!ts_parse(jv_string_value(x), &exp) && exp <= now));
+			marked = jv_array_append(marked, e);
+			jv_free(x);
+		}
+		jv_free(es);
+		out = jv_object_set(out, who, marked);
+	}
+	jv_free(ends);
+	return jv_object_set(list, jv_string("endorsements"), out);
+}
+
 static void
-print_list(jv r, int64_t now)
+print_list(jv r)
 {
 	jv ends = jv_object_get(jv_copy(r), jv_string("endorsements"));
 	jv revs = jv_object_get(jv_copy(r), jv_string("revocations"));
@@ -178,9 +204,6 @@ print_list(jv r, int64_t now)
 		puts("  none");
 	jv_object_foreach(ends, who, list) {
 		jv_array_foreach(list, i, e) {
-			int64_t exp = 0;
-			jv x = jv_object_get(jv_copy(e), jv_string("expires"));
-
 			(void)i;
 			fputs("  ", stdout);
 			human_put(stdout, jv_string_value(who));
@@ -190,11 +213,9 @@ print_list(jv r, int64_t now)
 			human_field(stdout, e, "trust_level", "");
 			fputs("  scope ", stdout);
 			human_field(stdout, e, "scope", "");
-			fputs(!ts_parse(jv_string_value(x), &exp) && exp <= now ? "  expired " :
-			    "  until ", stdout);
-			human_put(stdout, jv_string_value(x));
+			fputs(has(e, "expired", JV_KIND_TRUE) ? "  expired " : "  until ", stdout);
+			human_field(stdout, e, "expires", "");
 			putchar('\n');
-			jv_free(x);
 			jv_free(e);
 		}
 		jv_free(who);
@@ -326,7 +347,7 @@ main(int argc, char **argv)
 		if (a.identity)
 			identity_arg("--identity", a.identity);
 		/* a file there is the key to revoke; anything else an identity */
-		if (!access(what, F_OK)) {
+		if (!access(what, F_OK) || strchr(what, '/')) {
 			if (sshsig_pubkey_load(what, &type, &b64, NULL, &err))
 				cli_fail(EXIT_WORK, human, "%s", err);
 			key = xasprintf("%s %s", type, b64);
@@ -348,13 +369,14 @@ main(int argc, char **argv)
 			if (!jv_is_valid(out)) {
 				jv_free(out);
 				trust_free(t);
-				cli_fail(EXIT_WORK, human, "%s", why);
+				cli_fail(EXIT_WORK, human, "no trust path to '%s' for skill '%s': %s",
+				    argv[optind], skill, why);
 			}
 			out = jv_object_set(jv_object(), jv_string("path"), out);
 			out = jv_object_set(out, jv_string("identity"), jv_string(argv[optind]));
 			out = jv_object_set(out, jv_string("skill"), jv_string(skill));
 		} else {
-			out = trust_list(t);
+			out = mark_expired(trust_list(t), now);
 		}
 		trust_free(t);
 	}
@@ -368,7 +390,7 @@ main(int argc, char **argv)
 		if (!strcmp(sub, "chain"))
 			print_chain(out);
 		else if (!strcmp(sub, "list"))
-			print_list(out, now);
+			print_list(out);
 		else if (!strncmp(sub, "add-", 4))
 			print_key_result(out, sub[4] == 'a');
 		else {

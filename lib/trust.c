@@ -233,7 +233,8 @@ names(const char *dir, const char *ext, char ***out, size_t *n, char **err)
 		}
 	}
 	closedir(d);
-	qsort(*out, *n, sizeof **out, by_name);
+	if (*n)
+		qsort(*out, *n, sizeof **out, by_name);
 	return 0;
 }
 
@@ -339,123 +340,90 @@ out:
 	return doc;
 }
 
-/* the entries of a signed file: list[i] objects, or a problem */
-static jv
-entries(trust *t, const char *path, jv doc, const char *list)
-{
-	jv v = jv_object_get(doc, jv_string(list));
+/* one entry of a signed file, by signer: kept in t, or a problem listed */
+typedef void (*entry_fn)(trust *t, const char *path, const char *signer, int i, jv e);
 
-	if (jv_get_kind(v) != JV_KIND_ARRAY) {
-		problem(t, path, xasprintf("'%s' is not a list", list));
-		jv_free(v);
-		return jv_array();
+static void
+endorsement(trust *t, const char *path, const char *endorser, int i, jv e)
+{
+	const char *id = str(e, "identity"), *level = str(e, "trust_level");
+	const char *scope = str(e, "scope"), *reason = str(e, "reason");
+	int64_t exp;
+
+	if (!id || !trust_identity_ok(id))
+		problem(t, path, xasprintf("endorsements[%d]: 'identity' is missing or not an "
+		    "identity", i));
+	else if (!level || (!streq(level, "full") && !streq(level, "author")))
+		problem(t, path, xasprintf("endorsements[%d]: 'trust_level' is not full or author",
+		    i));
+	else if (!scope || !*scope)
+		problem(t, path, xasprintf("endorsements[%d]: 'scope' is missing", i));
+	else if (expiry(str(e, "expires"), &exp))
+		problem(t, path, xasprintf("endorsements[%d]: 'expires' is missing or not a time",
+		    i));
+	else {
+		t->ends = xrealloc(t->ends, (t->nends + 1) * sizeof *t->ends);
+		t->ends[t->nends++] = (tend){xstrdup(endorser), xstrdup(id), xstrdup(level),
+		    xstrdup(scope), xstrdup(reason ? reason : ""), xstrdup(path), exp};
 	}
-	return v;
 }
 
-static int
-load_endorsements(trust *t, const char *dir, char **err)
+static void
+revoked(trust *t, const char *path, const char *revoker, int i, jv e)
 {
-	char *sub = xasprintf("%s/endorsements", dir), **files;
+	const char *id = str(e, "identity"), *k = str(e, "key");
+	const char *reason = str(e, "reason"), *at = str(e, "revoked_at");
+	char *key = NULL, *kerr = NULL;
+
+	if (!id == !k)
+		problem(t, path, xasprintf("revoked[%d]: give one of 'identity' and 'key'", i));
+	else if (id && !trust_identity_ok(id))
+		problem(t, path, xasprintf("revoked[%d]: 'identity' is not an identity", i));
+	else if (k && !(key = normal_key(k, &kerr)))
+		problem(t, path, xasprintf("revoked[%d]: 'key': %s", i, kerr));
+	else {
+		t->revs = xrealloc(t->revs, (t->nrevs + 1) * sizeof *t->revs);
+		t->revs[t->nrevs++] = (trev){xstrdup(revoker), id ? xstrdup(id) : NULL, key,
+		    xstrdup(reason ? reason : ""), xstrdup(at ? at : ""), xstrdup(path)};
+	}
+	free(kerr);
+}
+
+/* every dir/sub/NAME.ext that verifies, each entry of its list given to fn */
+static int
+load_signed(trust *t, const char *dir, const char *sub, const char *ext, const char *ns,
+    const char *who, int anchor_only, const char *list, entry_fn fn, char **err)
+{
+	char *d = xasprintf("%s/%s", dir, sub), **files;
 	size_t n;
-	int r = names(sub, ".endorse", &files, &n, err);
+	int r = names(d, ext, &files, &n, err);
 
 	for (size_t f = 0; !r && f < n; f++) {
-		char *path = xasprintf("%s/%s", sub, files[f]);
-		jv doc = signed_doc(t, path, TRUST_NS_ENDORSE, "endorser", 0, err), list;
-		char *endorser;
+		char *path = xasprintf("%s/%s", d, files[f]);
+		jv doc = signed_doc(t, path, ns, who, anchor_only, err), v;
 
 		if (!jv_is_valid(doc))
 			r = -1;
-		if (jv_get_kind(doc) != JV_KIND_OBJECT) {
-			jv_free(doc);
-			free(path);
-			continue;
-		}
-		endorser = xstrdup(str(doc, "endorser"));
-		list = entries(t, path, doc, "endorsements");
-		jv_array_foreach(list, i, e) {
-			const char *id = str(e, "identity"), *level = str(e, "trust_level");
-			const char *scope = str(e, "scope"), *reason = str(e, "reason");
-			int64_t exp;
+		if (jv_get_kind(doc) == JV_KIND_OBJECT) {
+			char *signer = xstrdup(str(doc, who));
 
-			if (!id || !trust_identity_ok(id))
-				problem(t, path, xasprintf("endorsements[%d]: 'identity' is missing or "
-				    "not an identity", i));
-			else if (!level || (!streq(level, "full") && !streq(level, "author")))
-				problem(t, path, xasprintf("endorsements[%d]: 'trust_level' is not full "
-				    "or author", i));
-			else if (!scope || !*scope)
-				problem(t, path, xasprintf("endorsements[%d]: 'scope' is missing", i));
-			else if (expiry(str(e, "expires"), &exp))
-				problem(t, path, xasprintf("endorsements[%d]: 'expires' is missing or not "
-				    "a time", i));
-			else {
-				t->ends = xrealloc(t->ends, (t->nends + 1) * sizeof *t->ends);
-				t->ends[t->nends++] = (tend){xstrdup(endorser), xstrdup(id),
-				    xstrdup(level), xstrdup(scope), xstrdup(reason ? reason : ""),
-				    xstrdup(path), exp};
-			}
-			jv_free(e);
+			v = jv_object_get(doc, jv_string(list));
+			if (jv_get_kind(v) != JV_KIND_ARRAY)
+				problem(t, path, xasprintf("'%s' is not a list", list));
+			else
+				jv_array_foreach(v, i, e) {
+					fn(t, path, signer, i, e);
+					jv_free(e);
+				}
+			jv_free(v);
+			free(signer);
+		} else {
+			jv_free(doc);
 		}
-		jv_free(list);
-		free(endorser);
 		free(path);
 	}
 	names_free(files, n);
-	free(sub);
-	return r;
-}
-
-static int
-load_revocations(trust *t, const char *dir, char **err)
-{
-	char *sub = xasprintf("%s/revocations", dir), **files;
-	size_t n;
-	int r = names(sub, ".revoke", &files, &n, err);
-
-	for (size_t f = 0; !r && f < n; f++) {
-		char *path = xasprintf("%s/%s", sub, files[f]);
-		jv doc = signed_doc(t, path, TRUST_NS_REVOKE, "revoker", 1, err), list;
-		char *revoker;
-
-		if (!jv_is_valid(doc))
-			r = -1;
-		if (jv_get_kind(doc) != JV_KIND_OBJECT) {
-			jv_free(doc);
-			free(path);
-			continue;
-		}
-		revoker = xstrdup(str(doc, "revoker"));
-		list = entries(t, path, doc, "revoked");
-		jv_array_foreach(list, i, e) {
-			const char *id = str(e, "identity"), *k = str(e, "key");
-			const char *reason = str(e, "reason"), *at = str(e, "revoked_at");
-			char *key = NULL, *kerr = NULL;
-
-			if (!id == !k)
-				problem(t, path, xasprintf("revoked[%d]: give one of 'identity' and "
-				    "'key'", i));
-			else if (id && !trust_identity_ok(id))
-				problem(t, path, xasprintf("revoked[%d]: 'identity' is not an identity",
-				    i));
-			else if (k && !(key = normal_key(k, &kerr)))
-				problem(t, path, xasprintf("revoked[%d]: 'key': %s", i, kerr));
-			else {
-				t->revs = xrealloc(t->revs, (t->nrevs + 1) * sizeof *t->revs);
-				t->revs[t->nrevs++] = (trev){xstrdup(revoker), id ? xstrdup(id) : NULL,
-				    key, xstrdup(reason ? reason : ""), xstrdup(at ? at : ""),
-				    xstrdup(path)};
-			}
-			free(kerr);
-			jv_free(e);
-		}
-		jv_free(list);
-		free(revoker);
-		free(path);
-	}
-	names_free(files, n);
-	free(sub);
+	free(d);
 	return r;
 }
 
@@ -471,7 +439,10 @@ trust_load(const char *dir, const char *builtin, char **err)
 	r = (builtin && load_keys(t, builtin, 1, "built-in", 1, err)) ||
 	    load_keys(t, anchors, 1, "trust-dir", 0, err) ||
 	    load_keys(t, keyring, 0, "keyring", 0, err) ||
-	    load_endorsements(t, dir, err) || load_revocations(t, dir, err);
+	    load_signed(t, dir, "endorsements", ".endorse", TRUST_NS_ENDORSE, "endorser", 0,
+	    "endorsements", endorsement, err) ||
+	    load_signed(t, dir, "revocations", ".revoke", TRUST_NS_REVOKE, "revoker", 1,
+	    "revoked", revoked, err);
 	free(anchors);
 	free(keyring);
 	if (r) {
@@ -624,6 +595,7 @@ join(char **out, char *reason)
 }
 
 /* why n, not reached by a "full" path, has none: each endorsement of it, and why it fails */
+/* seen: n and the identities it is explained for (depth of them, at most 8) */
 static char *
 why_not(search *s, const char *n, const char **seen, int depth)
 {
@@ -632,8 +604,12 @@ why_not(search *s, const char *n, const char **seen, int depth)
 	char *out = NULL, ts[TS_BUFSZ];
 	long a;
 
-	if (rv)
+	if (rv && rv->identity)
 		return xasprintf("'%s' is revoked (%s, by '%s')", n, rv->file, rv->revoker);
+	if (rv)
+		return xasprintf("'%s' is revoked: its key is (%s, by '%s')", n, rv->file,
+		    rv->revoker);
+	seen[depth] = n;
 	for (size_t i = 0; i < t->nends; i++) {
 		const tend *e = &t->ends[i];
 		int cycle = 0;
@@ -644,7 +620,7 @@ why_not(search *s, const char *n, const char **seen, int depth)
 			join(&out, xstrdup("..."));
 			break;
 		}
-		for (int k = 0; k < depth; k++)
+		for (int k = 0; k <= depth; k++)
 			cycle |= streq(seen[k], e->endorser);
 		if (e->expires <= s->now)
 			join(&out, xasprintf("the endorsement of '%s' by '%s' (%s) expired on %s", n,
@@ -662,16 +638,14 @@ why_not(search *s, const char *n, const char **seen, int depth)
 			join(&out, xasprintf("'%s' has level author (endorsed by '%s'), so it cannot "
 			    "endorse '%s'", e->endorser, s->q[s->q[a].parent].id, n));
 		else if (cycle)
-			join(&out, xasprintf("'%s' endorses '%s' but is itself endorsed only through "
-			    "'%s' (a cycle)", e->endorser, n, n));
+			join(&out, xasprintf("'%s' endorses '%s': a cycle that reaches no anchor",
+			    e->endorser, n));
 		else if (depth >= 8)
 			join(&out, xasprintf("'%s' endorses '%s' but has no trust path", e->endorser,
 			    n));
 		else {
-			char *sub;
+			char *sub = why_not(s, e->endorser, seen, depth + 1);
 
-			seen[depth] = n;
-			sub = why_not(s, e->endorser, seen, depth + 1);
 			join(&out, xasprintf("'%s' endorses '%s' but has no trust path (%s)",
 			    e->endorser, n, sub));
 			free(sub);
@@ -702,8 +676,7 @@ trust_path(const trust *t, const char *identity, const char *skill, time_t now, 
 		reason = xstrdup("there is no anchor that is not revoked");
 	else
 		reason = why_not(&s, identity, seen, 0);
-	*why = xasprintf("no trust path to '%s' for skill '%s': %s", identity, s.skill, reason);
-	free(reason);
+	*why = reason;
 	free(s.q);
 	return jv_invalid();
 }

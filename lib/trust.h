@@ -46,8 +46,9 @@ int trust_revoked(const trust *t, const char *identity);
  * exactly; every hop's scope must match skill, fnmatch without escapes; an "author"
  * endorsement ends a path; an endorsement with expires <= now is absent; a revoked identity
  * is absent; an anchor is its own path [A]): an array of identities, shortest first found.
- * When there is none, jv_invalid() and *why (malloc'd) says which hop is missing, expired,
- * out of scope or revoked.
+ * When there is none, jv_invalid() and *why (malloc'd), the reason alone, hop by hop ("the
+ * endorsement of 'b' by 'a' (FILE) has scope 'aws-*', which does not match 'gcp-iam'"):
+ * which hop is missing, expired, out of scope or revoked.
  */
 jv trust_path(const trust *t, const char *identity, const char *skill, time_t now, char **why);
 /*
