@@ -371,10 +371,10 @@ blob_key(const unsigned char *blob, size_t n, const struct ktype **ktp, const ch
 	return pk;
 }
 
-/* the blob of a "KEYTYPE BASE64 [COMMENT]" line; -1 and *err */
+/* the blob of a "KEYTYPE BASE64 [COMMENT]" line, *rest what follows it; -1 and *err */
 static int
 line_blob(const char *line, unsigned char **blob, size_t *blobn, const struct ktype **kt,
-    const char **typeend, const char **b64, const char **b64end, char **err)
+    const char **rest, char **err)
 {
 	const char *s = line + strspn(line, " \t"), *e = s + strcspn(s, " \t\r\n");
 	const char *bs, *be, *why;
@@ -382,7 +382,7 @@ line_blob(const char *line, unsigned char **blob, size_t *blobn, const struct kt
 	rd r, type;
 
 	*err = NULL;
-	if (!strncmp(s, "-----BEGIN", 10)) {
+	if (!strncmp(s, "-----BEGIN", 10) && memmem(s, strcspn(s, "\n"), "PRIVATE KEY", 11)) {
 		*err = xstrdup(PRIVATE_WHERE_PUBLIC);
 		return -1;
 	}
@@ -417,9 +417,7 @@ line_blob(const char *line, unsigned char **blob, size_t *blobn, const struct kt
 		goto fail;
 	}
 	EVP_PKEY_free(pk);
-	*typeend = e;
-	*b64 = bs;
-	*b64end = be;
+	*rest = be;
 	return 0;
 fail:
 	free(*blob);
@@ -433,10 +431,10 @@ sshsig_pubkey_parse(const char *line, char **type, char **b64, char **comment, c
 	unsigned char *blob;
 	size_t n;
 	const struct ktype *kt;
-	const char *te, *bs, *be, *c;
+	const char *be, *c;
 	size_t cn;
 
-	if (line_blob(line, &blob, &n, &kt, &te, &bs, &be, err) < 0)
+	if (line_blob(line, &blob, &n, &kt, &be, err) < 0)
 		return -1;
 	if (type)
 		*type = xstrdup(kt->name);
@@ -450,8 +448,6 @@ sshsig_pubkey_parse(const char *line, char **type, char **b64, char **comment, c
 			cn--;
 		*comment = cn ? strndup(c, cn) : NULL;
 	}
-	(void)te;
-	(void)bs;
 	return 0;
 }
 
@@ -516,10 +512,10 @@ sshsig_fingerprint(const char *pubkey)
 	unsigned char *blob;
 	size_t n;
 	const struct ktype *kt;
-	const char *te, *bs, *be;
+	const char *rest;
 	char *err, *fp;
 
-	if (line_blob(pubkey, &blob, &n, &kt, &te, &bs, &be, &err) < 0) {
+	if (line_blob(pubkey, &blob, &n, &kt, &rest, &err) < 0) {
 		free(err);
 		return NULL;
 	}
@@ -717,7 +713,7 @@ sshsig_verify(const char *sig, size_t siglen, const void *msg, size_t msglen, co
 	unsigned char *bin = NULL, *kblob = NULL;
 	size_t binn, kn;
 	const struct ktype *kt;
-	const char *te, *bs, *be, *why;
+	const char *rest, *why;
 	char *e, *hashalg = NULL;
 	sigparts p;
 	const EVP_MD *md;
@@ -726,7 +722,7 @@ sshsig_verify(const char *sig, size_t siglen, const void *msg, size_t msglen, co
 	int r = -1;
 
 	*err = NULL;
-	if (line_blob(pubkey, &kblob, &kn, &kt, &te, &bs, &be, &e) < 0) {
+	if (line_blob(pubkey, &kblob, &kn, &kt, &rest, &e) < 0) {
 		*err = xasprintf("the trusted key: %s", e);
 		free(e);
 		return -1;

@@ -646,29 +646,12 @@ signing(void)
 	free(err);
 }
 
-static char *
-read_all(FILE *f, size_t *n)
-{
-	char *b = NULL;
-	size_t cap = 0, r;
-
-	*n = 0;
-	do {
-		if (cap - *n < 4096)
-			b = xrealloc(b, cap = cap * 2 + 4096);
-		r = fread(b + *n, 1, cap - *n - 1, f);
-		*n += r;
-	} while (r > 0);
-	b[*n] = 0;
-	return b;
-}
-
 /* the tool mode: sign KEY NS, verify SIG NS PUBFILE; the message on stdin */
 static int
 tool(int argc, char **argv)
 {
 	size_t n, sn;
-	char *msg = read_all(stdin, &n), *err = NULL, *sig, *pub = NULL;
+	char *msg = store_slurp("/dev/stdin", &n), *err = NULL, *sig, *pub = NULL;
 	int r = 1;
 
 	if (argc == 4 && streq(argv[1], "sign")) {
