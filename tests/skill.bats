@@ -604,3 +604,35 @@ signed() {
 	run mallcop skill list --skills-dir nothere
 	assert_failure 1
 }
+
+@test "sign refuses a 100 MB file by its size and leaves the old signature" {
+	skill s/x x alice@example.com
+	mallcop skill sign s/x --key "$K/alice"
+	cp s/x/SKILL.md.sig before.sig
+	truncate -s 100M s/x/big.bin
+	run --separate-stderr mallcop skill sign s/x --key "$K/alice"
+	assert_failure 1
+	[[ "$stderr" == *"104857600 bytes"* ]]
+	cmp s/x/SKILL.md.sig before.sig
+}
+
+@test "list and lock take the deployment from --dir or MALLCOP_DIR" {
+	anchor alice@example.com "$K/alice.pub"
+	skill skills/x x alice@example.com && signed skills/x
+	cd "$BATS_TEST_TMPDIR"
+	run mallcop skill lock --dir "$D"
+	assert_success
+	[ -s "$D/skills/skills.lock" ]
+	run mallcop --dir "$D" skill list
+	[ "$(status_of x)" = valid ]
+	MALLCOP_DIR=$D run mallcop skill list
+	[ "$(status_of x)" = valid ]
+}
+
+@test "verify --human: a refusal on stderr only" {
+	skill s/x x alice@example.com
+	run --separate-stderr mallcop skill verify s/x --pubkey "$K/alice.pub" --human
+	assert_failure 1
+	assert_output ''
+	[[ "$stderr" == *"no SKILL.md.sig"* ]]
+}
