@@ -72,17 +72,23 @@ jv skill_lock_make(const char *base, jv *skipped, char **err);
  * The skills a run can load: the built-in ones (share/mallcop/skills), the deployment's
  * ROOT/skills/ and, when given, skills_dir; each directory with its own skills.lock; a name
  * found in more than one is taken from the first of skills_dir, the deployment, built-in.
- * Trust from trust_dir (NULL: ROOT/.mallcop/trust) and the built-in anchor.
+ * Trust from trust_dir (NULL: ROOT/.mallcop/trust) and the built-in anchor. NULL and *err
+ * when skills_dir is not there, or a skills directory or the trust directory is there but
+ * cannot be read.
  */
 typedef struct skill_set skill_set;
 skill_set *skill_set_open(const char *root, const char *skills_dir, const char *trust_dir,
     char **err);
 void skill_set_close(skill_set *ss);
 /*
- * Every skill found, checked: [{name, description, version, author, parent, source, dir,
- * status, reason}], status "valid", "invalid" (bad signature, a changed file), "unsigned",
- * "untrusted" (no trust path, revoked), "not-in-lock" (absent from skills.lock or changed
- * since), "broken" (bad SKILL.md, a parent that fails, a cycle); reason says why.
+ * Every skill found, checked (those a directory earlier in the order above overrides are left
+ * out): [{name, description, version, author, parent, source, dir, status, reason}], status
+ * "valid", "invalid" (bad signature, a link leading outside, a file over the limits),
+ * "unsigned", "untrusted" (no author, an author without a key, no trust path, revoked),
+ * "not-in-lock" (no skills.lock, absent from it or changed since), "broken" (bad SKILL.md, a
+ * directory named unlike its skill, a name twice in one directory, a parent missing or
+ * refused, a cycle); reason says why (for a valid one: the signer and the trust path). The
+ * checks run in that order: lock, signature, trust, parents.
  */
 jv skill_set_list(skill_set *ss, time_t now);
 /* [{name, description, parent}] of the skills that would load (what a model is offered) */
