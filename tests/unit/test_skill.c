@@ -157,6 +157,17 @@ test_blob_refusals(void)
 	ok(skill_blob(at("nothere"), &blob, &len, &err) == -1 && err && strstr(err, "nothere"),
 	    "a directory that is not there is named");
 	free(err);
+	err = NULL;
+
+	skill_def s;
+
+	mkdir(at("mdlink"), 0755);
+	put_s("outside.md", vec_md);
+	if (symlink(at("outside.md"), at("mdlink/SKILL.md")))
+		printf("Bail out! symlink\n");
+	ok(skill_manifest(at("mdlink"), &s, NULL, &err) == -1 && err && strstr(err, "outside"),
+	    "a SKILL.md that is a link leading outside is not read");
+	free(err);
 }
 
 /* the manifest of a SKILL.md holding text; its error (malloc'd) or NULL */
