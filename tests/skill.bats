@@ -636,3 +636,26 @@ signed() {
 	assert_output ''
 	[[ "$stderr" == *"no SKILL.md.sig"* ]]
 }
+
+@test "list: a colleague's skills through an endorsement, its scope, its expiry, a revocation" {
+	keygen bob bob@example.com
+	mallcop trust add-anchor alice@example.com "$K/alice.pub" >/dev/null
+	mallcop trust add-key bob@example.com "$K/bob.pub" >/dev/null
+	mallcop trust endorse bob@example.com --scope 'aws-*' --level author --expires 2027-01-01 \
+		--key "$K/alice" --identity alice@example.com >/dev/null
+	skill skills/aws-iam aws-iam bob@example.com && signed skills/aws-iam "$K/bob"
+	skill skills/gcp-iam gcp-iam bob@example.com && signed skills/gcp-iam "$K/bob"
+	mallcop skill lock >/dev/null
+	MALLCOP_NOW=2026-06-01T00:00:00Z run mallcop skill list
+	[ "$(status_of aws-iam)" = valid ]
+	[ "$(reason_of aws-iam)" = "signed by 'bob@example.com', trusted through alice@example.com -> bob@example.com" ]
+	[ "$(status_of gcp-iam)" = untrusted ]
+	[[ "$(reason_of gcp-iam)" == *"no trust path"* ]]
+	MALLCOP_NOW=2027-01-02T00:00:00Z run mallcop skill list
+	[ "$(status_of aws-iam)" = untrusted ]
+	MALLCOP_NOW=2026-06-01T00:00:00Z mallcop trust revoke bob@example.com --key "$K/alice" \
+		--identity alice@example.com >/dev/null
+	MALLCOP_NOW=2026-06-02T00:00:00Z run mallcop skill list
+	[ "$(status_of aws-iam)" = untrusted ]
+	[[ "$(reason_of aws-iam)" == *revoked* ]]
+}
