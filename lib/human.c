@@ -133,3 +133,34 @@ human_safe_field(jv o, const char *key, const char *dflt)
 	fclose(f);
 	return buf;
 }
+
+char *
+human_strip(const char *s, size_t len, size_t max, size_t *outlen, int *cut)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	char *out = xmalloc((len < max ? len : max) + 1);
+	size_t o = 0;
+
+	*cut = 0;
+	while (p < end) {
+		uint32_t c;
+		size_t n = utf8(p, (size_t)(end - p), &c);
+
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		if (!unsafe(c) || c == '\n' || c == '\t') {
+			if (o + n > max) {
+				*cut = 1;
+				break;
+			}
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	out[o] = 0;
+	*outlen = o;
+	return out;
+}

@@ -20,4 +20,10 @@ void human_field(FILE *f, jv o, const char *key, const char *dflt);
 char *human_safe(const char *s);
 /* human_field into a malloc'd string */
 char *human_safe_field(jv o, const char *key, const char *dflt);
+/*
+ * Text for a model: the len bytes of s without the characters human_putn escapes (but newline
+ * and tab) and without invalid UTF-8, at most max bytes of whole characters (*cut set to 1
+ * when something was left out for that). malloc'd, NUL-terminated, *outlen its length.
+ */
+char *human_strip(const char *s, size_t len, size_t max, size_t *outlen, int *cut);
 #endif

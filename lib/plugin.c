@@ -114,33 +114,66 @@ try_read(char **path, char *candidate)
 	return text;
 }
 
+/* the i-th place shipped data may be (share/mallcop beside the program, ...): NULL past the last */
 static char *
-data_at(const char *root, const char *rel, char **path)
+share_dir(size_t i)
 {
 	static const char *const ups[] = {"/..", "/../..", "/../../.."};
 	static const char *const fixed[] = {"/usr/local/share/mallcop", "/usr/share/mallcop"};
+	const size_t nups = sizeof ups / sizeof *ups;
 	const char *env = getenv("MALLCOP_SHARE");
-	char self[PATH_MAX], *text, *slash;
+	char self[PATH_MAX], *slash;
 	ssize_t n;
+
+	if (i < nups) {
+		n = readlink("/proc/self/exe", self, sizeof self - 1);
+		if (n <= 0)
+			return xstrdup("/nonexistent");
+		self[n] = 0;
+		if ((slash = strrchr(self, '/')))
+			*slash = 0;
+		return xasprintf("%s%s/share/mallcop", self, ups[i]);
+	}
+	i -= nups;
+	if (i == 0)
+		return xstrdup(env && *env ? env : "/nonexistent");
+	i--;
+	return i < sizeof fixed / sizeof *fixed ? xstrdup(fixed[i]) : NULL;
+}
+
+static char *
+data_at(const char *root, const char *rel, char **path)
+{
+	char *text, *d;
 
 	*path = NULL;
 	if (root && (text = try_read(path, xasprintf("%s/%s", root, rel))))
 		return text;
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = 0;
-		if ((slash = strrchr(self, '/')))
-			*slash = 0;
-		for (size_t i = 0; i < sizeof ups / sizeof *ups; i++)
-			if ((text = try_read(path, xasprintf("%s%s/share/mallcop/%s", self, ups[i],
-			    rel))))
-				return text;
-	}
-	if (env && *env && (text = try_read(path, xasprintf("%s/%s", env, rel))))
-		return text;
-	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
-		if ((text = try_read(path, xasprintf("%s/%s", fixed[i], rel))))
+	for (size_t i = 0; (d = share_dir(i)); i++) {
+		text = try_read(path, xasprintf("%s/%s", d, rel));
+		free(d);
+		if (text)
 			return text;
+	}
+	return NULL;
+}
+
+char *
+plugin_share(const char *rel)
+{
+	char *d, *p;
+
+	for (size_t i = 0; (d = share_dir(i)); i++) {
+		p = xasprintf("%s/%s", d, rel);
+		free(d);
+		if (access(p, F_OK) == 0) {
+			char *real = realpath(p, NULL);
+
+			free(p);
+			return real;
+		}
+		free(p);
+	}
 	return NULL;
 }
 

@@ -23,6 +23,11 @@ char *plugin_find(const char *root, const char *kind, const char *name, jv *env,
  */
 char *plugin_data(const char *root, const char *rel, char **path);
 /*
+ * Shipped data only, never the deployment's (REL: "trust/anchors", "skills"): the path of the
+ * first file or directory REL found where plugin_data looks after ROOT, malloc'd, or NULL.
+ */
+char *plugin_share(const char *rel);
+/*
  * The variables of the built-in connector TYPE ("github"), as its page's ENVIRONMENT documents
  * them: appended to *env (names) when *env names none of that connector's credentials, so a
  * configuration that names no credential (the earlier implementation's shape) works as it did.

@@ -280,6 +280,27 @@ test_find(void)
 	jv_free(env);
 }
 
+/* shipped data: beside the program or $MALLCOP_SHARE, never a deployment's copy */
+static void
+test_share(void)
+{
+	char *p, *want;
+
+	mkdirs("share/only");
+	put_file("share/only/here", "x", 0644);
+	setenv("MALLCOP_SHARE", at("share"), 1);
+	p = plugin_share("only/here");
+	want = realpath(at("share/only/here"), NULL);
+	is_str(p, want, "plugin_share: a file under $MALLCOP_SHARE");
+	free(p);
+	free(want);
+	p = plugin_share("only");
+	ok(p && strstr(p, "/share/only"), "plugin_share: a directory too");
+	free(p);
+	ok(plugin_share("no/such/file") == NULL, "plugin_share: NULL when shipped nowhere");
+	unsetenv("MALLCOP_SHARE");
+}
+
 int
 main(void)
 {
@@ -290,6 +311,7 @@ main(void)
 	}
 	test_builtin();
 	test_find();
+	test_share();
 	{
 		char *cmd = NULL;
 
