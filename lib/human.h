@@ -20,4 +20,6 @@ void human_field(FILE *f, jv o, const char *key, const char *dflt);
 char *human_safe(const char *s);
 /* human_field into a malloc'd string */
 char *human_safe_field(jv o, const char *key, const char *dflt);
+/* the skills check of escalate --check ({loadable, refused: [...]} or {error}) as lines */
+void human_skills(FILE *f, jv sk);
 #endif
