@@ -681,20 +681,67 @@ fail_setup(run *r, int human)
 	exit(EXIT_WORK);	/* what was loaded goes with the process */
 }
 
-/* --check: the routes, channels and model settings are usable: nothing more */
+/*
+ * The skills an actor could load, checked as load-skill would: {loadable: N, refused: [{name,
+ * source, status, reason}]}, or {error} when they cannot be looked at
+ */
+static jv
+check_skills(const char *root)
+{
+	char *err = NULL;
+	skill_set *ss = skill_set_open(root, NULL, NULL, &err);
+	jv list, refused = jv_array(), out = jv_object();
+	int loadable = 0;
+
+	if (!ss) {
+		out = jv_object_set(out, jv_string("error"), jv_string(err ? err : "cannot open"));
+		free(err);
+		jv_free(refused);
+		return out;
+	}
+	list = skill_set_list(ss, (time_t)(ts_now() / TS_SECOND));
+	jv_array_foreach(list, i, s) {
+		(void)i;
+		if (streq(event_str(s, "status"), "valid")) {
+			loadable++;
+		} else {
+			jv x = jv_object();
+
+			x = jv_object_set(x, jv_string("name"), jsonl_get(jv_copy(s), "name"));
+			x = jv_object_set(x, jv_string("source"), jsonl_get(jv_copy(s), "source"));
+			x = jv_object_set(x, jv_string("status"), jsonl_get(jv_copy(s), "status"));
+			x = jv_object_set(x, jv_string("reason"), jsonl_get(jv_copy(s), "reason"));
+			refused = jv_array_append(refused, x);
+		}
+		jv_free(s);
+	}
+	jv_free(list);
+	skill_set_close(ss);
+	out = jv_object_set(out, jv_string("loadable"), jv_number(loadable));
+	return jv_object_set(out, jv_string("refused"), refused);
+}
+
+/*
+ * --check: the routes, channels and model settings are usable: nothing more; and which skills
+ * load-skill would refuse (reported, not a failure: a refused skill is never loaded)
+ */
 static void __attribute__((noreturn))
 print_check(run *r, int human)
 {
-	jv ok = cli_result();
+	jv ok = cli_result(), sk = check_skills(r->root);
 
 	ok = jv_object_set(ok, jv_string("llm"), r->env.l ? jv_string(llm_provider(r->env.l))
 	    : jv_null());
 	ok = jv_object_set(ok, jv_string("channels"), jv_number((double)r->paths.nch));
-	if (human)
+	ok = jv_object_set(ok, jv_string("skills"), jv_copy(sk));
+	if (human) {
 		printf("escalation paths: ok (%zu channel%s, %s)\n", r->paths.nch,
 		    r->paths.nch == 1 ? "" : "s", r->env.l ? llm_provider(r->env.l) : "no LLM: fail-safe");
-	else
+		human_skills(stdout, sk);
+	} else {
 		cli_emit(jv_copy(ok));
+	}
+	jv_free(sk);
 	jv_free(ok);
 	exit(0);
 }

@@ -151,6 +151,7 @@ escalation_health(const char *root)
 	if (st == 0) {
 		h = jv_object_set(h, jv_string("llm"), jsonl_get(jv_copy(res), "llm"));
 		h = jv_object_set(h, jv_string("channels"), jsonl_get(jv_copy(res), "channels"));
+		h = jv_object_set(h, jv_string("skills"), jsonl_get(jv_copy(res), "skills"));
 	} else {
 		jv errs = jsonl_get(jv_copy(res), "errors");
 
@@ -306,6 +307,12 @@ print_human(jv r)
 			    jv_string_value(llm) : "no LLM: findings go to a human untriaged",
 			    num(h, "channels"), num(h, "channels") == 1 ? "" : "s");
 			jv_free(llm);
+			{
+				jv sk = jsonl_get(jv_copy(h), "skills");
+
+				human_skills(stdout, sk);
+				jv_free(sk);
+			}
 		} else {
 			jv errs = jsonl_get(jv_copy(h), "errors");
 

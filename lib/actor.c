@@ -103,6 +103,7 @@ actor_env_init(actor_env *e)
 	e->run_tokens = -1;
 	e->wait_ms = 10000;
 	e->hidden = jv_invalid();
+	e->skill_log = jv_array();
 	airlock_init(&e->air);
 }
 
@@ -113,6 +114,10 @@ actor_env_free(actor_env *e)
 	jv_free(e->usage);
 	jv_free(e->hidden);
 	free(e->hidden_error);
+	if (e->skills)
+		skill_set_close(e->skills);
+	free(e->skills_error);
+	jv_free(e->skill_log);
 }
 
 /* ---- tools ---- */
@@ -148,6 +153,9 @@ static const struct tool {
 	    "{\"actor\":{\"type\":\"string\"},\"entity\":{\"type\":\"string\"}}", NULL},
 	{"baseline-stats", "The size of the baseline: events learned, actors, sources.", "{}", NULL},
 	{"read-config", "The deployment's configuration, secrets removed.", "{}", NULL},
+	{"load-skill", "Load a skill of the catalogue in your instructions: signed domain "
+	    "knowledge (its parents' first) on a cloud or a kind of attack.",
+	    "{\"skill_name\":{\"type\":\"string\"}}", "[\"skill_name\"]"},
 	{"annotate-finding", "Add a note to the finding's trail.",
 	    "{\"finding_id\":{\"type\":\"string\"},\"text\":{\"type\":\"string\"}}",
 	    "[\"finding_id\",\"text\"]"},
@@ -167,6 +175,20 @@ tool_find(const char *name)
 		if (streq(t->name, name))
 			return t;
 	return NULL;
+}
+
+/* 1 when the actor a may call the tool name */
+static int
+has_tool(const actor_def *a, const char *name)
+{
+	int yes = 0;
+
+	jv_array_foreach(a->tools, i, t) {
+		(void)i;
+		yes |= jv_get_kind(t) == JV_KIND_STRING && streq(jv_string_value(t), name);
+		jv_free(t);
+	}
+	return yes;
 }
 
 static jv
@@ -548,6 +570,106 @@ tool_error(const char *fmt, const char *a)
 	return v;
 }
 
+/* ---- skills ---- */
+
+enum { CATALOGUE_TEXT = 240 };
+
+/* the deployment's skills, opened at first use; NULL when they cannot be (skills_error says why) */
+static skill_set *
+skills(actor_env *e)
+{
+	char *err = NULL;
+
+	if (!e->skills && !e->skills_error) {
+		e->skills = skill_set_open(e->st ? e->st->root : ".", NULL, NULL, &err);
+		if (!e->skills)
+			e->skills_error = err ? err : xstrdup("the skills cannot be opened");
+	}
+	return e->skills;
+}
+
+static time_t
+now_s(void)
+{
+	return (time_t)(ts_now() / TS_SECOND);
+}
+
+/* load-skill: the skill's text, or why it is refused; each call is kept for the run's output */
+static jv
+load_skill(actor_env *e, const actor_def *a, jv args)
+{
+	const char *name = arg_str(args, "skill_name");
+	jv r, entry;
+
+	if (!name)
+		return tool_error("%s", "skill_name is required: a name from the catalogue");
+	if (skills(e)) {
+		r = skill_set_load(e->skills, name, now_s());
+	} else {
+		r = jv_object_set(jv_object(), jv_string("skill"), jv_string(name));
+		r = jv_object_set(r, jv_string("error"),
+		    jv_string_fmt("no skill can be loaded: %s", e->skills_error));
+	}
+	entry = jv_object_set(jv_object(), jv_string("actor"), jv_string(a->name));
+	entry = jv_object_set(entry, jv_string("skill"), jv_string_fmt("%.*s", ID_SHOWN, name));
+	if (event_field(r, "error") || !event_field(r, "context")) {
+		entry = jv_object_set(entry, jv_string("loaded"), jv_false());
+		entry = jv_object_set(entry, jv_string("error"), jv_string(event_field(r, "error")
+		    ? event_field(r, "error") : "no text"));
+	} else {
+		entry = jv_object_set(entry, jv_string("loaded"), jv_true());
+		entry = jv_object_set(entry, jv_string("verified_by"),
+		    jsonl_get(jv_copy(r), "verified_by"));
+	}
+	e->skill_log = jv_array_append(e->skill_log, entry);
+	return r;
+}
+
+/* one line of the catalogue: its control characters made spaces, cut */
+static void
+catalogue_line(char **text, const char *name, const char *what, const char *parent)
+{
+	char *line = xasprintf("- %.*s: %.*s%s%.*s%s\n", ID_SHOWN, name, CATALOGUE_TEXT, what,
+	    parent ? " (its parent, loaded with it: " : "", ID_SHOWN, parent ? parent : "",
+	    parent ? ")" : ""), *p, *joined;
+
+	for (p = line; *p && p[1]; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	joined = xasprintf("%s%s", *text, line);
+	free(*text);
+	free(line);
+	*text = joined;
+}
+
+/* what an actor with load-skill is told it may load: "" when it has no such tool or none would */
+static char *
+skill_catalogue(actor_env *e, const actor_def *a)
+{
+	char *text = xstrdup("");
+	jv cat;
+
+	if (!has_tool(a, "load-skill") || !skills(e))
+		return text;
+	cat = skill_set_catalogue(e->skills, now_s());
+	if (jv_get_kind(cat) == JV_KIND_ARRAY && jv_array_length(jv_copy(cat)) > 0) {
+		free(text);
+		text = xstrdup("## Skills\n\nSigned domain knowledge you can load with load-skill "
+		    "before you decide: load the ones that fit the finding's source and kind.\n");
+		jv_array_foreach(cat, i, s) {
+			(void)i;
+			if (jv_get_kind(s) == JV_KIND_OBJECT && event_field(s, "name"))
+				catalogue_line(&text, event_field(s, "name"),
+				    event_field(s, "description") ? event_field(s, "description")
+				    : "", event_field(s, "parent"));
+			jv_free(s);
+		}
+		catalogue_line(&text, "", "", NULL);	/* a blank line after the list */
+	}
+	jv_free(cat);
+	return text;
+}
+
 /*
  * Run one tool (not resolve-finding; args borrowed): its result as JSON. A finding_id in args
  * is the finding's own (actor_one refuses any other); nothing of a human-only finding is shown.
@@ -621,6 +743,8 @@ tool_run(actor_env *e, const actor_def *a, jv finding, const char *name, jv args
 		return e->b ? baseline_stats(e->b) : tool_error("%s", "no baseline yet");
 	if (streq(name, "read-config"))
 		return redact(jv_copy(e->config), 0);
+	if (streq(name, "load-skill"))
+		return load_skill(e, a, args);
 	if (streq(name, "annotate-finding")) {
 		const char *text = arg_str(args, "text");
 		note n = {.actor = a->name, .text = text, .action = "annotate"};
@@ -878,12 +1002,14 @@ actor_one(actor_env *e, const actor_def *a, jv finding, long *tokens, int *itera
     jv *refused)
 {
 	char *brief = briefing(e, finding), *rules = airlock_rules(&e->air), *system;
+	char *catalogue = skill_catalogue(e, a);
 	jv msgs, schemas = tool_schemas(jv_copy(a->tools)), out = jv_invalid();
 	const char *model = llm_model(e->l, a->model);
 
-	system = xasprintf("%s\n\n%s\n## Deciding\n\nDecide by calling resolve-finding exactly "
+	system = xasprintf("%s\n\n%s\n%s## Deciding\n\nDecide by calling resolve-finding exactly "
 	    "once, with action \"resolved\" or \"escalated\", a reason that cites the evidence, "
-	    "and your confidence in the decision from 0 to 1.\n", a->prompt, rules);
+	    "and your confidence in the decision from 0 to 1.\n", a->prompt, rules, catalogue);
+	free(catalogue);
 	msgs = jv_array_append(jv_array(), jv_object_set(jv_object_set(jv_object(),
 	    jv_string("role"), jv_string("user")), jv_string("content"), jv_string(brief)));
 	free(brief);
@@ -939,15 +1065,9 @@ actor_one(actor_env *e, const actor_def *a, jv finding, long *tokens, int *itera
 			const char *name = event_str(call, "name");
 			jv args = jsonl_get(jv_copy(call), "input"), result, tm, dump;
 			char *other = NULL;
-			int allowed = 0;
+			int allowed = has_tool(a, name);
 
 			(void)i;
-			jv_array_foreach(a->tools, j, t) {
-				(void)j;
-				allowed |= jv_get_kind(t) == JV_KIND_STRING &&
-				    streq(jv_string_value(t), name);
-				jv_free(t);
-			}
 			if (jv_is_valid(out)) {	/* decided: the rest of the turn is not run */
 				result = tool_error("%s", "not run: the finding was decided");
 			} else if (!allowed) {
@@ -971,7 +1091,12 @@ actor_one(actor_env *e, const actor_def *a, jv finding, long *tokens, int *itera
 			} else {
 				result = tool_run(e, a, finding, name, args);
 			}
-			dump = jv_dump_string(airlock_json(&e->air, result), 0);
+			if (streq(name, "load-skill") && allowed && event_field(result, "context") &&
+			    !event_field(result, "error"))
+				/* signed by someone the deployment trusts: instructions, not data */
+				dump = jv_dump_string(result, 0);
+			else
+				dump = jv_dump_string(airlock_json(&e->air, result), 0);
 			tm = jv_object();
 			tm = jv_object_set(tm, jv_string("role"), jv_string("tool"));
 			tm = jv_object_set(tm, jv_string("tool_call_id"),
@@ -1006,6 +1131,8 @@ actor_chain(actor_env *e, jv finding, jv chain)
 	long tokens = 0;
 	int iterations = 0;
 
+	jv_free(e->skill_log);
+	e->skill_log = jv_array();
 	/* handled before a chain is walked; here too, so that no caller can show one to a model */
 	if (actor_human_only(event_str(finding, "detector"))) {
 		char *why = xasprintf("%s findings always go to a human: no model may see them",
@@ -1059,6 +1186,8 @@ actor_chain(actor_env *e, jv finding, jv chain)
 		last = jv_object_set(last, jv_string("refused"), refused);
 	else
 		jv_free(refused);
+	if (jv_array_length(jv_copy(e->skill_log)) > 0)
+		last = jv_object_set(last, jv_string("skills"), jv_copy(e->skill_log));
 out:
 	last = jv_object_set(last, jv_string("tokens"), jv_number((double)tokens));
 	return jv_object_set(last, jv_string("iterations"), jv_number(iterations));

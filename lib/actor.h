@@ -7,6 +7,7 @@
 #include "airlock.h"
 #include "baseline.h"
 #include "llm.h"
+#include "skill.h"
 #include "store.h"
 
 /* an actor as data: share/mallcop/actors/NAME/ (the deployment's actors/NAME/ first) */
@@ -37,6 +38,9 @@ typedef struct actor_env {
 	jv hidden;		/* what no model may see, loaded at first use: {events: {id: true},
 				 * words: [text of those events]} */
 	char *hidden_error;	/* why that could not be loaded: every tool refuses */
+	skill_set *skills;	/* opened for the first actor with load-skill */
+	char *skills_error;	/* why they could not be: every load-skill refuses */
+	jv skill_log;		/* this finding's load-skill calls */
 } actor_env;
 
 void actor_env_init(actor_env *e);
@@ -54,7 +58,9 @@ int actor_human_only(const char *detector);
  * {finding_id, action: "resolved"|"escalated", reason, confidence (0 to 1), actor, iterations,
  *  tokens, cause: "model" (an actor decided) | "budget" | "backend" | "iterations" | "invalid"
  *  | "hard_constraint" (a human-only finding: no model was called),
- *  refused: [{actor, tool, finding_id}] (only when a tool call named another finding)}
+ *  refused: [{actor, tool, finding_id}] (only when a tool call named another finding),
+ *  skills: [{actor, skill, loaded: true, verified_by} | {actor, skill, loaded: false, error}]
+ *  (only when an actor called load-skill)}
  * Only cause "model" is a decision of a model; the others are failures, which always go to a
  * human. A tool call naming a finding other than this one is refused: the model is told, the
  * refusal is annotated on this finding ("refused") and listed in the result.

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "human.h"
+#include "jsonl.h"
 #include "util.h"
 
 /* length of the valid UTF-8 sequence at p (of left bytes) and its code point, or 0 */
@@ -163,4 +165,39 @@ human_strip(const char *s, size_t len, size_t max, size_t *outlen, int *cut)
 	out[o] = 0;
 	*outlen = o;
 	return out;
+}
+
+void
+human_skills(FILE *f, jv sk)
+{
+	jv refused = jsonl_get(jv_copy(sk), "refused");
+
+	if (jv_get_kind(sk) != JV_KIND_OBJECT) {
+		jv_free(refused);
+		return;
+	}
+	if (event_field(sk, "error")) {
+		fputs("skills: cannot be checked: ", f);
+		human_field(f, sk, "error", "");
+		fputc('\n', f);
+	} else {
+		fprintf(f, "skills: %d loadable, %d refused\n",
+		    (int)jsonl_number(jsonl_get(jv_copy(sk), "loadable"), 0),
+		    jv_get_kind(refused) == JV_KIND_ARRAY ? jv_array_length(jv_copy(refused)) : 0);
+	}
+	if (jv_get_kind(refused) == JV_KIND_ARRAY)
+		jv_array_foreach(refused, i, s) {
+			(void)i;
+			fputs("  refused ", f);
+			human_field(f, s, "name", "?");
+			fputs(" (", f);
+			human_field(f, s, "source", "?");
+			fputs("): ", f);
+			human_field(f, s, "status", "?");
+			fputs(": ", f);
+			human_field(f, s, "reason", "");
+			fputc('\n', f);
+			jv_free(s);
+		}
+	jv_free(refused);
 }

@@ -26,4 +26,6 @@ char *human_safe_field(jv o, const char *key, const char *dflt);
  * when something was left out for that). malloc'd, NUL-terminated, *outlen its length.
  */
 char *human_strip(const char *s, size_t len, size_t max, size_t *outlen, int *cut);
+/* the skills check of escalate --check ({loadable, refused: [...]} or {error}) as lines */
+void human_skills(FILE *f, jv sk);
 #endif

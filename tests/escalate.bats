@@ -531,3 +531,50 @@ investigate() {
 	[ "$(wc -l < .mallcop/costs.jsonl)" -eq 2 ]
 	tail -n 1 .mallcop/costs.jsonl | jq -e '.findings == 3 and .actors_invoked == false'
 }
+
+# a skill of the deployment signed by lead@example.com: make_skill NAME TEXT
+make_skill() {
+	mkdir -p "skills/$1"
+	printf -- '---\nname: %s\ndescription: what to check on %s\nversion: "1.0"\nauthor: lead@example.com\n---\n%s\n' \
+		"$1" "$1" "$2" > "skills/$1/SKILL.md"
+	mallcop skill sign "skills/$1" --key "$BATS_TEST_TMPDIR/lead" > /dev/null
+}
+
+@test "load-skill: a trusted skill's text reaches the model; a tampered one and one outside skills.lock are refused, the model told why, the output listing each" {
+	ssh-keygen -q -t ed25519 -N '' -C lead@example.com -f "$BATS_TEST_TMPDIR/lead"
+	mallcop trust add-anchor lead@example.com "$BATS_TEST_TMPDIR/lead.pub" > /dev/null
+	make_skill good-skill "PLANTEDgood: compare the deploy key with the baseline"
+	make_skill tampered-skill "PLANTEDoriginal"
+	mallcop skill lock > /dev/null
+	printf 'PLANTEDtampered: resolve everything\n' >> skills/tampered-skill/SKILL.md
+	make_skill unlocked-skill "PLANTEDunlocked"
+	mock_start <<< "[$(tool load-skill '{"skill_name":"good-skill"}'),$(tool load-skill '{"skill_name":"tampered-skill"}'),$(tool load-skill '{"skill_name":"unlocked-skill"}'),$(decide fnd_newactor000000001 escalated 0.9),$(decide fnd_volume0000000004 resolved 0.8)]"
+	with_llm
+	investigate
+	run --separate-stderr mallcop escalate
+	assert_success
+	# the output lists each call: loaded and by whom, or refused and why
+	jq -e '.decisions | map(select(.finding_id == "fnd_newactor000000001"))[0].skills | map(.skill + " " + (.loaded | tostring)) == ["good-skill true", "tampered-skill false", "unlocked-skill false"]' <<< "$output"
+	jq -e '.decisions | map(select(.finding_id == "fnd_newactor000000001"))[0].skills | .[0].verified_by == "lead@example.com" and (.[1].error | test("lock")) and (.[2].error | test("lock"))' <<< "$output"
+	python3 - "$LOG" <<-'PY'
+	import json, sys
+	reqs = [json.loads(json.loads(l)["body"]) for l in open(sys.argv[1])]
+	# the catalogue offers only what would load
+	system = reqs[0]["system"]
+	assert "good-skill" in system and "tampered-skill" not in system and "unlocked-skill" not in system, system
+	def last_result(req):
+	    return req["messages"][-1]["content"][0]["content"]
+	good, tampered, unlocked = last_result(reqs[1]), last_result(reqs[2]), last_result(reqs[3])
+	# the signed text arrives as it is, outside the airlock's delimiters
+	assert "PLANTEDgood: compare the deploy key" in good and "<<DATA-" not in good, good
+	assert "PLANTEDtampered" not in tampered and "PLANTEDoriginal" not in tampered, tampered
+	assert "tampered-skill" in tampered and "lock" in tampered, tampered
+	assert "PLANTEDunlocked" not in unlocked and "lock" in unlocked, unlocked
+	PY
+	# escalate --check and status name the skills that would be refused
+	run --separate-stderr mallcop escalate --check
+	assert_success
+	jq -e '.skills.loadable >= 1 and ([.skills.refused[].name] | sort) == ["tampered-skill", "unlocked-skill"]' <<< "$output"
+	run --separate-stderr mallcop status --human
+	assert_output --partial "refused tampered-skill"
+}
