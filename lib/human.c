@@ -177,18 +177,18 @@ human_skills(FILE *f, jv sk)
 		return;
 	}
 	if (event_field(sk, "error")) {
-		fputs("skills: cannot be checked: ", f);
+		fputs("  skills: cannot be checked: ", f);
 		human_field(f, sk, "error", "");
 		fputc('\n', f);
 	} else {
-		fprintf(f, "skills: %d loadable, %d refused\n",
+		fprintf(f, "  skills: %d loadable, %d refused\n",
 		    (int)jsonl_number(jsonl_get(jv_copy(sk), "loadable"), 0),
 		    jv_get_kind(refused) == JV_KIND_ARRAY ? jv_array_length(jv_copy(refused)) : 0);
 	}
 	if (jv_get_kind(refused) == JV_KIND_ARRAY)
 		jv_array_foreach(refused, i, s) {
 			(void)i;
-			fputs("  refused ", f);
+			fputs("    refused ", f);
 			human_field(f, s, "name", "?");
 			fputs(" (", f);
 			human_field(f, s, "source", "?");

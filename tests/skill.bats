@@ -597,10 +597,10 @@ signed() {
 	[[ "$output" != *$'\e'* ]]
 }
 
-@test "list: an empty deployment lists nothing" {
+@test "list: an empty deployment lists the built-in skills only" {
 	run mallcop skill list
 	assert_success
-	[ "$(jq -c .skills <<< "$output")" = '[]' ]
+	[ "$(jq -c '[.skills[] | select(.source != "built-in")]' <<< "$output")" = '[]' ]
 	run mallcop skill list --skills-dir nothere
 	assert_failure 1
 }

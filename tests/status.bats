@@ -108,7 +108,8 @@ two_scans() {
 	[[ "${lines[13]}" == "    error: connector 'bad' exited with status 1: token \\e[31mexpired"* ]]
 	assert_line --index 14 "    last success: 2026-11-25T09:00:00Z"
 	assert_line --index 15 "Escalation: ok (no LLM: findings go to a human untriaged, 0 channels)"
-	[ "${#lines[@]}" -eq 16 ]
+	assert_line --index 16 "  skills: 9 loadable, 0 refused"
+	[ "${#lines[@]}" -eq 17 ]
 	{ ! printf '%s' "$output" | grep -q $'\x1b'; } || false
 	# the dispatcher's --human does the same
 	run --separate-stderr mallcop --human status
