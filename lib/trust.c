@@ -818,7 +818,7 @@ jv
 trust_add(const char *dir, const char *builtin, int anchor, const char *identity,
     const char *pubfile)
 {
-	char *type = NULL, *b64 = NULL, *err = NULL, *key, *file, *fp, *old, *text;
+	char *type = NULL, *b64 = NULL, *err = NULL, *key, *file, *fp, *old, *text, *line;
 	const tkey *k;
 	trust *t = NULL;
 	size_t len = 0;
@@ -851,10 +851,16 @@ trust_add(const char *dir, const char *builtin, int anchor, const char *identity
 			r = fail(err);
 			goto out;
 		}
-		text = xasprintf("%.*s%s%s %s\n", (int)len, old ? old : "",
-		    len && old[len - 1] != '\n' ? "\n" : "", identity, key);
+		/* the file as it is (a NUL in it too), then the new line */
+		line = xasprintf("%s%s %s\n", len && old[len - 1] != '\n' ? "\n" : "",
+		    identity, key);
+		text = xmalloc(len + strlen(line));
+		if (len)
+			memcpy(text, old, len);
+		memcpy(text + len, line, strlen(line));
+		added = !store_replace(file, text, len + strlen(line), &err);
 		free(old);
-		added = !store_replace(file, text, strlen(text), &err);
+		free(line);
 		free(text);
 		if (!added) {
 			r = fail(err);
