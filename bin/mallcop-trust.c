@@ -337,6 +337,8 @@ main(int argc, char **argv)
 			identity_arg("--identity", a.identity);
 		if (strcmp(a.level, "full") && strcmp(a.level, "author"))
 			usage_error("--level '%s': expected full or author", a.level);
+		if (strstr(a.scope, "[^"))
+			usage_error("--scope '%s': write a negated set as [!...]", a.scope);
 		exp = expires_arg(a.expires, now);
 		out = trust_endorse(tpath, builtin, a.key, a.identity, argv[optind], a.scope,
 		    a.level, exp, a.reason, now);

@@ -527,10 +527,14 @@ push(search *s, const char *id, long parent, int full)
 	s->q[s->n++] = (node){id, parent, full};
 }
 
+/*
+ * fnmatch without escapes, as the earlier implementation matched; "[^" there is a set holding
+ * a caret, and here a negation, which would match more: a scope with it matches nothing
+ */
 static int
 in_scope(const tend *e, const char *skill)
 {
-	return fnmatch(e->scope, skill, FNM_NOESCAPE) == 0;
+	return !strstr(e->scope, "[^") && fnmatch(e->scope, skill, FNM_NOESCAPE) == 0;
 }
 
 static jv

@@ -78,6 +78,9 @@ no_chain() {
 	chain_is c aws-iam a b c
 	no_chain c gcp-iam "the endorsement of 'b@example.com' by 'a@example.com'"
 	no_chain c gcp-iam "has scope 'aws-*', which does not match 'gcp-iam'"
+	endorse a c '[!g]*' author
+	chain_is c azure-security a c
+	no_chain c gcp-iam "has scope '[!g]*', which does not match 'gcp-iam'"
 }
 
 @test "the author level is terminal: it ends a path and cannot endorse" {
@@ -488,6 +491,8 @@ signed_at: '2026-11-26T00:00:00+00:00'"
 	run mallcop trust endorse b@example.com --scope '*' --level full --expires 2027-01-01
 	assert_failure 2
 	run mallcop trust endorse b@example.com --scope '' --level full --expires 2027-01-01 --key "$K/a"
+	assert_failure 2
+	run mallcop trust endorse b@example.com --scope '[^g]*' --level full --expires 2027-01-01 --key "$K/a"
 	assert_failure 2
 	run mallcop trust endorse b@example.com --scope '*' --level full --expires 2027-01-01 --key "$K/a" --reason ''
 	assert_failure 2
