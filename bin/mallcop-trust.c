@@ -348,8 +348,9 @@ main(int argc, char **argv)
 
 		if (a.identity)
 			identity_arg("--identity", a.identity);
-		/* a file there is the key to revoke; anything else an identity */
-		if (!access(what, F_OK) || strchr(what, '/')) {
+		/* a file there (or a path, a .pub) is the key to revoke; anything else an identity */
+		if (!access(what, F_OK) || strchr(what, '/') || (strlen(what) > 4 &&
+		    !strcmp(what + strlen(what) - 4, ".pub"))) {
 			if (sshsig_pubkey_load(what, &type, &b64, NULL, &err))
 				cli_fail(EXIT_WORK, human, "%s", err);
 			key = xasprintf("%s %s", type, b64);
