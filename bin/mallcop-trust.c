@@ -337,6 +337,8 @@ main(int argc, char **argv)
 			identity_arg("--identity", a.identity);
 		if (strcmp(a.level, "full") && strcmp(a.level, "author"))
 			usage_error("--level '%s': expected full or author", a.level);
+		if (strstr(a.scope, "[^"))
+			usage_error("--scope '%s': write a negated set as [!...]", a.scope);
 		exp = expires_arg(a.expires, now);
 		out = trust_endorse(tpath, builtin, a.key, a.identity, argv[optind], a.scope,
 		    a.level, exp, a.reason, now);
@@ -346,8 +348,9 @@ main(int argc, char **argv)
 
 		if (a.identity)
 			identity_arg("--identity", a.identity);
-		/* a file there is the key to revoke; anything else an identity */
-		if (!access(what, F_OK) || strchr(what, '/')) {
+		/* a file there (or a path, a .pub) is the key to revoke; anything else an identity */
+		if (!access(what, F_OK) || strchr(what, '/') || (strlen(what) > 4 &&
+		    !strcmp(what + strlen(what) - 4, ".pub"))) {
 			if (sshsig_pubkey_load(what, &type, &b64, NULL, &err))
 				cli_fail(EXIT_WORK, human, "%s", err);
 			key = xasprintf("%s %s", type, b64);

@@ -527,10 +527,14 @@ push(search *s, const char *id, long parent, int full)
 	s->q[s->n++] = (node){id, parent, full};
 }
 
+/*
+ * fnmatch without escapes, as the earlier implementation matched; "[^" there is a set holding
+ * a caret, and here a negation, which would match more: a scope with it matches nothing
+ */
 static int
 in_scope(const tend *e, const char *skill)
 {
-	return fnmatch(e->scope, skill, FNM_NOESCAPE) == 0;
+	return !strstr(e->scope, "[^") && fnmatch(e->scope, skill, FNM_NOESCAPE) == 0;
 }
 
 static jv
@@ -818,7 +822,7 @@ jv
 trust_add(const char *dir, const char *builtin, int anchor, const char *identity,
     const char *pubfile)
 {
-	char *type = NULL, *b64 = NULL, *err = NULL, *key, *file, *fp, *old, *text;
+	char *type = NULL, *b64 = NULL, *err = NULL, *key, *file, *fp, *old, *text, *line;
 	const tkey *k;
 	trust *t = NULL;
 	size_t len = 0;
@@ -851,10 +855,16 @@ trust_add(const char *dir, const char *builtin, int anchor, const char *identity
 			r = fail(err);
 			goto out;
 		}
-		text = xasprintf("%.*s%s%s %s\n", (int)len, old ? old : "",
-		    len && old[len - 1] != '\n' ? "\n" : "", identity, key);
+		/* the file as it is (a NUL in it too), then the new line */
+		line = xasprintf("%s%s %s\n", len && old[len - 1] != '\n' ? "\n" : "",
+		    identity, key);
+		text = xmalloc(len + strlen(line));
+		if (len)
+			memcpy(text, old, len);
+		memcpy(text + len, line, strlen(line));
+		added = !store_replace(file, text, len + strlen(line), &err);
 		free(old);
-		added = !store_replace(file, text, strlen(text), &err);
+		free(line);
 		free(text);
 		if (!added) {
 			r = fail(err);

@@ -78,6 +78,9 @@ no_chain() {
 	chain_is c aws-iam a b c
 	no_chain c gcp-iam "the endorsement of 'b@example.com' by 'a@example.com'"
 	no_chain c gcp-iam "has scope 'aws-*', which does not match 'gcp-iam'"
+	endorse a c '[!g]*' author
+	chain_is c azure-security a c
+	no_chain c gcp-iam "has scope '[!g]*', which does not match 'gcp-iam'"
 }
 
 @test "the author level is terminal: it ends a path and cannot endorse" {
@@ -288,6 +291,24 @@ no_chain() {
 		'[["c@example.com","*","author"],["b@example.com","gcp-*","full"],["b@example.com","aws-*","author"]]'
 }
 
+@test "two endorsers whose file names would be the same keep their own files" {
+	anchor a
+	ssh-keygen -q -t ed25519 -N '' -C x.y@example.com -f "$K/xdot"
+	ssh-keygen -q -t ed25519 -N '' -C x_y@example.com -f "$K/xund"
+	mallcop trust add-key x.y@example.com "$K/xdot.pub" > /dev/null
+	mallcop trust add-key x_y@example.com "$K/xund.pub" > /dev/null
+	known b
+	known c
+	endorse a x.y '*' full
+	endorse a x_y '*' full
+	endorse xdot b '*' author
+	endorse xund c '*' author
+	[ -f "$T/endorsements/x_y_example_com.endorse" ]
+	[ -f "$T/endorsements/x_y_example_com_2.endorse" ]
+	chain_is b aws-iam a x.y b
+	chain_is c aws-iam a x_y c
+}
+
 @test "endorse writes the earlier implementation's file" {
 	anchor a
 	known b
@@ -339,6 +360,22 @@ signed_at: '2026-11-26T00:00:00+00:00'"
 	assert_equal "$(jq -r .added <<< "$output")" false
 	cmp "$T/anchors" "$BATS_TEST_TMPDIR/before"
 	[ ! -e "$T/keyring" ]
+}
+
+@test "a trust file that cannot be read is an error, never replaced" {
+	key b
+	mkdir -p "$T/keyring"
+	run --separate-stderr mallcop trust add-key b@example.com "$K/b.pub"
+	assert_failure 1
+	[[ "$stderr" == *"cannot read"*"keyring"* ]]
+	[ -d "$T/keyring" ]
+	run --separate-stderr mallcop trust list
+	assert_failure 1
+	rmdir "$T/keyring"
+	mkdir -p "$T/endorsements/x.endorse"
+	run --separate-stderr mallcop trust chain b@example.com
+	assert_failure 1
+	[[ "$stderr" == *"cannot read"*"x.endorse"* ]]
 }
 
 @test "add-key refuses a private key and a file that is not a key" {
@@ -454,6 +491,8 @@ signed_at: '2026-11-26T00:00:00+00:00'"
 	run mallcop trust endorse b@example.com --scope '*' --level full --expires 2027-01-01
 	assert_failure 2
 	run mallcop trust endorse b@example.com --scope '' --level full --expires 2027-01-01 --key "$K/a"
+	assert_failure 2
+	run mallcop trust endorse b@example.com --scope '[^g]*' --level full --expires 2027-01-01 --key "$K/a"
 	assert_failure 2
 	run mallcop trust endorse b@example.com --scope '*' --level full --expires 2027-01-01 --key "$K/a" --reason ''
 	assert_failure 2
