@@ -12,7 +12,8 @@ CFLAGS ?= -O2 -g
 MCFLAGS = -std=c11 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral \
 	-fstack-protector-strong -fstack-clash-protection -fPIE \
 	-D_FORTIFY_SOURCE=2 -DMALLCOP_VERSION='"$(VERSION)"' -Ilib
-MLDFLAGS = -pie -Wl,-z,relro,-z,now
+# --as-needed: a program that makes no HTTP request does not load libcurl and its libraries
+MLDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LIBS = -ljq -lyaml -lcurl -lcrypto -lm
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer

@@ -24,6 +24,9 @@ void cli_fail(int status, int human, const char *fmt, ...)
 int cli_emit(jv v);
 /* the start of a result: {"command": ..., "status": "ok"} */
 jv cli_result(void);
+/* --wait[=SECONDS] into milliseconds; without it a short grace for a run finishing */
+long cli_wait_ms(const char *arg);
+/* cli_connector.c: a connector's edges (apart, so that other programs need no HTTP library) */
 /*
  * The start of a cloud connector: `--cursor VALUE | --since TIME | -h`, nothing else (exit 0 on
  * -h, 2 on a usage error), and its settings from MALLCOP_CONNECTOR_CONFIG as an object ({}
@@ -42,6 +45,4 @@ char *cli_url(jv cfg, const char *key, const char *dflt, const char *who);
  * failed: the checkpoint moves only after a whole success. The exit status to return.
  */
 int cli_connector_end(int failed, size_t events, size_t untimed, const char *cursor);
-/* --wait[=SECONDS] into milliseconds; without it a short grace for a run finishing */
-long cli_wait_ms(const char *arg);
 #endif
