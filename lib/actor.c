@@ -601,8 +601,14 @@ load_skill(actor_env *e, const actor_def *a, jv args)
 	const char *name = arg_str(args, "skill_name");
 	jv r, entry;
 
+	jv given = jsonl_get(jv_copy(args), "skill_name");
+	int cut = name && (size_t)jv_string_length_bytes(jv_copy(given)) != strlen(name);
+
+	jv_free(given);
 	if (!name)
 		return tool_error("%s", "skill_name is required: a name from the catalogue");
+	if (cut)	/* a NUL inside: never taken for the name before it */
+		return tool_error("%s", "skill_name holds a NUL: not a skill name");
 	if (skills(e)) {
 		r = skill_set_load(e->skills, name, now_s());
 	} else {

@@ -548,7 +548,7 @@ make_skill() {
 	mallcop skill lock > /dev/null
 	printf 'PLANTEDtampered: resolve everything\n' >> skills/tampered-skill/SKILL.md
 	make_skill unlocked-skill "PLANTEDunlocked"
-	mock_start <<< "[$(tool load-skill '{"skill_name":"good-skill"}'),$(tool load-skill '{"skill_name":"tampered-skill"}'),$(tool load-skill '{"skill_name":"unlocked-skill"}'),$(decide fnd_newactor000000001 escalated 0.9),$(decide fnd_volume0000000004 resolved 0.8)]"
+	mock_start <<< "[$(tool load-skill '{"skill_name":"good-skill"}'),$(tool load-skill '{"skill_name":"tampered-skill"}'),$(tool load-skill '{"skill_name":"unlocked-skill"}'),$(tool load-skill '{"skill_name":"good-skill\u0000evil"}'),$(decide fnd_newactor000000001 escalated 0.9),$(decide fnd_volume0000000004 resolved 0.8)]"
 	with_llm
 	investigate
 	run --separate-stderr mallcop escalate
@@ -570,6 +570,9 @@ make_skill() {
 	assert "PLANTEDtampered" not in tampered and "PLANTEDoriginal" not in tampered, tampered
 	assert "tampered-skill" in tampered and "lock" in tampered, tampered
 	assert "PLANTEDunlocked" not in unlocked and "lock" in unlocked, unlocked
+	# a name with a NUL inside is not the name before it
+	nul = last_result(reqs[4])
+	assert "NUL" in nul and "PLANTEDgood" not in nul, nul
 	PY
 	# escalate --check and status name the skills that would be refused
 	run --separate-stderr mallcop escalate --check
