@@ -84,6 +84,8 @@ jv baseline_stats(const baseline *b);
  * hours: {"WEEKDAY:BUCKET": n}, targets: {target: {count, first_seen, last_seen}}, roles}
  */
 jv baseline_actor(const baseline *b, const char *actor);
+/* its targets alone, {target: {count, first_seen, last_seen}}: cheaper than the profile */
+jv baseline_targets(const baseline *b, const char *actor);
 /* {entity, known, as: [where it is known: "actor", "source", "target", "ip", ...]} */
 jv baseline_entity(const baseline *b, const char *entity);
 /* the sources seen, sorted */
