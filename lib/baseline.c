@@ -280,7 +280,7 @@ put_ctab(FILE *f, void *t)
  * base, JSON Lines {"key":K,"value":V} sorted by the JSON text of K, mapped and searched in
  * place, and the deltas of the passes since it was written, the same lines (V null: the key
  * left the table), read whole at load. A pass writes the keys it changed as one more delta;
- * when the deltas come to a sixteenth of the base (or 16 files) the base is written again,
+ * when the deltas come to a quarter of the base (or 8 files) the base is written again,
  * base and deltas merged. Every file is new, under a name made from its content.
  */
 typedef struct tfile {
@@ -299,7 +299,7 @@ typedef struct table {
 	int rebase;	/* the next save writes the base (new, migrated, learned again) */
 } table;
 
-enum { DELTAS_MAX = 16, DELTAS_FRACTION = 16 };
+enum { DELTAS_MAX = 8, DELTAS_FRACTION = 4 };
 
 static void
 tfile_close(tfile *f)
@@ -535,12 +535,14 @@ okeys_free(okey *v, size_t n)
 /*
  * Every key of a table in order, base and overlay merged: fn gets the key and, when it comes
  * from the base, the text of its value (val NULL: the overlay holds it). Only the keys that
- * begin with prefix (when given).
+ * begin with prefix (when given). When whole, a line of the base comes as it is: key NULL, val
+ * the line with its newline.
  */
 typedef void (*walk_fn)(void *arg, const char *key, const char *val, size_t vlen);
 
 static void
-table_walk(const tfile *base, okey *ov, size_t nov, const char *prefix, walk_fn fn, void *arg)
+table_walk(const tfile *base, okey *ov, size_t nov, const char *prefix, int whole, walk_fn fn,
+    void *arg)
 {
 	size_t at = 0, i = 0, plen = 0, elen = 0, vlen, next;
 	char *pesc = NULL;
@@ -564,11 +566,15 @@ table_walk(const tfile *base, okey *ov, size_t nov, const char *prefix, walk_fn 
 		if (!k && i >= nov)
 			break;
 		if (k && (i >= nov || esc_cmp(k, elen, ov[i].esc, ov[i].elen) < 0)) {
-			char *raw = line_raw_key(base, at);
-
 			v = line_value(base, at, &vlen, &next);
-			fn(arg, raw, v, vlen);
-			free(raw);
+			if (whole) {
+				fn(arg, NULL, base->map + at, next - at);
+			} else {
+				char *raw = line_raw_key(base, at);
+
+				fn(arg, raw, v, vlen);
+				free(raw);
+			}
 			at = next;
 			continue;
 		}
@@ -844,22 +850,27 @@ freq_okeys(const parts *p, size_t *n)
 	return v;
 }
 
-/* the keys of the overlay of relationships (they point into the objects, which stay) */
+/*
+ * the keys of the overlay of relationships that begin with prefix (when given); they point
+ * into the objects, which stay
+ */
 static okey *
-rel_okeys(const parts *p, size_t *n)
+rel_okeys(const parts *p, const char *prefix, size_t *n)
 {
 	size_t cap = (size_t)jv_object_length(jv_copy(p->p[B_REL])) +
-	    (size_t)jv_object_length(jv_copy(p->rel_old)) + 1;
+	    (size_t)jv_object_length(jv_copy(p->rel_old)) + 1, pl = prefix ? strlen(prefix) : 0;
 	okey *v = xmalloc(cap * sizeof *v);
 
 	*n = 0;
 	jv_object_foreach(p->p[B_REL], k, x) {
-		v[(*n)++].key = jv_string_value(k);	/* p->p[B_REL] holds it */
+		if (!pl || !strncmp(jv_string_value(k), prefix, pl))
+			v[(*n)++].key = jv_string_value(k);	/* p->p[B_REL] holds it */
 		jv_free(k);
 		jv_free(x);
 	}
 	jv_object_foreach(p->rel_old, k, x) {
-		if (!jv_object_has(jv_copy(p->p[B_REL]), jv_copy(k)))
+		if ((!pl || !strncmp(jv_string_value(k), prefix, pl)) &&
+		    !jv_object_has(jv_copy(p->p[B_REL]), jv_copy(k)))
 			v[(*n)++].key = jv_string_value(k);
 		jv_free(k);
 		jv_free(x);
@@ -899,7 +910,7 @@ freq_each(const parts *p, freq_fn fn, void *arg)
 	size_t n;
 	okey *ov = freq_okeys(p, &n);
 
-	table_walk(&p->ft.base, ov, n, NULL, freq_step, &w);
+	table_walk(&p->ft.base, ov, n, NULL, 0, freq_step, &w);
 	okeys_free(ov, n);
 }
 
@@ -931,9 +942,9 @@ rel_each(const parts *p, const char *prefix, rel_fn fn, void *arg)
 {
 	struct rel_walk w = {p, fn, arg};
 	size_t n;
-	okey *ov = rel_okeys(p, &n);
+	okey *ov = rel_okeys(p, prefix, &n);
 
-	table_walk(&p->rt.base, ov, n, prefix, rel_step, &w);
+	table_walk(&p->rt.base, ov, n, prefix, 0, rel_step, &w);
 	okeys_free(ov, n);
 }
 
@@ -1579,22 +1590,46 @@ put_rel(void *arg, const char *key, jv r)
 	jv_free(t);
 }
 
-struct put_table { parts *p; int freq, lines; };
+struct put_table { parts *p; int freq, lines; FILE *f; };
+
+/* a line of the new base: the old base's as it was, or the overlay's (none when it left) */
+static void
+put_base_line(void *arg, const char *key, const char *line, size_t len)
+{
+	struct put_table *t = arg;
+
+	if (!key)
+		fwrite(line, 1, len, t->f);
+	else if (t->freq)
+		freq_step(&(struct freq_walk){t->p, put_freq, &(struct put_walk){t->f, 1, 0}},
+		    key, NULL, 0);
+	else
+		rel_step(&(struct rel_walk){t->p, put_rel, &(struct put_walk){t->f, 1, 0}},
+		    key, NULL, 0);
+}
 
 static void
 put_table(FILE *f, void *arg)
 {
 	struct put_table *t = arg;
 	struct put_walk w = {f, t->lines, 0};
+	okey *ov;
+	size_t n;
 
-	if (!t->lines)
-		putc('{', f);
+	if (t->lines) {
+		ov = t->freq ? freq_okeys(t->p, &n) : rel_okeys(t->p, NULL, &n);
+		t->f = f;
+		table_walk(t->freq ? &t->p->ft.base : &t->p->rt.base, ov, n, NULL, 1,
+		    put_base_line, t);
+		okeys_free(ov, n);
+		return;
+	}
+	putc('{', f);
 	if (t->freq)
 		freq_each(t->p, put_freq, &w);
 	else
 		rel_each(t->p, NULL, put_rel, &w);
-	if (!t->lines)
-		putc('}', f);
+	putc('}', f);
 }
 
 /* what this pass changed, as the lines of a delta (a key that left: null) */
@@ -1673,7 +1708,7 @@ static int
 save_whole(parts *p, const char *path, char **err)
 {
 	static const char *const keys[] = {"frequency_tables", "relationships", "daily"};
-	struct put_table ft = {p, 1, 0}, rt = {p, 0, 0};
+	struct put_table ft = {p, 1, 0, NULL}, rt = {p, 0, 0, NULL};
 	size_t len;
 	char *texts[] = {text_of(put_table, &ft, &len), text_of(put_table, &rt, &len),
 	    text_of(put_days, p, &len)};
@@ -1703,7 +1738,7 @@ table_changed(const parts *p, const table *t)
 static int
 table_write(parts *p, table *t, const char *dir, int moved, tsave *s, char **err)
 {
-	struct put_table pt = {p, t == &p->ft, 1};
+	struct put_table pt = {p, t == &p->ft, 1, NULL};
 	size_t len;
 	char *text, *fp;
 	int compact, r;
@@ -2201,14 +2236,30 @@ baseline_relation(const baseline *b, const char *actor, const char *target)
 	return n;
 }
 
-static void
-add_target(void *arg, const char *key, jv r)
-{
-	double *t = arg;
+struct count_walk { const parts *p; double t[2]; };
 
-	(void)key;
-	t[0]++;
-	t[1] += jsonl_number(jsonl_get(r, "count"), 0);
+/* a relationship's count, read from the text of the base without making it a value */
+static void
+add_target(void *arg, const char *key, const char *val, size_t vlen)
+{
+	struct count_walk *w = arg;
+	double n = 0;
+
+	if (val) {
+		const char *c = memmem(val, vlen, "\"count\":", 8);
+
+		n = c ? strtod(c + 8, NULL) : 0;
+	} else {
+		jv r = rel_get(w->p, key);
+
+		if (jv_get_kind(r) == JV_KIND_NULL || !jv_is_valid(r)) {
+			jv_free(r);
+			return;
+		}
+		n = jsonl_number(jsonl_get(r, "count"), 0);
+	}
+	w->t[0]++;
+	w->t[1] += n;
 }
 
 double
@@ -2220,13 +2271,16 @@ baseline_actor_targets(const baseline *b, const char *actor, int *ntargets)
 	int n = 0;
 
 	if (jv_get_kind(t) != JV_KIND_ARRAY) {
-		double sum[2] = {0, 0};
+		struct count_walk w = {p, {0, 0}};
 		char *prefix = xasprintf("%s:", actor);
+		size_t nov;
+		okey *ov = rel_okeys(p, prefix, &nov);
 
-		rel_each(p, prefix, add_target, sum);
+		table_walk(&p->rt.base, ov, nov, prefix, 0, add_target, &w);
+		okeys_free(ov, nov);
 		free(prefix);
 		jv_free(t);
-		t = JV_ARRAY(jv_number(sum[0]), jv_number(sum[1]));
+		t = JV_ARRAY(jv_number(w.t[0]), jv_number(w.t[1]));
 		p->p[B_ACTTOT] = jv_object_set(p->p[B_ACTTOT], jv_string(actor), jv_copy(t));
 	}
 	if (jv_get_kind(t) == JV_KIND_ARRAY) {
