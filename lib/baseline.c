@@ -1590,7 +1590,7 @@ put_rel(void *arg, const char *key, jv r)
 	jv_free(t);
 }
 
-struct put_table { parts *p; int freq, lines; FILE *f; };
+struct put_table { parts *p; int freq, lines; FILE *f; int n; };
 
 /* a line of the new base: the old base's as it was, or the overlay's (none when it left) */
 static void
@@ -1608,28 +1608,47 @@ put_base_line(void *arg, const char *key, const char *line, size_t len)
 		    key, NULL, 0);
 }
 
+/* a member of the table as one object: the base's value text as it is */
+static void
+put_member(void *arg, const char *key, const char *val, size_t vlen)
+{
+	struct put_table *t = arg;
+	struct put_walk w = {t->f, 0, t->n};
+
+	if (val) {
+		if (t->n++)
+			putc(',', t->f);
+		put_string(t->f, key);
+		putc(':', t->f);
+		fwrite(val, 1, vlen, t->f);
+		return;
+	}
+	if (t->freq)
+		freq_step(&(struct freq_walk){t->p, put_freq, &w}, key, NULL, 0);
+	else
+		rel_step(&(struct rel_walk){t->p, put_rel, &w}, key, NULL, 0);
+	t->n = w.n;
+}
+
 static void
 put_table(FILE *f, void *arg)
 {
 	struct put_table *t = arg;
-	struct put_walk w = {f, t->lines, 0};
 	okey *ov;
 	size_t n;
 
+	ov = t->freq ? freq_okeys(t->p, &n) : rel_okeys(t->p, NULL, &n);
+	t->f = f;
 	if (t->lines) {
-		ov = t->freq ? freq_okeys(t->p, &n) : rel_okeys(t->p, NULL, &n);
-		t->f = f;
 		table_walk(t->freq ? &t->p->ft.base : &t->p->rt.base, ov, n, NULL, 1,
 		    put_base_line, t);
-		okeys_free(ov, n);
-		return;
+	} else {
+		putc('{', f);
+		table_walk(t->freq ? &t->p->ft.base : &t->p->rt.base, ov, n, NULL, 0,
+		    put_member, t);
+		putc('}', f);
 	}
-	putc('{', f);
-	if (t->freq)
-		freq_each(t->p, put_freq, &w);
-	else
-		rel_each(t->p, NULL, put_rel, &w);
-	putc('}', f);
+	okeys_free(ov, n);
 }
 
 /* what this pass changed, as the lines of a delta (a key that left: null) */
@@ -1708,7 +1727,7 @@ static int
 save_whole(parts *p, const char *path, char **err)
 {
 	static const char *const keys[] = {"frequency_tables", "relationships", "daily"};
-	struct put_table ft = {p, 1, 0, NULL}, rt = {p, 0, 0, NULL};
+	struct put_table ft = {p, 1, 0, NULL, 0}, rt = {p, 0, 0, NULL, 0};
 	size_t len;
 	char *texts[] = {text_of(put_table, &ft, &len), text_of(put_table, &rt, &len),
 	    text_of(put_days, p, &len)};
@@ -1738,7 +1757,7 @@ table_changed(const parts *p, const table *t)
 static int
 table_write(parts *p, table *t, const char *dir, int moved, tsave *s, char **err)
 {
-	struct put_table pt = {p, t == &p->ft, 1, NULL};
+	struct put_table pt = {p, t == &p->ft, 1, NULL, 0};
 	size_t len;
 	char *text, *fp;
 	int compact, r;
@@ -2453,6 +2472,29 @@ baseline_targets(const baseline *b, const char *actor)
 	return actor_targets(P(b), actor, NULL, NULL);
 }
 
+/* the hours "WEEKDAY:BUCKET" (consumed) in the order of the week, Monday 00 first */
+static jv
+week_order(jv hours)
+{
+	jv out = jv_object();
+
+	for (int d = 0; d < 7; d++)
+		for (int h = 0; h < 24; h++) {
+			char key[16];
+			jv n;
+
+			snprintf(key, sizeof key, "%d:%d", d, h);
+			n = jv_object_get(jv_copy(hours), jv_string(key));
+			if (jv_is_valid(n)) {
+				out = jv_object_set(out, jv_string(key), n);
+				hours = jv_object_delete(hours, jv_string(key));
+			} else {
+				jv_free(n);
+			}
+		}
+	return jv_object_merge(out, hours);
+}
+
 jv
 baseline_actor(const baseline *b, const char *actor)
 {
@@ -2470,7 +2512,7 @@ baseline_actor(const baseline *b, const char *actor)
 	r = jv_object_set(r, jv_string("first_seen"), first);
 	r = jv_object_set(r, jv_string("last_seen"), last);
 	r = jv_object_set(r, jv_string("frequencies"), w.freq);
-	r = jv_object_set(r, jv_string("hours"), w.hours);
+	r = jv_object_set(r, jv_string("hours"), week_order(w.hours));
 	r = jv_object_set(r, jv_string("targets"), targets);
 	r = jv_object_set(r, jv_string("roles"),
 	    jv_get_kind(roles) == JV_KIND_OBJECT ? jv_keys(roles) : (jv_free(roles), jv_array()));
