@@ -1344,7 +1344,7 @@ load_tables(parts *p, jv *v, const char *path, char **err)
 	} else {
 		jv_free(ff);
 		if (jv_get_kind(freq) == JV_KIND_OBJECT)
-			jv_object_foreach(jv_copy(freq), k, n) {
+			jv_object_foreach(freq, k, n) {
 				const char *key = jv_string_value(k);
 
 				if (jv_get_kind(n) == JV_KIND_NUMBER && jv_number_value(n) > 0) {
@@ -1854,12 +1854,13 @@ baseline_save(const baseline *b, const char *path, char **err)
 	parts *p = P(b);
 	char *dir, **names;
 	int moved, changed = p->dirty, r = 0;
-	jv files, named = jv_object();
+	jv files, named;
 	tsave fs = {0}, rs = {0};
 	size_t l = strlen(path);
 
 	if (l <= 5 || strcmp(path + l - 5, ".json"))
 		return save_whole(p, path, err);
+	named = jv_object();
 	dir = day_dir(path);
 	moved = !p->dir || strcmp(p->dir, dir);
 	for (size_t i = 0; i < p->ndays; i++)
@@ -2480,7 +2481,7 @@ week_order(jv hours)
 
 	for (int d = 0; d < 7; d++)
 		for (int h = 0; h < 24; h++) {
-			char key[16];
+			char key[32];
 			jv n;
 
 			snprintf(key, sizeof key, "%d:%d", d, h);
