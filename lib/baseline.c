@@ -1765,9 +1765,10 @@ table_write(parts *p, table *t, const char *dir, int moved, tsave *s, char **err
 	memset(s, 0, sizeof *s);
 	if (!table_changed(p, t) && !t->rebase && !moved && t->base_name)
 		return 0;
-	text = text_of(put_delta, &pt, &len);
-	compact = t->rebase || moved || !t->base_name || t->ndeltas >= DELTAS_MAX ||
-	    (t->delta_bytes + len) * DELTAS_FRACTION > t->base_bytes;
+	compact = t->rebase || moved || !t->base_name || t->ndeltas >= DELTAS_MAX;
+	text = compact ? NULL : text_of(put_delta, &pt, &len);
+	if (!compact)
+		compact = (t->delta_bytes + len) * DELTAS_FRACTION > t->base_bytes;
 	if (compact) {
 		free(text);
 		text = text_of(put_table, &pt, &len);
