@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -137,6 +138,37 @@ ctab_add(ctab *t, const char *key, double by)
 		ctab_remove(t, (size_t)(s - t->slot));
 }
 
+/* the slot of key in t, made (count 0) when absent: a count 0 stays, meaning "none" */
+static cslot *
+ctab_at(ctab *t, const char *key, uint64_t h)
+{
+	cslot *s;
+
+	if ((t->len + 1) * 4 > t->cap * 3)
+		ctab_grow(t);
+	s = ctab_slot(t, key, h);
+	if (!s->key) {
+		s->key = xstrdup(key);
+		s->hash = h;
+		s->n = 0;
+		s->seq = t->seq++;
+		t->len++;
+	}
+	return s;
+}
+
+/* the slot of key, NULL when absent */
+static cslot *
+ctab_find(const ctab *t, const char *key, uint64_t h)
+{
+	cslot *s;
+
+	if (!t->len)
+		return NULL;
+	s = ctab_slot(t, key, h);
+	return s->key ? s : NULL;
+}
+
 static void
 ctab_free(ctab *t)
 {
@@ -244,6 +276,331 @@ put_ctab(FILE *f, void *t)
 }
 
 /*
+ * The two big tables, frequency_tables and relationships, in files of the day directory: a
+ * base, JSON Lines {"key":K,"value":V} sorted by the JSON text of K, mapped and searched in
+ * place, and the deltas of the passes since it was written, the same lines (V null: the key
+ * left the table), read whole at load. A pass writes the keys it changed as one more delta;
+ * when the deltas come to a quarter of the base (or 8 files) the base is written again,
+ * base and deltas merged. Every file is new, under a name made from its content.
+ */
+typedef struct tfile {
+	char *path;	/* NULL: none */
+	char *map;	/* its text (NULL when empty) */
+	size_t len;
+} tfile;
+
+typedef struct table {
+	const char *name;	/* "frequency_tables", "relationships" */
+	tfile base;
+	char *base_name;	/* as baseline.json names it; NULL: none yet */
+	size_t base_bytes;	/* of the base as last written */
+	char **deltas;	/* names, oldest first */
+	size_t ndeltas, delta_bytes;
+	int rebase;	/* the next save writes the base (new, migrated, learned again) */
+} table;
+
+enum { DELTAS_MAX = 8, DELTAS_FRACTION = 4 };
+
+static void
+tfile_close(tfile *f)
+{
+	if (f->map)
+		munmap(f->map, f->len);
+	free(f->path);
+	memset(f, 0, sizeof *f);
+}
+
+static void
+table_clear(table *t)
+{
+	tfile_close(&t->base);
+	free(t->base_name);
+	t->base_name = NULL;
+	t->base_bytes = 0;
+	for (size_t i = 0; i < t->ndeltas; i++)
+		free(t->deltas[i]);
+	free(t->deltas);
+	t->deltas = NULL;
+	t->ndeltas = t->delta_bytes = 0;
+}
+
+static const char table_bad[] = "; restore it, or delete baseline.json and baseline.d/ to "
+    "learn again";
+
+/* a file baseline.json names, opened: absent or unreadable is an error, never an empty one */
+static int
+table_open(const char *path, int *fd, struct stat *st, char **err)
+{
+	*fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (*fd >= 0 && fstat(*fd, st) == 0 && S_ISREG(st->st_mode))
+		return 0;
+	if (*fd >= 0) {
+		errno = S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
+		close(*fd);
+	}
+	*err = xasprintf("cannot read '%s': %s%s", path, strerror(errno), table_bad);
+	return -1;
+}
+
+static int
+tfile_map(tfile *f, const char *path, char **err)
+{
+	struct stat st;
+	int fd;
+
+	if (table_open(path, &fd, &st, err))
+		return -1;
+	f->path = xstrdup(path);
+	f->len = (size_t)st.st_size;
+	if (f->len && (f->map = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+		*err = xasprintf("cannot read '%s': %s%s", path, strerror(errno), table_bad);
+		f->map = NULL;
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (f->len && (f->map[f->len - 1] != '\n' || f->len < 10 ||
+	    memcmp(f->map, "{\"key\":\"", 8))) {
+		*err = xasprintf("'%s' is not a table of the baseline (JSON Lines of {key, value})%s",
+		    path, table_bad);
+		return -1;
+	}
+	return 0;
+}
+
+static void __attribute__((noreturn))
+tfile_bad(const tfile *f)
+{
+	die(EXIT_WORK, "'%s' is not a table of the baseline (JSON Lines of {key, value})%s",
+	    f->path, table_bad);
+}
+
+/* the JSON text of the key of the line at `at` (its length in *elen) */
+static const char *
+line_key(const tfile *f, size_t at, size_t *elen)
+{
+	const char *s = f->map + at, *end = f->map + f->len, *k;
+
+	if ((size_t)(end - s) < 8 || memcmp(s, "{\"key\":\"", 8))
+		tfile_bad(f);
+	for (k = s += 8; s < end && *s != '"' && *s != '\n'; s++)
+		if (*s == '\\' && s + 1 < end && s[1] != '\n')
+			s++;
+	if (s >= end || *s != '"')
+		tfile_bad(f);
+	*elen = (size_t)(s - k);
+	return k;
+}
+
+/* the value of the line at `at`, its text up to the line's last '}'; *next: the next line */
+static const char *
+line_value(const tfile *f, size_t at, size_t *vlen, size_t *next)
+{
+	size_t elen;
+	const char *k = line_key(f, at, &elen), *v = k + elen + 1;
+	const char *nl = memchr(v, '\n', (size_t)(f->map + f->len - v));
+
+	if (!nl || nl - v < 11 || memcmp(v, ",\"value\":", 9) || nl[-1] != '}')
+		tfile_bad(f);
+	*vlen = (size_t)(nl - 1 - (v + 9));
+	*next = (size_t)(nl + 1 - f->map);
+	return v + 9;
+}
+
+static int
+esc_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	return c ? c : (al > bl) - (al < bl);
+}
+
+/* where the first line whose key is at least esc (JSON text) begins */
+static size_t
+tfile_lower(const tfile *f, const char *esc, size_t elen)
+{
+	size_t lo = 0, hi = f->len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2, s = mid, kl, vl, next;
+		const char *k;
+
+		while (s > lo && f->map[s - 1] != '\n')
+			s--;
+		k = line_key(f, s, &kl);
+		if (esc_cmp(k, kl, esc, elen) < 0) {
+			line_value(f, s, &vl, &next);
+			lo = next;
+		} else {
+			hi = s;
+		}
+	}
+	return lo;
+}
+
+/* the value text of key esc, NULL when the base has none */
+static const char *
+tfile_get(const tfile *f, const char *esc, size_t elen, size_t *vlen)
+{
+	size_t at, kl, next;
+	const char *k;
+
+	if (!f->map)
+		return NULL;
+	at = tfile_lower(f, esc, elen);
+	if (at >= f->len)
+		return NULL;
+	k = line_key(f, at, &kl);
+	return esc_cmp(k, kl, esc, elen) ? NULL : line_value(f, at, vlen, &next);
+}
+
+/* a key as JSON text without its quotes (as put_string writes it); s itself when it needs none */
+static char *
+esc_key(const char *s, size_t *elen)
+{
+	const char *c;
+	char *buf;
+	size_t n;
+	FILE *f;
+
+	for (c = s; *c; c++)
+		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 || *c == 0x7f)
+			break;
+	if (!*c) {
+		*elen = (size_t)(c - s);
+		return (char *)s;
+	}
+	if (!(f = open_memstream(&buf, &n)))
+		die(EXIT_WORK, "open_memstream:");
+	put_string(f, s);
+	if (fclose(f))
+		die(EXIT_WORK, "open_memstream:");
+	memmove(buf, buf + 1, n - 2);
+	buf[n - 2] = 0;
+	*elen = n - 2;
+	return buf;
+}
+
+static void
+esc_free(char *esc, const char *key)
+{
+	if (esc != key)
+		free(esc);
+}
+
+/* the key of a line, as a string (malloc'd) */
+static char *
+line_raw_key(const tfile *f, size_t at)
+{
+	size_t elen;
+	const char *k = line_key(f, at, &elen);
+	char *q;
+	jv s;
+
+	if (!memchr(k, '\\', elen))
+		return strndup(k, elen);
+	q = xasprintf("\"%.*s\"", (int)elen, k);
+	s = jsonl_parse(q, strlen(q));
+	free(q);
+	if (jv_get_kind(s) != JV_KIND_STRING)
+		tfile_bad(f);
+	q = xstrdup(jv_string_value(s));
+	jv_free(s);
+	return q;
+}
+
+/* a key of the overlay: the keys changed since the base, in the order of the base */
+typedef struct okey {
+	const char *key;
+	char *esc;
+	size_t elen;
+} okey;
+
+static int
+cmp_okey(const void *a, const void *b)
+{
+	const okey *x = a, *y = b;
+
+	return esc_cmp(x->esc, x->elen, y->esc, y->elen);
+}
+
+static void
+okeys_free(okey *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		esc_free(v[i].esc, v[i].key);
+	free(v);
+}
+
+/*
+ * Every key of a table in order, base and overlay merged: fn gets the key and, when it comes
+ * from the base, the text of its value (val NULL: the overlay holds it). Only the keys that
+ * begin with prefix (when given). When whole, a line of the base comes as it is: key NULL, val
+ * the line with its newline.
+ */
+typedef void (*walk_fn)(void *arg, const char *key, const char *val, size_t vlen);
+
+static void
+table_walk(const tfile *base, okey *ov, size_t nov, const char *prefix, int whole, walk_fn fn,
+    void *arg)
+{
+	size_t at = 0, i = 0, plen = 0, elen = 0, vlen, next;
+	char *pesc = NULL;
+
+	qsort(ov, nov, sizeof *ov, cmp_okey);
+	if (prefix) {
+		pesc = esc_key(prefix, &plen);
+		if (base->map)
+			at = tfile_lower(base, pesc, plen);
+	}
+	for (;;) {
+		const char *k = NULL, *v;
+
+		while (i < nov && prefix && strncmp(ov[i].key, prefix, strlen(prefix)))
+			i++;
+		if (base->map && at < base->len) {
+			k = line_key(base, at, &elen);
+			if (prefix && (elen < plen || memcmp(k, pesc, plen)))
+				k = NULL;
+		}
+		if (!k && i >= nov)
+			break;
+		if (k && (i >= nov || esc_cmp(k, elen, ov[i].esc, ov[i].elen) < 0)) {
+			v = line_value(base, at, &vlen, &next);
+			if (whole) {
+				fn(arg, NULL, base->map + at, next - at);
+			} else {
+				char *raw = line_raw_key(base, at);
+
+				fn(arg, raw, v, vlen);
+				free(raw);
+			}
+			at = next;
+			continue;
+		}
+		if (k && !esc_cmp(k, elen, ov[i].esc, ov[i].elen)) {
+			line_value(base, at, &vlen, &next);
+			at = next;
+		}
+		fn(arg, ov[i].key, NULL, 0);
+		i++;
+	}
+	if (pesc)
+		esc_free(pesc, prefix);
+}
+
+/* JSON Lines {"key":K,"value":V} */
+static void
+put_line(FILE *f, const char *key, const char *val, size_t vlen)
+{
+	fputs("{\"key\":", f);
+	put_string(f, key);
+	fputs(",\"value\":", f);
+	fwrite(val, 1, vlen, f);
+	fputs("}\n", f);
+}
+
+/*
  * One day of the window. Its counts live in a file of the day directory of their own, read
  * when first needed, so that a pass reads and writes the days its events fall on, not all.
  */
@@ -264,9 +621,16 @@ static const char *list_names[] = {
 
 typedef struct baseline_parts {
 	jv p[B_NPARTS];
-	ctab freq;	/* frequency_tables */
-	/* B_ACTTOT: per actor [targets, events] over the relationships, kept up to date so
-	 * that asking about an actor does not walk them all; derived, never saved */
+	/* frequency_tables: the base file, what its deltas changed (fold), what this pass
+	 * changed (fnew); a count 0 there: the key left the table */
+	table ft;
+	ctab fold, fnew;
+	double fentries;	/* how many keys it has */
+	/* relationships: the same, B_REL what this pass changed */
+	table rt;
+	jv rel_old;
+	/* B_ACTTOT: per actor [targets, events] over the relationships, made when first asked
+	 * for and kept up to date; derived, never saved */
 	jv rest;	/* top-level members we do not use, kept as they were */
 	jv known_rest;	/* the same inside known_entities */
 	double events;
@@ -294,6 +658,9 @@ baseline_init(baseline *b, int window_days)
 		p->p[i] = jv_object();
 	p->rest = jv_object();
 	p->known_rest = jv_object();
+	p->rel_old = jv_object();
+	p->ft.name = "frequency_tables";
+	p->rt.name = "relationships";
 	b->p = p;
 	b->window_days = window_days > 0 ? window_days : 30;
 }
@@ -312,7 +679,11 @@ baseline_free(baseline *b)
 	days_drop(p, p->ndays);
 	free(p->days);
 	free(p->dir);
-	ctab_free(&p->freq);
+	ctab_free(&p->fold);
+	ctab_free(&p->fnew);
+	table_clear(&p->ft);
+	table_clear(&p->rt);
+	jv_free(p->rel_old);
 	free(p);
 	b->p = NULL;
 }
@@ -360,19 +731,221 @@ unwrap_keys(jv v)
 	return event_unwrap(v);
 }
 
+/* an actor's [targets, events] when they are known already: kept up to date */
 static void
 tally(parts *p, const char *actor, double targets, double events)
 {
 	jv t = take(&p->p[B_ACTTOT], actor);
-	double n = 0, c = 0;
 
-	if (jv_get_kind(t) == JV_KIND_ARRAY) {
-		n = jsonl_number(jv_array_get(jv_copy(t), 0), 0);
-		c = jsonl_number(jv_array_get(jv_copy(t), 1), 0);
+	if (jv_get_kind(t) != JV_KIND_ARRAY) {
+		jv_free(t);
+		p->p[B_ACTTOT] = jv_object_delete(p->p[B_ACTTOT], jv_string(actor));
+		return;
 	}
-	jv_free(t);
 	p->p[B_ACTTOT] = jv_object_set(p->p[B_ACTTOT], jv_string(actor),
-	    JV_ARRAY(jv_number(n + targets), jv_number(c + events)));
+	    JV_ARRAY(jv_number(jsonl_number(jv_array_get(jv_copy(t), 0), 0) + targets),
+	    jv_number(jsonl_number(jv_array_get(jv_copy(t), 1), 0) + events)));
+	jv_free(t);
+}
+
+/* the count of a frequency key in the base file */
+static double
+freq_base(const parts *p, const char *key)
+{
+	size_t elen, vlen;
+	char *esc;
+	const char *v;
+	double n = 0;
+
+	if (!p->ft.base.map)
+		return 0;
+	esc = esc_key(key, &elen);
+	if ((v = tfile_get(&p->ft.base, esc, elen, &vlen))) {
+		char *end;
+
+		n = strtod(v, &end);
+		if (end != v + vlen)
+			tfile_bad(&p->ft.base);
+	}
+	esc_free(esc, key);
+	return n;
+}
+
+static double
+freq_get(const parts *p, const char *key)
+{
+	uint64_t h = hash_str(key);
+	cslot *s;
+
+	if ((s = ctab_find(&p->fnew, key, h)) || (s = ctab_find(&p->fold, key, h)))
+		return s->n;
+	return freq_base(p, key);
+}
+
+/* key's count plus by; a count that comes to 0 or less leaves the table */
+static void
+freq_add(parts *p, const char *key, double by)
+{
+	uint64_t h = hash_str(key);
+	cslot *s = ctab_find(&p->fnew, key, h);
+	double old, n;
+
+	if (s) {
+		old = s->n;
+	} else {
+		cslot *o = ctab_find(&p->fold, key, h);
+
+		old = o ? o->n : freq_base(p, key);
+	}
+	n = old + by > 0 ? old + by : 0;
+	if (old <= 0 && n <= 0)
+		return;
+	p->fentries += (old <= 0 && n > 0) - (old > 0 && n <= 0);
+	if (!s)
+		s = ctab_at(&p->fnew, key, h);
+	s->n = n;
+}
+
+/* the relationship of key (a copy): this pass's, the deltas', the base's; invalid when none */
+static jv
+rel_get(const parts *p, const char *key)
+{
+	jv r = jv_object_get(jv_copy(p->p[B_REL]), jv_string(key));
+	size_t elen, vlen;
+	const char *v;
+	char *esc;
+
+	if (jv_is_valid(r))
+		return r;
+	jv_free(r);
+	r = jv_object_get(jv_copy(p->rel_old), jv_string(key));
+	if (jv_is_valid(r) || !p->rt.base.map)
+		return r;
+	jv_free(r);
+	esc = esc_key(key, &elen);
+	v = tfile_get(&p->rt.base, esc, elen, &vlen);
+	r = v ? jsonl_parse(v, vlen) : jv_invalid();
+	esc_free(esc, key);
+	if (v && !jv_is_valid(r))
+		tfile_bad(&p->rt.base);
+	return r;
+}
+
+/* the keys of the overlay of frequencies: fold's and fnew's, once each */
+static okey *
+freq_okeys(const parts *p, size_t *n)
+{
+	okey *v = xmalloc((p->fold.len + p->fnew.len + 1) * sizeof *v);
+
+	*n = 0;
+	for (size_t i = 0; i < p->fnew.cap; i++)
+		if (p->fnew.slot[i].key)
+			v[(*n)++].key = p->fnew.slot[i].key;
+	for (size_t i = 0; i < p->fold.cap; i++)
+		if (p->fold.slot[i].key &&
+		    !ctab_find(&p->fnew, p->fold.slot[i].key, p->fold.slot[i].hash))
+			v[(*n)++].key = p->fold.slot[i].key;
+	for (size_t i = 0; i < *n; i++)
+		v[i].esc = esc_key(v[i].key, &v[i].elen);
+	return v;
+}
+
+/*
+ * the keys of the overlay of relationships that begin with prefix (when given); they point
+ * into the objects, which stay
+ */
+static okey *
+rel_okeys(const parts *p, const char *prefix, size_t *n)
+{
+	size_t cap = (size_t)jv_object_length(jv_copy(p->p[B_REL])) +
+	    (size_t)jv_object_length(jv_copy(p->rel_old)) + 1, pl = prefix ? strlen(prefix) : 0;
+	okey *v = xmalloc(cap * sizeof *v);
+
+	*n = 0;
+	jv_object_foreach(p->p[B_REL], k, x) {
+		if (!pl || !strncmp(jv_string_value(k), prefix, pl))
+			v[(*n)++].key = jv_string_value(k);	/* p->p[B_REL] holds it */
+		jv_free(k);
+		jv_free(x);
+	}
+	jv_object_foreach(p->rel_old, k, x) {
+		if ((!pl || !strncmp(jv_string_value(k), prefix, pl)) &&
+		    !jv_object_has(jv_copy(p->p[B_REL]), jv_copy(k)))
+			v[(*n)++].key = jv_string_value(k);
+		jv_free(k);
+		jv_free(x);
+	}
+	for (size_t i = 0; i < *n; i++)
+		v[i].esc = esc_key(v[i].key, &v[i].elen);
+	return v;
+}
+
+/* fn(arg, key, n) for every frequency (count above 0), in order of the keys */
+typedef void (*freq_fn)(void *arg, const char *key, double n);
+struct freq_walk { const parts *p; freq_fn fn; void *arg; };
+
+static void
+freq_step(void *arg, const char *key, const char *val, size_t vlen)
+{
+	struct freq_walk *w = arg;
+	double n;
+
+	if (val) {
+		char *end;
+
+		n = strtod(val, &end);
+		if (end != val + vlen)
+			tfile_bad(&w->p->ft.base);
+	} else {
+		n = freq_get(w->p, key);
+	}
+	if (n > 0)
+		w->fn(w->arg, key, n);
+}
+
+static void
+freq_each(const parts *p, freq_fn fn, void *arg)
+{
+	struct freq_walk w = {p, fn, arg};
+	size_t n;
+	okey *ov = freq_okeys(p, &n);
+
+	table_walk(&p->ft.base, ov, n, NULL, 0, freq_step, &w);
+	okeys_free(ov, n);
+}
+
+/* fn(arg, key, relationship (consumed)) for every relationship whose key begins with prefix */
+typedef void (*rel_fn)(void *arg, const char *key, jv r);
+struct rel_walk { const parts *p; rel_fn fn; void *arg; };
+
+static void
+rel_step(void *arg, const char *key, const char *val, size_t vlen)
+{
+	struct rel_walk *w = arg;
+	jv r;
+
+	if (val) {
+		r = jsonl_parse(val, vlen);
+		if (!jv_is_valid(r))
+			tfile_bad(&w->p->rt.base);
+	} else {
+		r = rel_get(w->p, key);
+	}
+	if (jv_get_kind(r) == JV_KIND_NULL || !jv_is_valid(r))
+		jv_free(r);
+	else
+		w->fn(w->arg, key, r);
+}
+
+static void
+rel_each(const parts *p, const char *prefix, rel_fn fn, void *arg)
+{
+	struct rel_walk w = {p, fn, arg};
+	size_t n;
+	okey *ov = rel_okeys(p, prefix, &n);
+
+	table_walk(&p->rt.base, ov, n, prefix, 0, rel_step, &w);
+	okeys_free(ov, n);
 }
 
 /* the days before index n leave: their files are no longer named once saved */
@@ -639,11 +1212,170 @@ take_out(jv *v, const char *key)
 	return x;
 }
 
+/* a file name baseline.json gives for one in the day directory */
+static int
+is_file_name(jv name)
+{
+	const char *s;
+
+	if (jv_get_kind(name) != JV_KIND_STRING)
+		return 0;
+	s = jv_string_value(name);
+	return *s && *s != '.' && !strchr(s, '/');
+}
+
+static void
+add_name(table *t, const char *name)
+{
+	t->deltas = xrealloc(t->deltas, (t->ndeltas + 1) * sizeof *t->deltas);
+	t->deltas[t->ndeltas++] = xstrdup(name);
+}
+
+/* a delta of t, read into its overlay: a later delta wins over an earlier one */
+static int
+delta_read(parts *p, table *t, const char *name, char **err)
+{
+	char *path = day_path(p, name), *text, *s;
+	size_t len, line = 0;
+	struct stat st;
+	int fd;
+
+	if (table_open(path, &fd, &st, err)) {
+		free(path);
+		return -1;
+	}
+	text = read_fd(fd, &len);
+	close(fd);
+	if (!text) {
+		*err = xasprintf("cannot read '%s': %s%s", path, strerror(errno), table_bad);
+		free(path);
+		return -1;
+	}
+	for (s = text; s < text + len; line++) {
+		char *nl = memchr(s, '\n', (size_t)(text + len - s));
+		jv e = nl ? jsonl_parse(s, (size_t)(nl - s)) : jv_invalid();
+		jv k = jsonl_get(jv_copy(e), "key"), v = jsonl_get(e, "value");
+		jv_kind vk = jv_get_kind(v);
+
+		if (jv_get_kind(k) != JV_KIND_STRING || (t == &p->ft ? vk != JV_KIND_NUMBER &&
+		    vk != JV_KIND_NULL : vk != JV_KIND_OBJECT && vk != JV_KIND_NULL)) {
+			*err = xasprintf("'%s': line %zu: not a change of the baseline's %s (JSON "
+			    "{key, value})%s", path, line + 1, t->name, table_bad);
+			jv_free(k);
+			jv_free(v);
+			free(text);
+			free(path);
+			return -1;
+		}
+		if (t == &p->ft) {
+			const char *key = jv_string_value(k);
+
+			ctab_at(&p->fold, key, hash_str(key))->n =
+			    vk == JV_KIND_NUMBER ? jv_number_value(v) : 0;
+			jv_free(v);
+			jv_free(k);
+		} else {
+			p->rel_old = jv_object_set(p->rel_old, k, v);
+		}
+		s = nl + 1;
+	}
+	t->delta_bytes += len;
+	add_name(t, name);
+	free(text);
+	free(path);
+	return 0;
+}
+
+/* "frequency_files" or "relationship_files": {base, deltas: [names]} */
+static int
+table_load(parts *p, table *t, jv desc, const char *path, char **err)
+{
+	jv base = jsonl_get(jv_copy(desc), "base"), deltas = jsonl_get(jv_copy(desc), "deltas");
+	int r = 0;
+
+	if (!is_file_name(base) || jv_get_kind(deltas) != JV_KIND_ARRAY) {
+		r = -1;
+	} else {
+		jv_array_foreach(deltas, i, d) {
+			(void)i;
+			r |= is_file_name(d) ? 0 : -1;
+			jv_free(d);
+		}
+	}
+	if (r) {
+		*err = xasprintf("'%s': %s: not the names of files in '%s'; restore it from git or "
+		    "delete it to learn again", path, t == &p->ft ? "frequency_files" :
+		    "relationship_files", p->dir);
+	} else {
+		char *bp = day_path(p, jv_string_value(base));
+
+		r = tfile_map(&t->base, bp, err);
+		free(bp);
+		t->base_name = xstrdup(jv_string_value(base));
+		t->base_bytes = t->base.len;
+		jv_array_foreach(deltas, i, d) {
+			(void)i;
+			if (!r)
+				r = delta_read(p, t, jv_string_value(d), err);
+			jv_free(d);
+		}
+	}
+	if (!r && t == &p->ft) {
+		jv n = jsonl_get(jv_copy(desc), "entries");
+
+		p->fentries = jsonl_number(n, 0);
+	}
+	jv_free(base);
+	jv_free(deltas);
+	jv_free(desc);
+	return r;
+}
+
+/* the tables: in their files, or (a file written before they had files) inline */
+static int
+load_tables(parts *p, jv *v, const char *path, char **err)
+{
+	jv freq = take_out(v, "frequency_tables"), rel = take_out(v, "relationships");
+	jv ff = take_out(v, "frequency_files"), rf = take_out(v, "relationship_files");
+	int r = 0;
+
+	if (jv_get_kind(ff) != JV_KIND_INVALID) {
+		r = table_load(p, &p->ft, ff, path, err);
+	} else {
+		jv_free(ff);
+		if (jv_get_kind(freq) == JV_KIND_OBJECT)
+			jv_object_foreach(freq, k, n) {
+				const char *key = jv_string_value(k);
+
+				if (jv_get_kind(n) == JV_KIND_NUMBER && jv_number_value(n) > 0) {
+					ctab_at(&p->fold, key, hash_str(key))->n += jv_number_value(n);
+					p->fentries++;
+				}
+				jv_free(k);
+				jv_free(n);
+			}
+		p->ft.rebase = 1;
+	}
+	if (!r && jv_get_kind(rf) != JV_KIND_INVALID) {
+		r = table_load(p, &p->rt, rf, path, err);
+	} else {
+		jv_free(rf);
+		if (!r && jv_get_kind(rel) == JV_KIND_OBJECT) {
+			jv_free(p->rel_old);
+			p->rel_old = jv_copy(rel);
+		}
+		p->rt.rebase = 1;
+	}
+	jv_free(freq);
+	jv_free(rel);
+	return r;
+}
+
 int
 baseline_load(baseline *b, const char *path, int window_days, char **err)
 {
 	static const struct { int part; const char *key; } top[] = {
-		{B_REL, "relationships"}, {B_MAX, "maxima"},
+		{B_MAX, "maxima"},
 		{B_FIRST, "first_seen"}, {B_STATE, "detector_state"},
 	};
 	size_t len;
@@ -673,7 +1405,10 @@ baseline_load(baseline *b, const char *path, int window_days, char **err)
 	p->earlier = !jv_object_has(jv_copy(v), jv_string("detector_state")) &&
 	    !jv_object_has(jv_copy(v), jv_string("daily")) &&
 	    !jv_object_has(jv_copy(v), jv_string("daily_files"));
-	ctab_from(&p->freq, take_out(&v, "frequency_tables"));
+	if (load_tables(p, &v, path, err)) {
+		jv_free(v);
+		return -1;
+	}
 	for (size_t i = 0; i < sizeof top / sizeof *top; i++) {
 		jv x = take_out(&v, top[i].key);
 
@@ -689,18 +1424,6 @@ baseline_load(baseline *b, const char *path, int window_days, char **err)
 		return -1;
 	}
 	load_known(p, take_out(&v, "known_entities"));
-	jv_object_foreach(p->p[B_REL], k, r) {
-		const char *s = jv_string_value(k), *colon = strchr(s, ':');
-
-		if (colon) {
-			char *actor = strndup(s, (size_t)(colon - s));
-
-			tally(p, actor, 1, jsonl_number(jsonl_get(jv_copy(r), "count"), 0));
-			free(actor);
-		}
-		jv_free(k);
-		jv_free(r);
-	}
 	/* a baseline of the earlier implementation has learned its sources already */
 	if (jv_object_length(jv_copy(p->p[B_FIRST])) == 0)
 		jv_object_foreach(p->p[B_SOURCES], k, x) {
@@ -714,7 +1437,7 @@ baseline_load(baseline *b, const char *path, int window_days, char **err)
 		jv_free(n);
 	}
 	/* saved again only when something changes, or to bring it to this form */
-	p->dirty = unwrapped || p->earlier ||
+	p->dirty = unwrapped || p->earlier || p->ft.rebase || p->rt.rebase ||
 	    !jv_object_has(jv_copy(v), jv_string("actor_context"));
 	for (size_t i = 0; i < p->ndays; i++)
 		p->dirty |= p->days[i].dirty;
@@ -729,7 +1452,7 @@ sorted(jv set)
 	return jv_keys(set);	/* jv_keys sorts */
 }
 
-/* everything but the frequencies and the days */
+/* everything but the tables and the days */
 static jv
 baseline_json(parts *p)
 {
@@ -744,58 +1467,12 @@ baseline_json(parts *p)
 	known = jv_object_set(known, jv_string("actor_roles"), roles);
 	out = jv_copy(p->rest);
 	out = jv_object_set(out, jv_string("known_entities"), known);
-	out = jv_object_set(out, jv_string("relationships"), jv_copy(p->p[B_REL]));
 	if (!jv_object_has(jv_copy(out), jv_string("actor_context")))
 		out = jv_object_set(out, jv_string("actor_context"), jv_object());
 	out = jv_object_set(out, jv_string("maxima"), jv_copy(p->p[B_MAX]));
 	out = jv_object_set(out, jv_string("first_seen"), jv_copy(p->p[B_FIRST]));
 	out = jv_object_set(out, jv_string("detector_state"), jv_copy(p->p[B_STATE]));
 	return jv_object_set(out, jv_string("events"), jv_number(p->events));
-}
-
-/* the object v (consumed) with members of JSON text put first, replacing path */
-static int
-write_json(const char *path, jv v, const char *const *keys, char *const *texts, size_t n,
-    char **err)
-{
-	jv rest = jv_dump_string(v, 0);
-	const char *r = jv_string_value(rest);
-	char *buf = NULL;
-	size_t len;
-	FILE *f = open_memstream(&buf, &len);
-	int res;
-
-	if (!f)
-		die(EXIT_WORK, "open_memstream:");
-	putc('{', f);
-	for (size_t i = 0; i < n; i++) {
-		put_string(f, keys[i]);
-		putc(':', f);
-		fputs(texts[i], f);
-		if (i + 1 < n || r[1] != '}')
-			putc(',', f);
-	}
-	fputs(r + 1, f);
-	if (fclose(f))
-		die(EXIT_WORK, "open_memstream:");
-	res = store_replace(path, buf, len, err);
-	free(buf);
-	jv_free(rest);
-	return res;
-}
-
-/* baseline.json: its frequencies, a member key of JSON text (when key), the rest v (consumed) */
-static int
-write_baseline(const char *path, parts *p, jv v, const char *key, char *text, char **err)
-{
-	static const char *const freq_key[] = {"frequency_tables"};
-	const char *keys[] = {"frequency_tables", key};
-	size_t len;
-	char *texts[] = {text_of(put_ctab, &p->freq, &len), text};
-	int r = write_json(path, v, key ? keys : freq_key, texts, key ? 2 : 1, err);
-
-	free(texts[0]);
-	return r;
 }
 
 /* a day's file is named by its content: one that changed gets a new name */
@@ -825,28 +1502,29 @@ make_dir(const char *dir, char **err)
 	return -1;
 }
 
+static int
+is_table_file(const char *name)
+{
+	return !strncmp(name, "frequency_tables.", 17) || !strncmp(name, "relationships.", 14);
+}
+
 /*
- * Files of the day directory that files (the new baseline.json's daily_files) does not name:
- * the days it no longer holds, their earlier versions, what a crash left
+ * Files of the day directory that the new baseline.json does not name (named: a set): the
+ * days it no longer holds, tables merged into a new base, earlier versions, what a crash left
  */
 static void
-remove_unnamed(const char *dir, jv files)
+remove_unnamed(const char *dir, jv named)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	jv named = jv_object();
 
 	if (!d) {
-		jv_free(files);
+		jv_free(named);
 		return;
 	}
-	jv_object_foreach(files, k, f) {
-		named = jv_object_set(named, f, jv_true());
-		jv_free(k);
-	}
-	jv_free(files);
 	while ((de = readdir(d)))
-		if (is_date_prefix(de->d_name) && de->d_name[10] == '.' &&
+		if (((is_date_prefix(de->d_name) && de->d_name[10] == '.') ||
+		    is_table_file(de->d_name)) &&
 		    !jv_object_has(jv_copy(named), jv_string(de->d_name)))
 			unlinkat(dirfd(d), de->d_name, 0);
 	closedir(d);
@@ -870,23 +1548,306 @@ put_days(FILE *f, void *arg)
 	putc('}', f);
 }
 
-/* a copy that holds its days itself, as the custom detectors get it */
+/* a table as one JSON object, or as the lines of a base file */
+struct put_walk { FILE *f; int lines, n; };
+
+static void
+put_freq(void *arg, const char *key, double n)
+{
+	struct put_walk *w = arg;
+
+	if (w->lines) {
+		char num[64];
+		FILE *m = fmemopen(num, sizeof num, "w");
+
+		put_number(m, n);
+		fclose(m);
+		put_line(w->f, key, num, strlen(num));
+		return;
+	}
+	if (w->n++)
+		putc(',', w->f);
+	put_string(w->f, key);
+	putc(':', w->f);
+	put_number(w->f, n);
+}
+
+static void
+put_rel(void *arg, const char *key, jv r)
+{
+	struct put_walk *w = arg;
+	jv t = jv_dump_string(r, 0);
+
+	if (w->lines) {
+		put_line(w->f, key, jv_string_value(t), (size_t)jv_string_length_bytes(jv_copy(t)));
+	} else {
+		if (w->n++)
+			putc(',', w->f);
+		put_string(w->f, key);
+		putc(':', w->f);
+		fputs(jv_string_value(t), w->f);
+	}
+	jv_free(t);
+}
+
+struct put_table { parts *p; int freq, lines; FILE *f; int n; };
+
+/* a line of the new base: the old base's as it was, or the overlay's (none when it left) */
+static void
+put_base_line(void *arg, const char *key, const char *line, size_t len)
+{
+	struct put_table *t = arg;
+
+	if (!key)
+		fwrite(line, 1, len, t->f);
+	else if (t->freq)
+		freq_step(&(struct freq_walk){t->p, put_freq, &(struct put_walk){t->f, 1, 0}},
+		    key, NULL, 0);
+	else
+		rel_step(&(struct rel_walk){t->p, put_rel, &(struct put_walk){t->f, 1, 0}},
+		    key, NULL, 0);
+}
+
+/* a member of the table as one object: the base's value text as it is */
+static void
+put_member(void *arg, const char *key, const char *val, size_t vlen)
+{
+	struct put_table *t = arg;
+	struct put_walk w = {t->f, 0, t->n};
+
+	if (val) {
+		if (t->n++)
+			putc(',', t->f);
+		put_string(t->f, key);
+		putc(':', t->f);
+		fwrite(val, 1, vlen, t->f);
+		return;
+	}
+	if (t->freq)
+		freq_step(&(struct freq_walk){t->p, put_freq, &w}, key, NULL, 0);
+	else
+		rel_step(&(struct rel_walk){t->p, put_rel, &w}, key, NULL, 0);
+	t->n = w.n;
+}
+
+static void
+put_table(FILE *f, void *arg)
+{
+	struct put_table *t = arg;
+	okey *ov;
+	size_t n;
+
+	ov = t->freq ? freq_okeys(t->p, &n) : rel_okeys(t->p, NULL, &n);
+	t->f = f;
+	if (t->lines) {
+		table_walk(t->freq ? &t->p->ft.base : &t->p->rt.base, ov, n, NULL, 1,
+		    put_base_line, t);
+	} else {
+		putc('{', f);
+		table_walk(t->freq ? &t->p->ft.base : &t->p->rt.base, ov, n, NULL, 0,
+		    put_member, t);
+		putc('}', f);
+	}
+	okeys_free(ov, n);
+}
+
+/* what this pass changed, as the lines of a delta (a key that left: null) */
+static void
+put_delta(FILE *f, void *arg)
+{
+	struct put_table *t = arg;
+	parts *p = t->p;
+	okey *v;
+	size_t n = 0;
+
+	if (t->freq) {
+		v = xmalloc((p->fnew.len + 1) * sizeof *v);
+		for (size_t i = 0; i < p->fnew.cap; i++)
+			if (p->fnew.slot[i].key)
+				v[n++].key = p->fnew.slot[i].key;
+	} else {
+		v = xmalloc(((size_t)jv_object_length(jv_copy(p->p[B_REL])) + 1) * sizeof *v);
+		jv_object_foreach(p->p[B_REL], k, x) {
+			v[n++].key = jv_string_value(k);	/* p->p[B_REL] holds it */
+			jv_free(k);
+			jv_free(x);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i].esc = esc_key(v[i].key, &v[i].elen);
+	qsort(v, n, sizeof *v, cmp_okey);
+	for (size_t i = 0; i < n; i++) {
+		if (t->freq) {
+			double c = freq_get(p, v[i].key);
+
+			if (c > 0)
+				put_freq(&(struct put_walk){f, 1, 0}, v[i].key, c);
+			else
+				put_line(f, v[i].key, "null", 4);
+		} else {
+			put_rel(&(struct put_walk){f, 1, 0}, v[i].key, rel_get(p, v[i].key));
+		}
+	}
+	okeys_free(v, n);
+}
+
+/* baseline.json: the rest v (consumed) with the members of JSON text put first */
+static int
+write_baseline(const char *path, jv v, const char *const *keys, char *const *texts, size_t n,
+    char **err)
+{
+	jv rest = jv_dump_string(v, 0);
+	const char *r = jv_string_value(rest);
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+	int res;
+
+	if (!f)
+		die(EXIT_WORK, "open_memstream:");
+	putc('{', f);
+	for (size_t i = 0; i < n; i++) {
+		put_string(f, keys[i]);
+		putc(':', f);
+		fputs(texts[i], f);
+		if (i + 1 < n || r[1] != '}')
+			putc(',', f);
+	}
+	fputs(r + 1, f);
+	if (fclose(f))
+		die(EXIT_WORK, "open_memstream:");
+	res = store_replace(path, buf, len, err);
+	free(buf);
+	jv_free(rest);
+	return res;
+}
+
+/* a copy that holds its days and tables itself, as the custom detectors get it */
 static int
 save_whole(parts *p, const char *path, char **err)
 {
+	static const char *const keys[] = {"frequency_tables", "relationships", "daily"};
+	struct put_table ft = {p, 1, 0, NULL, 0}, rt = {p, 0, 0, NULL, 0};
 	size_t len;
-	char *buf = text_of(put_days, p, &len);
-	int r = write_baseline(path, p, baseline_json(p), "daily", buf, err);
+	char *texts[] = {text_of(put_table, &ft, &len), text_of(put_table, &rt, &len),
+	    text_of(put_days, p, &len)};
+	int r = write_baseline(path, baseline_json(p), keys, texts, 3, err);
 
-	free(buf);
+	for (int i = 0; i < 3; i++)
+		free(texts[i]);
 	return r;
 }
 
+/* what a save writes of a table: a new base, or a delta; names malloc'd, NULL when none */
+typedef struct tsave {
+	char *base, *delta;
+	size_t bytes;
+} tsave;
+
+static int
+table_changed(const parts *p, const table *t)
+{
+	return t == &p->ft ? p->fnew.len > 0 : jv_object_length(jv_copy(p->p[B_REL])) > 0;
+}
+
 /*
- * The days in files of their own, copy on write: the days that changed go to new files (each
- * synced, and the directory), then baseline.json, which names the files of its days, replaces
- * the old one: that rename is the moment the save happens. The files it no longer names are
- * removed after it.
+ * The changes of this pass as a delta, or base and deltas merged into a new base when the
+ * deltas have grown (or there is no base yet, or the directory is another)
+ */
+static int
+table_write(parts *p, table *t, const char *dir, int moved, tsave *s, char **err)
+{
+	struct put_table pt = {p, t == &p->ft, 1, NULL, 0};
+	size_t len;
+	char *text, *fp;
+	int compact, r;
+
+	memset(s, 0, sizeof *s);
+	if (!table_changed(p, t) && !t->rebase && !moved && t->base_name)
+		return 0;
+	compact = t->rebase || moved || !t->base_name || t->ndeltas >= DELTAS_MAX;
+	text = compact ? NULL : text_of(put_delta, &pt, &len);
+	if (!compact)
+		compact = (t->delta_bytes + len) * DELTAS_FRACTION > t->base_bytes;
+	if (compact) {
+		free(text);
+		text = text_of(put_table, &pt, &len);
+		s->base = xasprintf("%s.%016llx.jsonl", t->name,
+		    (unsigned long long)hash_str(text));
+	} else {
+		s->delta = xasprintf("%s.delta.%016llx.jsonl", t->name,
+		    (unsigned long long)hash_str(text));
+	}
+	s->bytes = len;
+	fp = xasprintf("%s/%s", dir, s->base ? s->base : s->delta);
+	r = store_replace(fp, text, len, err);
+	free(fp);
+	free(text);
+	if (r) {
+		free(s->base);
+		free(s->delta);
+		memset(s, 0, sizeof *s);
+	}
+	return r;
+}
+
+/* {base, deltas} as baseline.json names them after the save s; every name into named */
+static jv
+table_desc(const parts *p, const table *t, const tsave *s, jv *named)
+{
+	jv d = jv_object(), deltas = jv_array();
+	const char *base = s->base ? s->base : t->base_name;
+
+	*named = jv_object_set(*named, jv_string(base), jv_true());
+	for (size_t i = 0; !s->base && i < t->ndeltas; i++) {
+		deltas = jv_array_append(deltas, jv_string(t->deltas[i]));
+		*named = jv_object_set(*named, jv_string(t->deltas[i]), jv_true());
+	}
+	if (s->delta) {
+		deltas = jv_array_append(deltas, jv_string(s->delta));
+		*named = jv_object_set(*named, jv_string(s->delta), jv_true());
+	}
+	d = jv_object_set(d, jv_string("base"), jv_string(base));
+	d = jv_object_set(d, jv_string("deltas"), deltas);
+	if (t == &p->ft)
+		d = jv_object_set(d, jv_string("entries"), jv_number(p->fentries));
+	return d;
+}
+
+/* saved: what this pass changed joins what the deltas changed, under the new names */
+static void
+table_saved(parts *p, table *t, tsave *s)
+{
+	if (t == &p->ft) {
+		for (size_t i = 0; i < p->fnew.cap; i++)
+			if (p->fnew.slot[i].key)
+				ctab_at(&p->fold, p->fnew.slot[i].key, p->fnew.slot[i].hash)->n =
+				    p->fnew.slot[i].n;
+		ctab_free(&p->fnew);
+	} else {
+		p->rel_old = jv_object_merge(p->rel_old, p->p[B_REL]);
+		p->p[B_REL] = jv_object();
+	}
+	if (s->base) {
+		for (size_t i = 0; i < t->ndeltas; i++)
+			free(t->deltas[i]);
+		t->ndeltas = t->delta_bytes = 0;
+		free(t->base_name);
+		t->base_name = s->base;
+		t->base_bytes = s->bytes;
+	} else if (s->delta) {
+		add_name(t, s->delta);
+		free(s->delta);
+		t->delta_bytes += s->bytes;
+	}
+	t->rebase = 0;
+}
+
+/*
+ * The days and the tables in files of their own, copy on write: the days that changed and
+ * the tables' changes go to new files (each synced, and the directory), then baseline.json,
+ * which names them, replaces the old one: that rename is the moment the save happens. The
+ * files it no longer names are removed after it.
  */
 int
 baseline_save(const baseline *b, const char *path, char **err)
@@ -894,21 +1855,26 @@ baseline_save(const baseline *b, const char *path, char **err)
 	parts *p = P(b);
 	char *dir, **names;
 	int moved, changed = p->dirty, r = 0;
-	jv files;
+	jv files, named;
+	tsave fs = {0}, rs = {0};
 	size_t l = strlen(path);
 
 	if (l <= 5 || strcmp(path + l - 5, ".json"))
 		return save_whole(p, path, err);
+	named = jv_object();
 	dir = day_dir(path);
 	moved = !p->dir || strcmp(p->dir, dir);
 	for (size_t i = 0; i < p->ndays; i++)
 		changed |= p->days[i].dirty;
+	changed |= table_changed(p, &p->ft) || table_changed(p, &p->rt);
 	if (!changed && !moved) {
 		free(dir);
+		jv_free(named);
 		return 0;
 	}
 	if (make_dir(dir, err)) {
 		free(dir);
+		jv_free(named);
 		return -1;
 	}
 	names = xcalloc(p->ndays + 1, sizeof *names);
@@ -932,16 +1898,33 @@ baseline_save(const baseline *b, const char *path, char **err)
 			names[i] = xstrdup(d->file);
 		}
 		files = jv_object_set(files, jv_string(d->date), jv_string(names[i]));
+		named = jv_object_set(named, jv_string(names[i]), jv_true());
 	}
 	if (!r)
-		r = write_baseline(path, p, jv_object_set(baseline_json(p),
-		    jv_string("daily_files"), jv_copy(files)), NULL, NULL, err);
+		r = table_write(p, &p->ft, dir, moved, &fs, err);
+	if (!r)
+		r = table_write(p, &p->rt, dir, moved, &rs, err);
+	if (!r) {
+		jv v = jv_object_set(baseline_json(p), jv_string("daily_files"), files);
+
+		v = jv_object_set(v, jv_string("frequency_files"),
+		    table_desc(p, &p->ft, &fs, &named));
+		v = jv_object_set(v, jv_string("relationship_files"),
+		    table_desc(p, &p->rt, &rs, &named));
+		r = write_baseline(path, v, NULL, NULL, 0, err);
+	} else {
+		jv_free(files);
+	}
 	if (r) {
 		for (size_t i = 0; i < p->ndays; i++)
 			free(names[i]);
 		free(names);
 		free(dir);
-		jv_free(files);
+		free(fs.base);
+		free(fs.delta);
+		free(rs.base);
+		free(rs.delta);
+		jv_free(named);
 		return -1;
 	}
 	for (size_t i = 0; i < p->ndays; i++) {
@@ -950,10 +1933,12 @@ baseline_save(const baseline *b, const char *path, char **err)
 		p->days[i].dirty = 0;
 	}
 	free(names);
+	table_saved(p, &p->ft, &fs);
+	table_saved(p, &p->rt, &rs);
 	free(p->dir);
 	p->dir = dir;
 	p->dirty = 0;
-	remove_unnamed(dir, files);
+	remove_unnamed(dir, named);
 	return 0;
 }
 
@@ -1028,7 +2013,7 @@ static const char *const money_types[] = {
 static void
 count(parts *p, ctab *day, const char *key)
 {
-	ctab_add(&p->freq, key, 1);
+	freq_add(p, key, 1);
 	ctab_add(day, key, 1);
 }
 
@@ -1151,6 +2136,10 @@ baseline_learn(baseline *b, jv ev, const char *source, const char *type, const c
 
 		k = xasprintf("%s:%s", actor, target);
 		r = take(&p->p[B_REL], k);
+		if (!jv_is_valid(r)) {
+			jv_free(r);
+			r = rel_get(p, k);
+		}
 		ts_format(us, t);
 		tally(p, actor, jv_get_kind(r) == JV_KIND_OBJECT ? 0 : 1, 1);
 		if (jv_get_kind(r) != JV_KIND_OBJECT) {
@@ -1190,7 +2179,7 @@ baseline_slide(baseline *b, int64_t now)
 
 		for (size_t i = 0; i < day->cap; i++)
 			if (day->slot[i].key)
-				ctab_add(&p->freq, day->slot[i].key, -day->slot[i].n);
+				freq_add(p, day->slot[i].key, -day->slot[i].n);
 	}
 	if (n) {
 		days_drop(p, n);
@@ -1201,7 +2190,7 @@ baseline_slide(baseline *b, int64_t now)
 int
 baseline_empty(const baseline *b)
 {
-	return P(b)->freq.len == 0;
+	return P(b)->fentries <= 0;
 }
 
 static double
@@ -1217,7 +2206,7 @@ num(jv obj, const char *key)
 double
 baseline_freq(const baseline *b, const char *key)
 {
-	return ctab_get(&P(b)->freq, key);
+	return freq_get(P(b), key);
 }
 
 double
@@ -1260,7 +2249,7 @@ double
 baseline_relation(const baseline *b, const char *actor, const char *target)
 {
 	char *k = xasprintf("%s:%s", actor, target);
-	jv r = jv_object_get(jv_copy(P(b)->p[B_REL]), jv_string(k));
+	jv r = rel_get(P(b), k);
 	double n = jv_get_kind(r) == JV_KIND_OBJECT ? num(jv_copy(r), "count") : 0;
 
 	jv_free(r);
@@ -1268,13 +2257,53 @@ baseline_relation(const baseline *b, const char *actor, const char *target)
 	return n;
 }
 
+struct count_walk { const parts *p; double t[2]; };
+
+/* a relationship's count, read from the text of the base without making it a value */
+static void
+add_target(void *arg, const char *key, const char *val, size_t vlen)
+{
+	struct count_walk *w = arg;
+	double n = 0;
+
+	if (val) {
+		const char *c = memmem(val, vlen, "\"count\":", 8);
+
+		n = c ? strtod(c + 8, NULL) : 0;
+	} else {
+		jv r = rel_get(w->p, key);
+
+		if (jv_get_kind(r) == JV_KIND_NULL || !jv_is_valid(r)) {
+			jv_free(r);
+			return;
+		}
+		n = jsonl_number(jsonl_get(r, "count"), 0);
+	}
+	w->t[0]++;
+	w->t[1] += n;
+}
+
 double
 baseline_actor_targets(const baseline *b, const char *actor, int *ntargets)
 {
-	jv t = jv_object_get(jv_copy(P(b)->p[B_ACTTOT]), jv_string(actor));
+	parts *p = P(b);
+	jv t = jv_object_get(jv_copy(p->p[B_ACTTOT]), jv_string(actor));
 	double total = 0;
 	int n = 0;
 
+	if (jv_get_kind(t) != JV_KIND_ARRAY) {
+		struct count_walk w = {p, {0, 0}};
+		char *prefix = xasprintf("%s:", actor);
+		size_t nov;
+		okey *ov = rel_okeys(p, prefix, &nov);
+
+		table_walk(&p->rt.base, ov, nov, prefix, 0, add_target, &w);
+		okeys_free(ov, nov);
+		free(prefix);
+		jv_free(t);
+		t = JV_ARRAY(jv_number(w.t[0]), jv_number(w.t[1]));
+		p->p[B_ACTTOT] = jv_object_set(p->p[B_ACTTOT], jv_string(actor), jv_copy(t));
+	}
 	if (jv_get_kind(t) == JV_KIND_ARRAY) {
 		n = (int)jsonl_int(jv_array_get(jv_copy(t), 0), 0, INT_MAX, 0);
 		total = jsonl_number(jv_array_get(jv_copy(t), 1), 0);
@@ -1351,92 +2380,162 @@ baseline_stats(const baseline *b)
 	s = jv_object_set(s, jv_string("known_actor_count"),
 	    jv_number(jv_object_length(jv_copy(P(b)->p[B_ACTORS]))));
 	s = jv_object_set(s, jv_string("frequency_table_entries"),
-	    jv_number((double)P(b)->freq.len));
+	    jv_number(P(b)->fentries));
 	s = jv_object_set(s, jv_string("known_sources"), baseline_sources(b));
 	return jv_object_set(s, jv_string("events"), jv_number(P(b)->events));
+}
+
+/* keys are SRC:TYPE:ACTOR[:...]: the actor is the third part */
+struct actor_walk {
+	const char *actor;
+	size_t l;
+	double events;
+	jv freq, hours;
+};
+
+static void
+actor_freq(void *arg, const char *s, double n)
+{
+	struct actor_walk *w = arg;
+	const char *a = strchr(s, ':'), *rest;
+	int wd, hb;
+
+	a = a ? strchr(a + 1, ':') : NULL;
+	if (!a || strncmp(a + 1, w->actor, w->l) || (a[1 + w->l] != ':' && a[1 + w->l]))
+		return;
+	rest = a + 1 + w->l;
+	/* "*:*:ACTOR..." sums the others again: listed, not counted twice */
+	if (!strncmp(s, "*:*:", 4))
+		;
+	else if (!*rest)
+		w->events += n;
+	else if (sscanf(rest, ":%d:%d", &wd, &hb) == 2 && !strchr(rest + 1, '/')) {
+		char key[16];
+		jv have;
+
+		snprintf(key, sizeof key, "%d:%d", wd, hb);
+		have = jv_object_get(jv_copy(w->hours), jv_string(key));
+		w->hours = jv_object_set(w->hours, jv_string(key), jv_number(n +
+		    (jv_get_kind(have) == JV_KIND_NUMBER ? jv_number_value(have) : 0)));
+		jv_free(have);
+	}
+	w->freq = jv_object_set(w->freq, jv_string(s), jv_number(n));
+}
+
+struct target_walk {
+	size_t l;
+	jv targets, first, last;
+};
+
+static void
+actor_target(void *arg, const char *s, jv v)
+{
+	struct target_walk *w = arg;
+	jv f = jsonl_get(jv_copy(v), "first_seen"), la = jsonl_get(jv_copy(v), "last_seen");
+
+	if (jv_get_kind(f) == JV_KIND_STRING && (jv_get_kind(w->first) != JV_KIND_STRING ||
+	    strcmp(jv_string_value(f), jv_string_value(w->first)) < 0)) {
+		jv_free(w->first);
+		w->first = jv_copy(f);
+	}
+	if (jv_get_kind(la) == JV_KIND_STRING && (jv_get_kind(w->last) != JV_KIND_STRING ||
+	    strcmp(jv_string_value(la), jv_string_value(w->last)) > 0)) {
+		jv_free(w->last);
+		w->last = jv_copy(la);
+	}
+	jv_free(f);
+	jv_free(la);
+	w->targets = jv_object_set(w->targets, jv_string(s + w->l + 1), v);
+}
+
+/* the actor's relationships {target: {count, first_seen, last_seen}}; first and last seen */
+static jv
+actor_targets(const parts *p, const char *actor, jv *first, jv *last)
+{
+	struct target_walk w = {strlen(actor), jv_object(), jv_null(), jv_null()};
+	char *prefix = xasprintf("%s:", actor);
+
+	rel_each(p, prefix, actor_target, &w);
+	free(prefix);
+	if (first)
+		*first = w.first;
+	else
+		jv_free(w.first);
+	if (last)
+		*last = w.last;
+	else
+		jv_free(w.last);
+	return w.targets;
+}
+
+jv
+baseline_targets(const baseline *b, const char *actor)
+{
+	return actor_targets(P(b), actor, NULL, NULL);
+}
+
+/* the hours "WEEKDAY:BUCKET" (consumed) in the order of the week, Monday 00 first */
+static jv
+week_order(jv hours)
+{
+	jv out = jv_object();
+
+	for (int d = 0; d < 7; d++)
+		for (int h = 0; h < 24; h++) {
+			char key[32];
+			jv n;
+
+			snprintf(key, sizeof key, "%d:%d", d, h);
+			n = jv_object_get(jv_copy(hours), jv_string(key));
+			if (jv_is_valid(n)) {
+				out = jv_object_set(out, jv_string(key), n);
+				hours = jv_object_delete(hours, jv_string(key));
+			} else {
+				jv_free(n);
+			}
+		}
+	return jv_object_merge(out, hours);
 }
 
 jv
 baseline_actor(const baseline *b, const char *actor)
 {
 	parts *p = P(b);
-	size_t l = strlen(actor);
-	jv freq = jv_object(), hours = jv_object(), targets = jv_object(), r = jv_object();
+	struct actor_walk w = {actor, strlen(actor), 0, jv_object(), jv_object()};
+	jv r = jv_object(), first, last, targets;
 	jv roles = jv_object_get(jv_copy(p->p[B_ROLES]), jv_string(actor));
-	jv first = jv_null(), last = jv_null();
-	double events = 0;
-	cslot **mine = xmalloc((p->freq.len + 1) * sizeof *mine);
-	size_t nmine = 0;
 
-	/* keys are SRC:TYPE:ACTOR[:...]: the actor is the third part */
-	for (size_t i = 0; i < p->freq.cap; i++) {
-		const char *s = p->freq.slot[i].key, *a = s ? strchr(s, ':') : NULL;
-
-		a = a ? strchr(a + 1, ':') : NULL;
-		if (a && !strncmp(a + 1, actor, l) && (a[1 + l] == ':' || !a[1 + l]))
-			mine[nmine++] = &p->freq.slot[i];
-	}
-	qsort(mine, nmine, sizeof *mine, cmp_slot);
-	for (size_t i = 0; i < nmine; i++) {
-		const char *s = mine[i]->key, *rest = strchr(strchr(s, ':') + 1, ':') + 1 + l;
-		double n = mine[i]->n;
-		int wd, hb;
-
-		/* "*:*:ACTOR..." sums the others again: listed, not counted twice */
-		if (!strncmp(s, "*:*:", 4))
-			;
-		else if (!*rest)
-			events += n;
-		else if (sscanf(rest, ":%d:%d", &wd, &hb) == 2 && !strchr(rest + 1, '/')) {
-			char key[16];
-			jv have;
-
-			snprintf(key, sizeof key, "%d:%d", wd, hb);
-			have = jv_object_get(jv_copy(hours), jv_string(key));
-			hours = jv_object_set(hours, jv_string(key), jv_number(n +
-			    (jv_get_kind(have) == JV_KIND_NUMBER ? jv_number_value(have) : 0)));
-			jv_free(have);
-		}
-		freq = jv_object_set(freq, jv_string(s), jv_number(n));
-	}
-	free(mine);
-	jv_object_foreach(p->p[B_REL], k, v) {
-		const char *s = jv_string_value(k);
-
-		if (!strncmp(s, actor, l) && s[l] == ':') {
-			jv f = jv_object_get(jv_copy(v), jv_string("first_seen"));
-			jv la = jv_object_get(jv_copy(v), jv_string("last_seen"));
-
-			if (jv_get_kind(f) == JV_KIND_STRING && (jv_get_kind(first) != JV_KIND_STRING ||
-			    strcmp(jv_string_value(f), jv_string_value(first)) < 0)) {
-				jv_free(first);
-				first = jv_copy(f);
-			}
-			if (jv_get_kind(la) == JV_KIND_STRING && (jv_get_kind(last) != JV_KIND_STRING ||
-			    strcmp(jv_string_value(la), jv_string_value(last)) > 0)) {
-				jv_free(last);
-				last = jv_copy(la);
-			}
-			jv_free(f);
-			jv_free(la);
-			targets = jv_object_set(targets, jv_string(s + l + 1), v);
-		} else {
-			jv_free(v);
-		}
-		jv_free(k);
-	}
+	freq_each(p, actor_freq, &w);
+	targets = actor_targets(p, actor, &first, &last);
 	r = jv_object_set(r, jv_string("actor"), jv_string(actor));
 	r = jv_object_set(r, jv_string("known"),
 	    jv_bool(jv_object_has(jv_copy(p->p[B_ACTORS]), jv_string(actor))));
-	r = jv_object_set(r, jv_string("events"), jv_number(events));
+	r = jv_object_set(r, jv_string("events"), jv_number(w.events));
 	r = jv_object_set(r, jv_string("first_seen"), first);
 	r = jv_object_set(r, jv_string("last_seen"), last);
-	r = jv_object_set(r, jv_string("frequencies"), freq);
-	r = jv_object_set(r, jv_string("hours"), hours);
+	r = jv_object_set(r, jv_string("frequencies"), w.freq);
+	r = jv_object_set(r, jv_string("hours"), week_order(w.hours));
 	r = jv_object_set(r, jv_string("targets"), targets);
 	r = jv_object_set(r, jv_string("roles"),
 	    jv_get_kind(roles) == JV_KIND_OBJECT ? jv_keys(roles) : (jv_free(roles), jv_array()));
 	return r;
+}
+
+struct entity_walk {
+	const char *entity;
+	size_t l;
+	int target;
+};
+
+static void
+entity_target(void *arg, const char *s, jv v)
+{
+	struct entity_walk *w = arg;
+	size_t n = strlen(s);
+
+	if (!w->target && n > w->l && !strcmp(s + n - w->l, w->entity) && s[n - w->l - 1] == ':')
+		w->target = 1;
+	jv_free(v);
 }
 
 jv
@@ -1448,27 +2547,19 @@ baseline_entity(const baseline *b, const char *entity)
 	};
 	parts *p = P(b);
 	jv as = jv_array(), r;
-	size_t l = strlen(entity);
-	int target = 0, role = 0;
+	struct entity_walk w = {entity, strlen(entity), 0};
+	int role = 0;
 
 	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
 		if (jv_object_has(jv_copy(p->p[lists[i].part]), jv_string(entity)))
 			as = jv_array_append(as, jv_string(lists[i].as));
-	jv_object_foreach(p->p[B_REL], k, v) {
-		const char *s = jv_string_value(k);
-		size_t n = strlen(s);
-
-		if (!target && n > l && !strcmp(s + n - l, entity) && s[n - l - 1] == ':')
-			target = 1;
-		jv_free(k);
-		jv_free(v);
-	}
+	rel_each(p, NULL, entity_target, &w);
 	jv_object_foreach(p->p[B_ROLES], k, set) {
 		role |= jv_object_has(jv_copy(set), jv_string(entity));
 		jv_free(k);
 		jv_free(set);
 	}
-	if (target)
+	if (w.target)
 		as = jv_array_append(as, jv_string("target"));
 	if (role)
 		as = jv_array_append(as, jv_string("role"));
@@ -1527,7 +2618,14 @@ baseline_relearn(baseline *b)
 		p->p[counts[i]] = jv_object();
 	}
 	days_drop(p, p->ndays);
-	ctab_free(&p->freq);
+	ctab_free(&p->fold);
+	ctab_free(&p->fnew);
+	p->fentries = 0;
+	jv_free(p->rel_old);
+	p->rel_old = jv_object();
+	table_clear(&p->ft);
+	table_clear(&p->rt);
+	p->ft.rebase = p->rt.rebase = 1;
 	p->events = 0;
 	p->earlier = 0;
 	p->dirty = 1;

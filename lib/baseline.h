@@ -5,7 +5,8 @@
 #include <jv.h>
 
 /*
- * The file is the earlier implementation's baseline.json, with additions it ignores:
+ * The file is the earlier implementation's baseline.json, with additions it ignores, and its
+ * two big tables in files of PATH.d/ (PATH without ".json"):
  *   frequency_tables  {"SRC:TYPE:ACTOR": n, "SRC:TYPE:ACTOR:WEEKDAY:HOURBUCKET": n,
  *                      "SRC:TYPE:ACTOR:ACTION:TARGETPREFIX": n (the target's first three
  *                      '/'-separated parts: "/subscriptions/x"),
@@ -13,16 +14,28 @@
  *   known_entities    {actors, sources, actor_roles: {actor: [roles]}, recipients, ips,
  *                      user_agents: sorted lists}
  *   relationships     {"ACTOR:TARGET": {count, first_seen, last_seen}}
+ *   frequency_files, relationship_files
+ *                      {base, deltas: [names], entries (frequency_files only)}: where the
+ *                      two tables are. base: JSON Lines {"key":K,"value":V}, sorted by the
+ *                      JSON text of K, searched in place (mapped), never read whole by a pass;
+ *                      deltas: the keys each pass since changed, the same lines (V null: the
+ *                      key left), read whole at load. A save writes its changes as one more
+ *                      delta, or, when the deltas come to a quarter of the base (or 8 files),
+ *                      a new base, merged. A file with the tables inline (the earlier
+ *                      implementation's, ours before) is read too, and saved in files.
  *   maxima            {"amount_max:SRC": n}
  *   daily_files       {"YYYY-MM-DD": "YYYY-MM-DD.HASH.json"}: the window, day by day, so that it
  *                      can slide without reading old events again; each day's {frequency
- *                      key: n} is a file of its own in PATH.d/ (PATH without ".json"), read
- *                      when first needed and written when it changed, under a new name.
+ *                      key: n} is a file of its own in PATH.d/, read when first needed and
+ *                      written when it changed, under a new name.
  *                      A file with the days inline ("daily": {"YYYY-MM-DD": {key: n}}) is
- *                      read too, and a copy saved under a name not ending in ".json" holds
- *                      them so.
+ *                      read too. A copy saved under a name not ending in ".json" holds its
+ *                      days and tables inline.
  *   first_seen        {source: ISO time of its first event}: learning mode
  *   events            how many events it learned from
+ * Every file of PATH.d/ is new, named by its content, and never changed; the rename of
+ * baseline.json, which names them, is the commit point, and the ones it no longer names are
+ * removed after it.
  */
 typedef struct baseline {
 	struct baseline_parts *p;
@@ -33,8 +46,9 @@ enum { BASELINE_HOUR_BUCKET = 4, BASELINE_LEARNING_DAYS = 14 };
 
 /*
  * read a baseline file; a missing file is an empty baseline, one that cannot be read an error,
- * and so is a day file it names that is absent or not a file. A day file read later that
- * cannot be read or is not JSON stops the program (exit 1): it is never an empty day.
+ * and so is a day or table file it names that is absent, not a file or (a table) not of its
+ * form. A day file read later that cannot be read or is not JSON, or a line of a table that is
+ * not of its form, stops the program (exit 1): it is never taken as empty.
  */
 int baseline_load(baseline *b, const char *path, int window_days, char **err);
 /* write what changed (nothing when nothing did); the rename of path is the commit point */
@@ -84,6 +98,8 @@ jv baseline_stats(const baseline *b);
  * hours: {"WEEKDAY:BUCKET": n}, targets: {target: {count, first_seen, last_seen}}, roles}
  */
 jv baseline_actor(const baseline *b, const char *actor);
+/* its targets alone, {target: {count, first_seen, last_seen}}: cheaper than the profile */
+jv baseline_targets(const baseline *b, const char *actor);
 /* {entity, known, as: [where it is known: "actor", "source", "target", "ip", ...]} */
 jv baseline_entity(const baseline *b, const char *entity);
 /* the sources seen, sorted */

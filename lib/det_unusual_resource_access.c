@@ -94,8 +94,7 @@ event(det_ctx *c, void *st, const det_event *e)
 	mine = jv_object_get(jv_copy(s->actors), jv_string(e->actor));
 	if (jv_get_kind(mine) != JV_KIND_OBJECT) {
 		/* first met here: what the baseline's relationships say it has touched */
-		jv prof = baseline_actor(b, e->actor), targets = jv_object_get(prof,
-		    jv_string("targets"));
+		jv targets = baseline_targets(b, e->actor);
 
 		jv_free(mine);
 		mine = jv_object();

@@ -279,12 +279,12 @@ open_of() {
 	id=$(open_of bob)
 	[ -n "$id" ]
 	fp=$(get "$id" | jq -r .fingerprint)
-	freq=$(jq -c .frequency_tables .mallcop/baseline.json)
+	freq=$(baseline_whole | jq -c .frequency_tables)
 	run --separate-stderr mallcop ack "$id" --reason "bob deploys"
 	assert_success
 	assert_equal "$(echo "$output" | jq -r .baseline)" "fingerprint prod-push/$fp is known now"
 	# what the baseline knew is kept: ack learns no event twice, forgets none
-	[ "$(jq -c .frequency_tables .mallcop/baseline.json)" = "$freq" ]
+	[ "$(baseline_whole | jq -c .frequency_tables)" = "$freq" ]
 	push p3 bob prod 9 > in/b.jsonl
 	mallcop scan >/dev/null
 	run --separate-stderr mallcop detect

@@ -106,3 +106,24 @@ hold_lock() {
 	echo "hold_lock: the lock was not taken in 10 s" >&2
 	return 1
 }
+
+# one table of a baseline (frequency_files or relationship_files), base and deltas folded, as
+# mallcop(7) THE BASELINE reads it with jq; {} when it has none
+baseline_table() {
+	local b=$1 d=${1%.json}.d
+	local -a f
+	mapfile -t f < <(jq -r --arg k "$2" '.[$k] // empty | .base, .deltas[]' "$b")
+	if [ "${#f[@]}" -eq 0 ]; then echo '{}'; return; fi
+	(cd "$d" && jq -cn 'reduce inputs as $e ({}; .[$e.key] = $e.value)
+		| with_entries(select(.value != null))' "${f[@]}")
+}
+
+# baseline.json (or FILE) with its tables in it: frequency_tables and relationships as objects
+baseline_whole() {
+	local b=${1:-.mallcop/baseline.json}
+	jq -S --argjson f "$(baseline_table "$b" frequency_files)" \
+		--argjson r "$(baseline_table "$b" relationship_files)" '
+		(if has("frequency_files") then .frequency_tables = $f else . end)
+		| (if has("relationship_files") then .relationships = $r else . end)
+		| del(.frequency_files, .relationship_files)' "$b"
+}

@@ -123,7 +123,7 @@ setup() {
 	assert_output --regexp 'alice: KNOWN in the baseline'
 	assert_output --partial 'events in window: 5'
 	assert_output --partial 'first seen: 2026-11-01T10:00:00Z'
-	assert_output --partial 'usual hours (UTC): Sun 08-12'
+	assert_output --partial 'usual hours (UTC): Mon 08-12 (1) Tue 08-12 (1) Wed 08-12 (1) Thu 08-12 (1) Sun 08-12 (1)'
 	assert_output --partial 'other findings: fnd_other, fnd_meta'
 	assert_output --partial 'PLAYBOOK LINE'
 }

@@ -470,7 +470,7 @@ bigline() {
 	files_config
 	mallcop scan >/dev/null
 	mallcop detect >/dev/null
-	cp .mallcop/baseline.json baseline.before
+	baseline_whole > baseline.before
 	cat > in/c.jsonl <<-'EOF2'
 	{"id":"n1","timestamp":"2026-11-24T10:00:00Z","source":"github","event_type":"push","actor":"alice-acme\u0000-mallory"}
 	{"id":"n2","timestamp":"2026-11-24T10:00:00Z","source":"github","event_type":"push","actor":"carol","metadata":{"note\u0000":"key"}}
@@ -488,7 +488,7 @@ bigline() {
 	# alice-acme's history holds her three events and nothing of mallory's
 	alice='.frequency_tables | with_entries(select(.key | contains("alice-acme")))'
 	[ "$(jq -c "$alice" baseline.before)" != '{}' ]
-	[ "$(jq -c "$alice" .mallcop/baseline.json)" = "$(jq -c "$alice" baseline.before)" ]
+	[ "$(baseline_whole | jq -c "$alice")" = "$(jq -c "$alice" baseline.before)" ]
 }
 
 @test "an event longer than max_event_bytes (1 MiB) is rejected and counted; the lines after it are read" {

@@ -618,7 +618,8 @@ test_day_files(void)
 			n += de->d_name[0] != '.';
 		if (d)
 			closedir(d);
-		ok(n == 4, "what the failed save wrote is gone too: three days and notes.txt (%d)", n);
+		ok(n == 6, "what the failed save wrote is gone too: three days, the two tables and "
+		    "notes.txt (%d)", n);
 	}
 	put_file(in_days(f18), kept);
 	free(kept);
