@@ -631,7 +631,7 @@ log_index_save(finding_log *l, char **err)
 	v = jv_dump_string(v, 0);
 	text = xasprintf("%s\n", jv_string_value(v));
 	jv_free(v);
-	r = store_replace(l->index_path, text, strlen(text), err);
+	r = store_replace_cache(l->index_path, text, strlen(text), err);
 	free(text);
 	if (r == 0)
 		l->dirty = 0;

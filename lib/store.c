@@ -164,8 +164,23 @@ sync_dir(const char *path)
 	free(d);
 }
 
+static int replace(const char *path, const void *data, size_t len, int durable, char **err);
+
 int
 store_replace(const char *path, const void *data, size_t len, char **err)
+{
+	return replace(path, data, len, 1, err);
+}
+
+int
+store_replace_cache(const char *path, const void *data, size_t len, char **err)
+{
+	return replace(path, data, len, 0, err);
+}
+
+/* store_replace, synced to disk when durable (a cache need not be: see store.h) */
+static int
+replace(const char *path, const void *data, size_t len, int durable, char **err)
 {
 	char *tmp;
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -182,7 +197,7 @@ store_replace(const char *path, const void *data, size_t len, char **err)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		goto fail;
-	if (write_all(fd, data, len) || fsync(fd)) {
+	if (write_all(fd, data, len) || (durable && fsync(fd))) {
 		int e = errno;
 
 		close(fd);
@@ -191,7 +206,8 @@ store_replace(const char *path, const void *data, size_t len, char **err)
 	}
 	if (close(fd) || rename(tmp, path))
 		goto fail;
-	sync_dir(path);
+	if (durable)
+		sync_dir(path);
 	free(tmp);
 	return 0;
 fail:

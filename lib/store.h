@@ -39,6 +39,12 @@ int store_lock(store *s, long wait_ms, char **err);
  */
 int store_replace(const char *path, const void *data, size_t len, char **err);
 /*
+ * The same for a cache that is checked against what it describes when it is read (the
+ * findings index): not synced to disk, for a crash that loses or tears it costs only its
+ * making again
+ */
+int store_replace_cache(const char *path, const void *data, size_t len, char **err);
+/*
  * append data to path (made when absent) and fsync; *at (when given) is where it starts. On an
  * error nothing of it stays: the file is cut back to its size before.
  */
