@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -257,22 +258,33 @@ finding_print(FILE *f, jv x, int annotations)
 }
 
 /*
- * findings.jsonl as a log. The index (findings.index.json) is a cache of the log: "log" names
- * the file it describes (device, inode, size, modification time), "open" maps the key of each
- * open finding's behaviour (log_key) to [offset, length] of its latest record, "garbage" counts
- * the bytes of records a later one of the same id replaced. Whatever does not match is read
+ * findings.jsonl as a log. The index (findings.index.json) is a cache of the log, JSON values
+ * one a line: a header {"version", "log", "garbage"} ("log" names the file it describes:
+ * device, inode, size, modification time; "garbage" counts the bytes of records a later one of
+ * the same id replaced), then one line per open finding, ["KEY", OFFSET, LENGTH] (the key of
+ * its behaviour, log_key, and where its latest record is), sorted by key and padded so that
+ * every line has one width: a pass finds its open findings by binary search in place, and
+ * writes the index again by merging its changes into it. Whatever does not match is read
  * afresh.
  */
 struct finding_log {
 	char *path, *index_path;
-	jv open;
+	char *text;		/* the index as read (or written) last */
+	const char *base;	/* its sorted entries, nbase of LOG_INDEX_WIDTH bytes */
+	size_t nbase;
+	jv delta;		/* key -> [offset, length], or null when gone, since base */
 	double garbage;
 	off_t *drop;		/* offsets of replaced records, from the last reading of the log */
 	size_t ndrop;
 	int dirty;		/* the index on disk is not this one */
 };
 
-enum { LOG_COMPACT_SMALL = 1 << 20, LOG_RECORD_MAX = 64 << 20, LOG_INDEX_VERSION = 2 };
+enum {
+	LOG_COMPACT_SMALL = 1 << 20, LOG_RECORD_MAX = 64 << 20, LOG_INDEX_VERSION = 3,
+	LOG_KEY = 16,
+	/* ["KEY",%20 OFFSET,%10 LENGTH]\n */
+	LOG_INDEX_WIDTH = 2 + LOG_KEY + 2 + 20 + 1 + 10 + 2
+};
 
 /* a behaviour's key in the index: 16 hex digits of SHA-256 over "DETECTOR\tFINGERPRINT" (the
  * record it points at is checked, so a collision costs a new reading of the log, no more) */
@@ -317,6 +329,83 @@ cmp_off(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* an entry of the index: its offset and length, or -1 when the line is not one */
+static int
+log_entry(const char *p, long long *off, long long *len)
+{
+	char num[21], *end;
+
+	if (p[0] != '[' || p[1] != '"' || p[2 + LOG_KEY] != '"' || p[3 + LOG_KEY] != ',' ||
+	    p[24 + LOG_KEY] != ',' || p[35 + LOG_KEY] != ']' || p[36 + LOG_KEY] != '\n')
+		return -1;
+	for (int i = 0; i < LOG_KEY; i++)
+		if (!isxdigit((unsigned char)p[2 + i]) || isupper((unsigned char)p[2 + i]))
+			return -1;
+	memcpy(num, p + 4 + LOG_KEY, 20);
+	num[20] = 0;
+	*off = strtoll(num, &end, 10);
+	if (*end || end == num || *off < 0)
+		return -1;
+	memcpy(num, p + 25 + LOG_KEY, 10);
+	num[10] = 0;
+	*len = strtoll(num, &end, 10);
+	if (*end || end == num || *len < 1 || *len > LOG_RECORD_MAX)
+		return -1;
+	return 0;
+}
+
+/* where the open finding of key is: 1 and *off, *len, or 0 */
+static int
+log_at(finding_log *l, const char *key, long long *off, long long *len)
+{
+	jv at = jv_object_get(jv_copy(l->delta), jv_string(key));
+	size_t lo = 0, hi = l->nbase;
+	int found = 0;
+
+	if (jv_is_valid(at)) {
+		if (jv_get_kind(at) == JV_KIND_ARRAY) {
+			*off = (long long)jv_number_value(jv_array_get(jv_copy(at), 0));
+			*len = (long long)jv_number_value(jv_array_get(jv_copy(at), 1));
+			found = 1;
+		}
+		jv_free(at);
+		return found;
+	}
+	jv_free(at);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *p = l->base + mid * LOG_INDEX_WIDTH;
+		int c = memcmp(key, p + 2, LOG_KEY);
+
+		if (!c)
+			return log_entry(p, off, len) == 0;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
+static void
+log_set(finding_log *l, const char *key, double off, double len)
+{
+	l->delta = jv_object_set(l->delta, jv_string(key), JV_ARRAY(jv_number(off),
+	    jv_number(len)));
+}
+
+/* an empty index, for reading the log afresh */
+static void
+log_forget(finding_log *l)
+{
+	free(l->text);
+	l->text = NULL;
+	l->base = NULL;
+	l->nbase = 0;
+	jv_free(l->delta);
+	l->delta = jv_object();
+}
+
 /* the index from the log itself; 0, or -1 and *err when the log cannot be read */
 static int
 log_scan(finding_log *l, char **err)
@@ -326,8 +415,7 @@ log_scan(finding_log *l, char **err)
 	size_t cap = 0;
 	jsonl r;
 
-	jv_free(l->open);
-	l->open = jv_object();
+	log_forget(l);
 	l->garbage = 0;
 	l->ndrop = 0;
 	l->dirty = 1;
@@ -357,14 +445,13 @@ log_scan(finding_log *l, char **err)
 			l->drop[l->ndrop++] = (off_t)jv_number_value(jv_array_get(jv_copy(prev), 0));
 			/* the behaviour's entry, when it is still this record's */
 			if (jv_get_kind(pk) == JV_KIND_STRING) {
-				jv cur = jv_object_get(jv_copy(l->open), jv_copy(pk));
+				long long co, cl;
 
-				if (jv_get_kind(cur) == JV_KIND_ARRAY && jv_equal(jv_array_get(
-				    jv_copy(cur), 0), jv_array_get(jv_copy(prev), 0)))
-					l->open = jv_object_delete(l->open, pk);
+				if (log_at(l, jv_string_value(pk), &co, &cl) && (double)co ==
+				    jv_number_value(jv_array_get(jv_copy(prev), 0)))
+					l->delta = jv_object_delete(l->delta, pk);
 				else
 					jv_free(pk);
-				jv_free(cur);
 			} else {
 				jv_free(pk);
 			}
@@ -374,8 +461,7 @@ log_scan(finding_log *l, char **err)
 			char *k = log_key(event_str(v, "detector"), event_str(v, "fingerprint"));
 
 			key = jv_string(k);
-			l->open = jv_object_set(l->open, jv_string(k),
-			    JV_ARRAY(jv_number(off), jv_number(len)));
+			log_set(l, k, off, len);
 			free(k);
 		}
 		ids = jv_object_set(ids, jv_string(id), JV_ARRAY(jv_number(off), jv_number(len), key));
@@ -388,12 +474,13 @@ log_scan(finding_log *l, char **err)
 	return store_fclose(fp, l->path, err);
 }
 
-/* the index on disk, when it describes the log as it is now */
+/* the index on disk, when it describes the log as it is now: its header, then entries of one
+ * width in strictly increasing order of key */
 static int
 log_index_load(finding_log *l)
 {
-	char *e = NULL, *ident, *text;
-	size_t n;
+	char *e = NULL, *ident, *text, *nl;
+	size_t n, head, count;
 	jv v, log;
 	int ok;
 
@@ -401,25 +488,34 @@ log_index_load(finding_log *l)
 		free(e);
 		return 0;
 	}
-	v = jsonl_parse(text, n);
-	free(text);
+	if (!(nl = memchr(text, '\n', n)) || (n - (size_t)(nl + 1 - text)) % LOG_INDEX_WIDTH) {
+		free(text);
+		return 0;
+	}
+	head = (size_t)(nl + 1 - text);
+	count = (n - head) / LOG_INDEX_WIDTH;
+	v = jsonl_parse(text, head);
 	ident = log_ident(l->path);
 	log = jsonl_get(jv_copy(v), "log");
 	ok = jv_get_kind(log) == JV_KIND_STRING && !strcmp(jv_string_value(log), ident) &&
 	    jsonl_number(jsonl_get(jv_copy(v), "version"), 0) == LOG_INDEX_VERSION;
 	jv_free(log);
 	free(ident);
-	if (ok) {
-		jv open = jsonl_get(jv_copy(v), "open");
+	for (size_t i = 0; ok && i < count; i++) {
+		const char *p = text + head + i * LOG_INDEX_WIDTH;
+		long long off, len;
 
-		ok = jv_get_kind(open) == JV_KIND_OBJECT;
-		if (ok) {
-			jv_free(l->open);
-			l->open = open;
-			l->garbage = jsonl_number(jsonl_get(jv_copy(v), "garbage"), 0);
-		} else {
-			jv_free(open);
-		}
+		ok = !log_entry(p, &off, &len) &&
+		    (!i || memcmp(p - LOG_INDEX_WIDTH + 2, p + 2, LOG_KEY) < 0);
+	}
+	if (ok) {
+		log_forget(l);
+		l->text = text;
+		l->base = text + head;
+		l->nbase = count;
+		l->garbage = jsonl_number(jsonl_get(jv_copy(v), "garbage"), 0);
+	} else {
+		free(text);
 	}
 	jv_free(v);
 	return ok;
@@ -432,7 +528,7 @@ finding_log_open(store *s, char **err)
 
 	l->path = xasprintf("%s/findings.jsonl", s->dir);
 	l->index_path = xasprintf("%s/findings.index.json", s->dir);
-	l->open = jv_object();
+	l->delta = jv_object();
 	/* the index says where, the log must still be there to read */
 	if (log_index_load(l)) {
 		FILE *f = store_fopen(l->path, err);
@@ -455,7 +551,8 @@ finding_log_close(finding_log *l)
 {
 	if (!l)
 		return;
-	jv_free(l->open);
+	jv_free(l->delta);
+	free(l->text);
 	free(l->drop);
 	free(l->path);
 	free(l->index_path);
@@ -464,15 +561,14 @@ finding_log_close(finding_log *l)
 
 /* the record the index points at, when it is that open finding */
 static jv
-log_record(finding_log *l, jv at, const char *detector, const char *fingerprint)
+log_record(finding_log *l, long long off, long long len, const char *detector,
+    const char *fingerprint)
 {
-	long long off = jsonl_int(jv_array_get(jv_copy(at), 0), 0, LLONG_MAX, -1);
-	long long len = jsonl_int(jv_array_get(jv_copy(at), 1), 1, LOG_RECORD_MAX, -1);
 	jv v = jv_invalid();
 	char *buf;
 	int fd;
 
-	if (off < 0 || len < 0 || (fd = open(l->path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (off < 0 || len < 1 || len > LOG_RECORD_MAX || (fd = open(l->path, O_RDONLY | O_CLOEXEC)) < 0)
 		return v;
 	buf = xmalloc((size_t)len);
 	if (pread(fd, buf, (size_t)len, (off_t)off) == (ssize_t)len && buf[len - 1] == '\n' &&
@@ -499,14 +595,11 @@ finding_log_get(finding_log *l, const char *detector, const char *fingerprint, c
 	jv v = jv_invalid();
 
 	for (int pass = 0; pass < 2; pass++) {
-		jv at = jv_object_get(jv_copy(l->open), jv_string(k));
+		long long off, len;
 
-		if (jv_get_kind(at) != JV_KIND_ARRAY) {
-			jv_free(at);
+		if (!log_at(l, k, &off, &len))
 			break;
-		}
-		v = log_record(l, at, detector, fingerprint);
-		jv_free(at);
+		v = log_record(l, off, len, detector, fingerprint);
 		/* an index that does not describe the log is made again from it, once */
 		if (jv_is_valid(v) || pass || log_scan(l, err))
 			break;
@@ -616,25 +709,73 @@ log_compact(finding_log *l, char **err)
 	return r ? r : log_scan(l, err);
 }
 
+/* the index on disk: its entries merged with the pass's changes, in order of key */
 static int
 log_index_save(finding_log *l, char **err)
 {
-	char *ident = log_ident(l->path), *text;
-	jv v = jv_object();
-	int r;
+	char *ident = log_ident(l->path), *buf, *out;
+	jv head = jv_object(), keys = jv_keys(jv_copy(l->delta));
+	int nkeys = jv_array_length(jv_copy(keys)), j = 0, r;
+	size_t i = 0, hlen;
 
-	v = jv_object_set(v, jv_string("version"), jv_number(LOG_INDEX_VERSION));
-	v = jv_object_set(v, jv_string("log"), jv_string(ident));
-	v = jv_object_set(v, jv_string("garbage"), jv_number(l->garbage));
-	v = jv_object_set(v, jv_string("open"), jv_copy(l->open));
+	head = jv_object_set(head, jv_string("version"), jv_number(LOG_INDEX_VERSION));
+	head = jv_object_set(head, jv_string("log"), jv_string(ident));
+	head = jv_object_set(head, jv_string("garbage"), jv_number(l->garbage));
 	free(ident);
-	v = jv_dump_string(v, 0);
-	text = xasprintf("%s\n", jv_string_value(v));
-	jv_free(v);
-	r = store_replace_cache(l->index_path, text, strlen(text), err);
-	free(text);
-	if (r == 0)
+	head = jv_dump_string(head, 0);
+	hlen = strlen(jv_string_value(head)) + 1;
+	buf = out = xmalloc(hlen + (l->nbase + (size_t)nkeys) * LOG_INDEX_WIDTH);
+	memcpy(out, jv_string_value(head), hlen - 1);
+	out[hlen - 1] = '\n';
+	out += hlen;
+	jv_free(head);
+	while (i < l->nbase || j < nkeys) {
+		jv k = j < nkeys ? jv_array_get(jv_copy(keys), j) : jv_invalid();
+		int c = !jv_is_valid(k) ? -1 : i == l->nbase ? 1 :
+		    memcmp(l->base + i * LOG_INDEX_WIDTH + 2, jv_string_value(k), LOG_KEY);
+		size_t run = 0;
+
+		/* the run of entries before the next change, as they are */
+		while (c < 0 && i + run < l->nbase && (!jv_is_valid(k) || memcmp(l->base +
+		    (i + run) * LOG_INDEX_WIDTH + 2, jv_string_value(k), LOG_KEY) < 0))
+			run++;
+		if (run) {
+			memcpy(out, l->base + i * LOG_INDEX_WIDTH, run * LOG_INDEX_WIDTH);
+			out += run * LOG_INDEX_WIDTH;
+			i += run;
+		} else {
+			jv at = jv_object_get(jv_copy(l->delta), jv_copy(k));
+
+			if (jv_get_kind(at) == JV_KIND_ARRAY) {
+				char line[LOG_INDEX_WIDTH + 1];
+
+				snprintf(line, sizeof line, "[\"%.*s\",%20lld,%10lld]\n", LOG_KEY,
+				    jv_string_value(k),
+				    (long long)jv_number_value(jv_array_get(jv_copy(at), 0)),
+				    (long long)jv_number_value(jv_array_get(jv_copy(at), 1)));
+				memcpy(out, line, LOG_INDEX_WIDTH);
+				out += LOG_INDEX_WIDTH;
+			}
+			jv_free(at);
+			if (!c)
+				i++;	/* the entry the change replaces */
+			j++;
+		}
+		jv_free(k);
+	}
+	jv_free(keys);
+	r = store_replace_cache(l->index_path, buf, (size_t)(out - buf), err);
+	if (r == 0) {
 		l->dirty = 0;
+		free(l->text);
+		l->text = buf;
+		l->base = buf + hlen;
+		l->nbase = (size_t)(out - buf - (ptrdiff_t)hlen) / LOG_INDEX_WIDTH;
+		jv_free(l->delta);
+		l->delta = jv_object();
+	} else {
+		free(buf);
+	}
 	return r;
 }
 
@@ -674,15 +815,13 @@ finding_log_append(finding_log *l, jv list, char **err)
 
 		if (w > 0) {
 			char *k = log_key(event_str(f, "detector"), event_str(f, "fingerprint"));
-			jv old = jv_object_get(jv_copy(l->open), jv_string(k));
+			long long oo, ol;
 
 			/* the open finding of a behaviour is the one a pass changes */
-			if (jv_get_kind(old) == JV_KIND_ARRAY)
-				l->garbage += jsonl_number(jv_array_get(jv_copy(old), 1), 0);
-			jv_free(old);
+			if (log_at(l, k, &oo, &ol))
+				l->garbage += (double)ol;
 			if (!strcmp(event_str(f, "status"), "open") && *event_str(f, "fingerprint"))
-				l->open = jv_object_set(l->open, jv_string(k),
-				    JV_ARRAY(jv_number((double)at + (double)n), jv_number(w)));
+				log_set(l, k, (double)at + (double)n, w);
 			else
 				l->dirty = 2;	/* not what a pass appends: read the log afresh */
 			n += (size_t)w;

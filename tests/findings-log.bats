@@ -86,15 +86,16 @@ current() {
 		absent) rm .mallcop/findings.index.json ;;	# a store from before the index
 		garbage) printf '{"log": 1, "open": [' > .mallcop/findings.index.json ;;
 		older)
-			# an index of another format, for the same log
-			jq -c '.version = 1 | .open |= with_entries(.value += ["fnd_x"])' \
-				.mallcop/findings.index.json > x
+			# an index of the format before, for the same log, naming no finding open
+			jq -c '{version: 2, log, garbage, open: {}}' .mallcop/findings.index.json \
+				| head -n 1 > x
 			touch -r .mallcop/findings.index.json x
 			mv x .mallcop/findings.index.json ;;
 		elsewhere)
-			# right log name, every offset one record off
-			jq -c --arg log "$(jq -r .log .mallcop/findings.index.json)" \
-				'.open |= with_entries(.value[0] += 7)' .mallcop/findings.index.json > x
+			# right log name, every offset one record off, every line its width
+			jq -r 'if type == "array" then "[\(.[0] | tojson),\(("                    " + (.[1] + 7 | tostring))[-20:]),\(("          " + (.[2] | tostring))[-10:])]" else tojson end' \
+				.mallcop/findings.index.json > x
+			[ "$(tail -n +2 x | wc -c)" -eq "$(tail -n +2 .mallcop/findings.index.json | wc -c)" ]
 			mv x .mallcop/findings.index.json ;;
 		stale)
 			# another writer rewrote the log (ack does): the index no longer names it
@@ -115,8 +116,52 @@ current() {
 		fi
 		# never two open findings of one behaviour
 		jq -se '[.[] | select(.status == "open")] | group_by(.id) | map(last) | group_by([.detector, .fingerprint]) | all(length == 1)' .mallcop/findings.jsonl
-		jq -e '.version == 2 and .log and (.open | type == "object") and all(.open[]; length == 2)' .mallcop/findings.index.json
+		index_is_sorted_lines
 	done
+}
+
+# findings.index.json: a header, then one line per open finding, sorted, every line one width
+index_is_sorted_lines() {
+	head -n 1 .mallcop/findings.index.json | jq -e '.version == 3 and (.log | type == "string") and (.garbage | type == "number")'
+	tail -n +2 .mallcop/findings.index.json | jq -se 'all(length == 3 and (.[0] | test("^[0-9a-f]{16}$")) and (.[1] | type == "number") and .[2] > 0)'
+	[ "$(tail -n +2 .mallcop/findings.index.json | awk '{ print length }' | sort -u | wc -l)" -le 1 ]
+	tail -n +2 .mallcop/findings.index.json | LC_ALL=C sort -c -u
+}
+
+@test "the index is sorted lines of one width naming every open finding's latest record, and a pass merges its changes into it" {
+	index_is_sorted_lines
+	open=$(jq -s 'group_by(.id) | map(last | select(.status == "open")) | length' .mallcop/findings.jsonl)
+	[ "$(tail -n +2 .mallcop/findings.index.json | wc -l)" -eq "$open" ]
+	new_events
+	run --separate-stderr mallcop detect
+	assert_success
+	index_is_sorted_lines
+	open=$(jq -s 'group_by(.id) | map(last | select(.status == "open")) | length' .mallcop/findings.jsonl)
+	[ "$(tail -n +2 .mallcop/findings.index.json | wc -l)" -eq "$open" ]
+	# each entry is where its behaviour's open finding's latest record is, length and all
+	python3 - .mallcop/findings.index.json .mallcop/findings.jsonl <<-'EOF'
+	import hashlib, json, sys
+	lines = open(sys.argv[1]).read().splitlines()[1:]
+	log = open(sys.argv[2], "rb").read()
+	latest = {}
+	for line in log.splitlines():
+	    f = json.loads(line)
+	    latest[f["id"]] = f
+	want = {}
+	for f in latest.values():
+	    if f["status"] == "open":
+	        k = hashlib.sha256(("%s\t%s" % (f["detector"], f["fingerprint"])).encode()).hexdigest()[:16]
+	        want[k] = f["id"]
+	got = {}
+	for line in lines:
+	    k, off, n = json.loads(line)
+	    rec = log[off:off + n]
+	    assert rec.endswith(b"\n"), line
+	    f = json.loads(rec)
+	    assert latest[f["id"]] == f, line
+	    got[k] = f["id"]
+	assert got == want, (len(got), len(want))
+	EOF
 }
 
 @test "the log is compacted when most of it is replaced records; a line that is not a finding is kept" {
