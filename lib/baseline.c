@@ -204,16 +204,23 @@ cmp_slot(const void *a, const void *b)
 static void
 put_string(FILE *f, const char *s)
 {
-	putc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	/* what needs escaping; the runs between, a write each */
+	static const char esc[] = "\"\\\x7f\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b"
+	    "\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f";
 
+	putc('"', f);
+	while (*s) {
+		size_t run = strcspn(s, esc);
+		unsigned char c;
+
+		fwrite(s, 1, run, f);
+		if (!(c = (unsigned char)s[run]))
+			break;
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
 		else
-			putc(c, f);
+			fprintf(f, "\\u%04x", c);
+		s += run + 1;
 	}
 	putc('"', f);
 }
