@@ -122,6 +122,10 @@ advance(pass *p, stream *s)
 		s->off += n;
 		if (n == 1)
 			continue;
+		/* a second look wants a few days of a month's file: the others are not parsed */
+		if (p->only && !event_line_time(s->line, (size_t)n, &s->us) &&
+		    (s->us < p->from || s->us > p->to))
+			continue;
 		v = jsonl_parse(s->line, (size_t)n);
 		/* a NUL (stored before scan refused it) would make a string read as less */
 		if (jv_get_kind(v) != JV_KIND_OBJECT || event_time(v, &s->us) ||

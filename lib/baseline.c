@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -646,9 +648,74 @@ typedef struct baseline_parts {
 	size_t ndays, daycap;
 	char *dir;	/* the day directory the files of days[] are in; NULL when none */
 	int dirty;	/* changed since loaded or saved (the days have their own flag) */
+	/* first_seen of the sources asked about, parsed (0: none); B_FIRST holds the text */
+	struct seen {
+		char *source;
+		int64_t first;
+	} *seen;
+	size_t nseen;
+	char *key;	/* the key being counted */
+	size_t keycap;
 } parts;
 
 static void days_drop(parts *p, size_t n);
+
+static void
+seen_clear(parts *p)
+{
+	for (size_t i = 0; i < p->nseen; i++)
+		free(p->seen[i].source);
+	free(p->seen);
+	p->seen = NULL;
+	p->nseen = 0;
+}
+
+/* where a source's first_seen is kept parsed: read from B_FIRST the first time it is asked */
+static int64_t *
+seen_slot(parts *p, const char *source)
+{
+	jv f;
+	struct seen *s;
+
+	for (size_t i = 0; i < p->nseen; i++)
+		if (!strcmp(p->seen[i].source, source))
+			return &p->seen[i].first;
+	p->seen = xrealloc(p->seen, (p->nseen + 1) * sizeof *p->seen);
+	s = &p->seen[p->nseen++];
+	s->source = xstrdup(source);
+	s->first = 0;
+	f = jv_object_get(jv_copy(p->p[B_FIRST]), jv_string(source));
+	if (jv_get_kind(f) != JV_KIND_STRING || ts_parse(jv_string_value(f), &s->first))
+		s->first = 0;
+	jv_free(f);
+	return &s->first;
+}
+
+/* the segments joined by ':' into the key buffer of the pass (valid until the next call) */
+static const char *
+key_of(parts *p, int n, ...)
+{
+	size_t len = 0;
+	va_list ap;
+
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		const char *s = va_arg(ap, const char *);
+		size_t sl = strlen(s);
+
+		if (len + sl + 2 > p->keycap) {
+			p->keycap = (len + sl + 2) * 2;
+			p->key = xrealloc(p->key, p->keycap);
+		}
+		if (i)
+			p->key[len++] = ':';
+		memcpy(p->key + len, s, sl);
+		len += sl;
+	}
+	va_end(ap);
+	p->key[len] = 0;
+	return p->key;
+}
 
 static parts *
 P(const baseline *b)
@@ -691,6 +758,8 @@ baseline_free(baseline *b)
 	table_clear(&p->ft);
 	table_clear(&p->rt);
 	jv_free(p->rel_old);
+	seen_clear(p);
+	free(p->key);
 	free(p);
 	b->p = NULL;
 }
@@ -2036,17 +2105,15 @@ baseline_learn(baseline *b, jv ev, const char *source, const char *type, const c
 	p->dirty = 1;
 	/* learning starts at a source's first event */
 	{
-		jv f = jv_object_get(jv_copy(p->p[B_FIRST]), jv_string(source));
-		int64_t first;
+		int64_t *first = seen_slot(p, source);
 
-		if (jv_get_kind(f) != JV_KIND_STRING || ts_parse(jv_string_value(f), &first) ||
-		    us < first) {
+		if (!*first || us < *first) {
 			char t[TS_BUFSZ];
 
 			p->p[B_FIRST] = jv_object_set(p->p[B_FIRST], jv_string(source),
 			    jv_string(ts_format(us, t)));
+			*first = us;
 		}
-		jv_free(f);
 	}
 	p->p[B_SOURCES] = jv_object_set(p->p[B_SOURCES], jv_string(source), jv_true());
 	if (*actor)
@@ -2054,36 +2121,32 @@ baseline_learn(baseline *b, jv ev, const char *source, const char *type, const c
 
 	/* frequencies, within the window only: an old event adds nothing to them */
 	if (us >= ts_now() - (int64_t)b->window_days * 86400 * TS_SECOND) {
+		time_t t = (time_t)(us / TS_SECOND);
+		struct tm tm;
+		char wd[8], hb[8];
 		bday *bd;
 
-		day_of(us, d);
+		gmtime_r(&t, &tm);
+		strftime(d, sizeof d, "%Y-%m-%d", &tm);
+		snprintf(wd, sizeof wd, "%u", (unsigned)(tm.tm_wday + 6) % 7);
+		snprintf(hb, sizeof hb, "%u", (unsigned)tm.tm_hour % 24 / BASELINE_HOUR_BUCKET *
+		    BASELINE_HOUR_BUCKET);
 		bd = day_find(p, d, 1);
 		day = day_counts(p, bd);
 		bd->dirty = 1;
-		k = xasprintf("%s:%s", source, type);
-		count(p, day, k);
-		free(k);
-		k = xasprintf("%s:%s:%s", source, type, actor);
-		count(p, day, k);
-		free(k);
-		k = baseline_time_key(source, type, actor, us);
-		count(p, day, k);
-		free(k);
+		count(p, day, key_of(p, 2, source, type));
+		count(p, day, key_of(p, 3, source, type, actor));
+		/* as baseline_time_key makes it */
+		count(p, day, key_of(p, 5, source, type, actor, wd, hb));
 		/* the actor's own profile, whatever the source: "*:*:ACTOR[:WEEKDAY:BUCKET]" */
 		if (*actor) {
-			k = xasprintf("*:*:%s", actor);
-			count(p, day, k);
-			free(k);
-			k = baseline_time_key("*", "*", actor, us);
-			count(p, day, k);
-			free(k);
+			count(p, day, key_of(p, 3, "*", "*", actor));
+			count(p, day, key_of(p, 5, "*", "*", actor, wd, hb));
 		}
 		{
 			char *pre = target_prefix(target);
 
-			k = xasprintf("%s:%s:%s:%s:%s", source, type, actor, action, pre);
-			count(p, day, k);
-			free(k);
+			count(p, day, key_of(p, 5, source, type, actor, action, pre));
 			free(pre);
 		}
 	}
@@ -2334,13 +2397,7 @@ baseline_max(const baseline *b, const char *key)
 int64_t
 baseline_first_seen(const baseline *b, const char *source)
 {
-	jv f = jv_object_get(jv_copy(P(b)->p[B_FIRST]), jv_string(source));
-	int64_t us = 0;
-
-	if (jv_get_kind(f) == JV_KIND_STRING && ts_parse(jv_string_value(f), &us))
-		us = 0;
-	jv_free(f);
-	return us;
+	return *seen_slot(P(b), source);
 }
 
 int
@@ -2636,4 +2693,5 @@ baseline_relearn(baseline *b)
 	p->events = 0;
 	p->earlier = 0;
 	p->dirty = 1;
+	seen_clear(p);
 }

@@ -156,6 +156,29 @@ event_time(jv e, int64_t *us)
 	return ts_from_jv(jv_object_get(jv_copy(e), jv_string("timestamp")), us);
 }
 
+int
+event_line_time(const char *line, size_t n, int64_t *us)
+{
+	static const char id[] = "{\"id\":\"", ts[] = "\",\"timestamp\":\"";
+	const char *p = line, *end = line + n, *q;
+	char buf[TS_BUFSZ];
+
+	if (n < sizeof id || memcmp(p, id, sizeof id - 1))
+		return -1;
+	for (p += sizeof id - 1; p < end && *p != '"' && *p != '\\' && *p != '\0'; p++)
+		;
+	if ((size_t)(end - p) < sizeof ts || memcmp(p, ts, sizeof ts - 1))
+		return -1;
+	p += sizeof ts - 1;
+	for (q = p; q < end && q - p < TS_BUFSZ - 1 && *q != '"' && *q != '\\' && *q != '\0'; q++)
+		;
+	if (q == end || *q != '"')
+		return -1;
+	memcpy(buf, p, (size_t)(q - p));
+	buf[q - p] = 0;
+	return ts_parse(buf, us);
+}
+
 /* a field as text: strings as they are, numbers and booleans printed, absent as dflt */
 static jv
 text(jv rec, const char *field, const char *dflt)

@@ -131,6 +131,34 @@ rule() {	# a declarative rule file for app "acme" from stdin
 	echo "$output" | jq -e '.findings_count == 0 and .events_examined == 0'
 }
 
+@test "the retrospective reads its learning days of a month's file, whatever the line's key order" {
+	rule <<-'EOF2'
+	detectors:
+	  - name: bob-pushes
+	    event_type: push
+	    severity: critical
+	    condition: {type: regex_match, field: actor, pattern: "^bob"}
+	EOF2
+	{
+		ev b1 2026-11-01 10 bob push
+		ev b2 2026-11-03 10 bob2 push
+		ev b3 2026-11-20 10 bob3 push
+	} > in/month.jsonl
+	MALLCOP_NOW=2026-11-04T00:00:00Z mallcop scan >/dev/null
+	# a line as another writer orders it (the time first) is read as well
+	printf '{"timestamp":"2026-11-02T10:00:00Z","id":"b4","source":"github","event_type":"push","actor":"bob4","action":"a","target":"t","metadata":{}}\n' \
+		>> .mallcop/events/github-2026-11.jsonl
+	MALLCOP_NOW=2026-11-04T00:00:00Z run mallcop detect
+	[ "$status" -eq 0 ]
+	jq -se 'map(select(.detector == "bob-pushes" and .severity == "info")) | length == 3' .mallcop/findings.jsonl
+	# the late event is in the same month's file; it is looked at once, after learning
+	MALLCOP_NOW=2026-11-22T00:00:00Z mallcop scan >/dev/null
+	MALLCOP_NOW=2026-11-22T00:00:00Z run mallcop detect
+	[ "$status" -eq 0 ]
+	jq -se 'map(select(.detector == "bob-pushes")) | (length == 4 and all(.severity == "critical"))' .mallcop/findings.jsonl
+	jq -se '[.[] | select(.detector == "bob-pushes") | .metadata.retrospective] | sort == [null, true, true, true]' .mallcop/findings.jsonl
+}
+
 @test "mallcop-detect - is a pure filter: events in, findings out, no store touched" {
 	cat > base.json <<-'EOF2'
 	{"frequency_tables":{"github:push":3},"known_entities":{"actors":["alice"],"sources":["github"]},"relationships":{}}
