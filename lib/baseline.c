@@ -2093,147 +2093,168 @@ count(parts *p, ctab *day, const char *key)
 	ctab_add(day, key, 1);
 }
 
+/* learning starts at a source's first event */
+static void
+learn_first_seen(parts *p, const char *source, int64_t us)
+{
+	int64_t *first = seen_slot(p, source);
+	char t[TS_BUFSZ];
+
+	if (*first && us >= *first)
+		return;
+	p->p[B_FIRST] = jv_object_set(p->p[B_FIRST], jv_string(source), jv_string(ts_format(us, t)));
+	*first = us;
+}
+
+/* the frequencies of the event's day: what it is, who did it, when in the week, to what */
+static void
+learn_frequencies(parts *p, const char *source, const char *type, const char *actor,
+    const char *action, const char *target, int64_t us)
+{
+	time_t t = (time_t)(us / TS_SECOND);
+	struct tm tm;
+	char d[16], wd[8], hb[8], *pre;
+	bday *bd;
+	ctab *day;
+
+	gmtime_r(&t, &tm);
+	strftime(d, sizeof d, "%Y-%m-%d", &tm);
+	snprintf(wd, sizeof wd, "%u", (unsigned)(tm.tm_wday + 6) % 7);
+	snprintf(hb, sizeof hb, "%u", (unsigned)tm.tm_hour % 24 / BASELINE_HOUR_BUCKET *
+	    BASELINE_HOUR_BUCKET);
+	bd = day_find(p, d, 1);
+	day = day_counts(p, bd);
+	bd->dirty = 1;
+	count(p, day, key_of(p, 2, source, type));
+	count(p, day, key_of(p, 3, source, type, actor));
+	/* as baseline_time_key makes it */
+	count(p, day, key_of(p, 5, source, type, actor, wd, hb));
+	/* the actor's own profile, whatever the source: "*:*:ACTOR[:WEEKDAY:BUCKET]" */
+	if (*actor) {
+		count(p, day, key_of(p, 3, "*", "*", actor));
+		count(p, day, key_of(p, 5, "*", "*", actor, wd, hb));
+	}
+	pre = target_prefix(target);
+	count(p, day, key_of(p, 5, source, type, actor, action, pre));
+	free(pre);
+}
+
+/* the roles an actor has been granted */
+static void
+learn_role(parts *p, jv ev, const char *type, const char *actor)
+{
+	char buf[64];
+	const char *role = meta_str(ev, "role_name", buf);
+	jv set;
+
+	if (!*role)
+		role = meta_str(ev, "permission_level", buf);
+	if (!*role)
+		role = meta_str(ev, "role", buf);
+	if (!*role)
+		role = type;
+	set = take(&p->p[B_ROLES], actor);
+	if (jv_get_kind(set) != JV_KIND_OBJECT) {
+		jv_free(set);
+		set = jv_object();
+	}
+	set = jv_object_set(set, jv_string(role), jv_true());
+	p->p[B_ROLES] = jv_object_set(p->p[B_ROLES], jv_string(actor), set);
+}
+
+/* who money went to, and the largest amount a source has moved */
+static void
+learn_payment(baseline *b, jv ev, const char *source, const char *target)
+{
+	parts *p = P(b);
+	char buf[64], *end, *k;
+	const char *amount = meta_str(ev, "amount", buf);
+	double a = strtod(amount, &end);
+
+	p->p[B_RECIPIENTS] = jv_object_set(p->p[B_RECIPIENTS], jv_string(target), jv_true());
+	if (*amount && !*end) {
+		k = xasprintf("amount_max:%s", source);
+		if (a > baseline_max(b, k))
+			p->p[B_MAX] = jv_object_set(p->p[B_MAX], jv_string(k), jv_number(a));
+		free(k);
+	}
+}
+
+/* the address and the user agent it came from */
+static void
+learn_client(parts *p, jv ev)
+{
+	static const char *ipkeys[] = {"ip", "ip_address", "source_ip", NULL};
+	char buf[64];
+	const char *ua;
+
+	for (int i = 0; ipkeys[i]; i++) {
+		const char *ip = meta_str(ev, ipkeys[i], buf);
+
+		if (*ip) {
+			p->p[B_IPS] = jv_object_set(p->p[B_IPS], jv_string(ip), jv_true());
+			break;
+		}
+	}
+	ua = meta_str(ev, "user_agent", buf);
+	if (*ua)
+		p->p[B_UAS] = jv_object_set(p->p[B_UAS], jv_string(ua), jv_true());
+}
+
+/* actor and target: how often, since when, until when */
+static void
+learn_relationship(parts *p, const char *actor, const char *target, int64_t us)
+{
+	char t[TS_BUFSZ], *k = xasprintf("%s:%s", actor, target);
+	jv r = take(&p->p[B_REL], k), c, last;
+	int64_t lu = 0;
+
+	if (!jv_is_valid(r)) {
+		jv_free(r);
+		r = rel_get(p, k);
+	}
+	ts_format(us, t);
+	tally(p, actor, jv_get_kind(r) == JV_KIND_OBJECT ? 0 : 1, 1);
+	if (jv_get_kind(r) != JV_KIND_OBJECT) {
+		jv_free(r);
+		r = jv_object_set(jv_object(), jv_string("count"), jv_number(0));
+		r = jv_object_set(r, jv_string("first_seen"), jv_string(t));
+		r = jv_object_set(r, jv_string("last_seen"), jv_string(t));
+	}
+	c = jv_object_get(jv_copy(r), jv_string("count"));
+	last = jv_object_get(jv_copy(r), jv_string("last_seen"));
+	r = jv_object_set(r, jv_string("count"),
+	    jv_number((jv_get_kind(c) == JV_KIND_NUMBER ? jv_number_value(c) : 0) + 1));
+	if (jv_get_kind(last) != JV_KIND_STRING || ts_parse(jv_string_value(last), &lu) || us > lu)
+		r = jv_object_set(r, jv_string("last_seen"), jv_string(t));
+	jv_free(c);
+	jv_free(last);
+	p->p[B_REL] = jv_object_set(p->p[B_REL], jv_string(k), r);
+	free(k);
+}
+
 void
 baseline_learn(baseline *b, jv ev, const char *source, const char *type, const char *actor,
     const char *action, const char *target, int64_t us)
 {
 	parts *p = P(b);
-	char d[16], buf[64], *k;
-	ctab *day;
 
 	p->events++;
 	p->dirty = 1;
-	/* learning starts at a source's first event */
-	{
-		int64_t *first = seen_slot(p, source);
-
-		if (!*first || us < *first) {
-			char t[TS_BUFSZ];
-
-			p->p[B_FIRST] = jv_object_set(p->p[B_FIRST], jv_string(source),
-			    jv_string(ts_format(us, t)));
-			*first = us;
-		}
-	}
+	learn_first_seen(p, source, us);
 	p->p[B_SOURCES] = jv_object_set(p->p[B_SOURCES], jv_string(source), jv_true());
 	if (*actor)
 		p->p[B_ACTORS] = jv_object_set(p->p[B_ACTORS], jv_string(actor), jv_true());
-
 	/* frequencies, within the window only: an old event adds nothing to them */
-	if (us >= ts_now() - (int64_t)b->window_days * 86400 * TS_SECOND) {
-		time_t t = (time_t)(us / TS_SECOND);
-		struct tm tm;
-		char wd[8], hb[8];
-		bday *bd;
-
-		gmtime_r(&t, &tm);
-		strftime(d, sizeof d, "%Y-%m-%d", &tm);
-		snprintf(wd, sizeof wd, "%u", (unsigned)(tm.tm_wday + 6) % 7);
-		snprintf(hb, sizeof hb, "%u", (unsigned)tm.tm_hour % 24 / BASELINE_HOUR_BUCKET *
-		    BASELINE_HOUR_BUCKET);
-		bd = day_find(p, d, 1);
-		day = day_counts(p, bd);
-		bd->dirty = 1;
-		count(p, day, key_of(p, 2, source, type));
-		count(p, day, key_of(p, 3, source, type, actor));
-		/* as baseline_time_key makes it */
-		count(p, day, key_of(p, 5, source, type, actor, wd, hb));
-		/* the actor's own profile, whatever the source: "*:*:ACTOR[:WEEKDAY:BUCKET]" */
-		if (*actor) {
-			count(p, day, key_of(p, 3, "*", "*", actor));
-			count(p, day, key_of(p, 5, "*", "*", actor, wd, hb));
-		}
-		{
-			char *pre = target_prefix(target);
-
-			count(p, day, key_of(p, 5, source, type, actor, action, pre));
-			free(pre);
-		}
-	}
-
-	if (is_one_of(type, grant_types)) {
-		const char *role = meta_str(ev, "role_name", buf);
-		jv set;
-
-		if (!*role)
-			role = meta_str(ev, "permission_level", buf);
-		if (!*role)
-			role = meta_str(ev, "role", buf);
-		if (!*role)
-			role = type;
-		set = take(&p->p[B_ROLES], actor);
-		if (jv_get_kind(set) != JV_KIND_OBJECT) {
-			jv_free(set);
-			set = jv_object();
-		}
-		set = jv_object_set(set, jv_string(role), jv_true());
-		p->p[B_ROLES] = jv_object_set(p->p[B_ROLES], jv_string(actor), set);
-	}
-	if (is_one_of(type, money_types) && *target) {
-		const char *amount = meta_str(ev, "amount", buf);
-		char *end;
-		double a = strtod(amount, &end);
-
-		p->p[B_RECIPIENTS] = jv_object_set(p->p[B_RECIPIENTS], jv_string(target), jv_true());
-		if (*amount && !*end) {
-			k = xasprintf("amount_max:%s", source);
-			if (a > baseline_max(b, k))
-				p->p[B_MAX] = jv_object_set(p->p[B_MAX], jv_string(k), jv_number(a));
-			free(k);
-		}
-	}
-	{
-		static const char *ipkeys[] = {"ip", "ip_address", "source_ip", NULL};
-
-		for (int i = 0; ipkeys[i]; i++) {
-			const char *ip = meta_str(ev, ipkeys[i], buf);
-
-			if (*ip) {
-				p->p[B_IPS] = jv_object_set(p->p[B_IPS], jv_string(ip), jv_true());
-				break;
-			}
-		}
-		{
-			const char *ua = meta_str(ev, "user_agent", buf);
-
-			if (*ua)
-				p->p[B_UAS] = jv_object_set(p->p[B_UAS], jv_string(ua), jv_true());
-		}
-	}
-	if (*actor && *target) {
-		char t[TS_BUFSZ];
-		jv r;
-
-		k = xasprintf("%s:%s", actor, target);
-		r = take(&p->p[B_REL], k);
-		if (!jv_is_valid(r)) {
-			jv_free(r);
-			r = rel_get(p, k);
-		}
-		ts_format(us, t);
-		tally(p, actor, jv_get_kind(r) == JV_KIND_OBJECT ? 0 : 1, 1);
-		if (jv_get_kind(r) != JV_KIND_OBJECT) {
-			jv_free(r);
-			r = jv_object_set(jv_object(), jv_string("count"), jv_number(0));
-			r = jv_object_set(r, jv_string("first_seen"), jv_string(t));
-			r = jv_object_set(r, jv_string("last_seen"), jv_string(t));
-		}
-		{
-			jv c = jv_object_get(jv_copy(r), jv_string("count"));
-			jv last = jv_object_get(jv_copy(r), jv_string("last_seen"));
-			int64_t lu = 0;
-
-			r = jv_object_set(r, jv_string("count"),
-			    jv_number((jv_get_kind(c) == JV_KIND_NUMBER ? jv_number_value(c) : 0) + 1));
-			if (jv_get_kind(last) != JV_KIND_STRING ||
-			    ts_parse(jv_string_value(last), &lu) || us > lu)
-				r = jv_object_set(r, jv_string("last_seen"), jv_string(t));
-			jv_free(c);
-			jv_free(last);
-		}
-		p->p[B_REL] = jv_object_set(p->p[B_REL], jv_string(k), r);
-		free(k);
-	}
+	if (us >= ts_now() - (int64_t)b->window_days * 86400 * TS_SECOND)
+		learn_frequencies(p, source, type, actor, action, target, us);
+	if (is_one_of(type, grant_types))
+		learn_role(p, ev, type, actor);
+	if (is_one_of(type, money_types) && *target)
+		learn_payment(b, ev, source, target);
+	learn_client(p, ev);
+	if (*actor && *target)
+		learn_relationship(p, actor, target, us);
 }
 
 void
