@@ -49,11 +49,17 @@ static const struct {
 static const char *const optname[] = {"--every", "--budget", "--chain", "--notify", "--research",
 	"--no-git"};
 
-/* the store's files a run changes, which the git step commits (mallcop.7, THE STORE) */
+/*
+ * The store's files a run changes, which the git step commits (mallcop.7, THE STORE): the
+ * record (a change of one is a change worth a commit), then the notes every run writes again
+ * (the scan's times, the cost of the run), committed with it. Not the lock, the findings
+ * index (a cache) or the patrols' logs.
+ */
 static const char *const store_files[] = {".mallcop/events", ".mallcop/findings.jsonl",
-	".mallcop/checkpoints.yaml", ".mallcop/baseline.json", ".mallcop/baseline.d",
-	".mallcop/detect.json", ".mallcop/feedback.jsonl", ".mallcop/costs.jsonl",
+	".mallcop/baseline.json", ".mallcop/baseline.d", ".mallcop/feedback.jsonl", NULL,
+	".mallcop/checkpoints.yaml", ".mallcop/detect.json", ".mallcop/costs.jsonl",
 	".mallcop/manifest.json", NULL};
+enum { RECORD_FILES = 5 };
 
 typedef struct args {
 	const char *sub, *name, *every, *budget, *chain, *notify;
@@ -783,31 +789,43 @@ with_specs(const char **args, const char *const *head, const char *const *specs)
 static jv
 git_step(const dep *d, const char *name, jv w)
 {
-	const char *specs[16], *args[32];
+	const char *specs[16], *args[32], *saved;
 	char *why = NULL, *out = NULL, *msg, *c;
-	int n = 0, k;
+	int n = 0, k, record = 0;
 	jv g = jv_object();
 
 	setenv("GIT_TERMINAL_PROMPT", "0", 1);
 	if (git(d, (const char *[]){"rev-parse", "--is-inside-work-tree", NULL}, NULL, NULL))
 		return jv_object_set(g, jv_string("repository"), jv_false());
 	g = jv_object_set(g, jv_string("repository"), jv_true());
-	for (int i = 0; store_files[i]; i++) {
-		char *p = xasprintf("%s/%s", d->dir, store_files[i]);
+	for (int i = 0; i < RECORD_FILES + 5; i++) {
+		char *p = store_files[i] ? xasprintf("%s/%s", d->dir, store_files[i]) : NULL;
 
-		if (access(p, F_OK) == 0)
+		if (i == RECORD_FILES)
+			record = n;
+		else if (access(p, F_OK) == 0)
 			specs[n++] = store_files[i];
 		free(p);
 	}
 	specs[n] = NULL;
-	if (n == 0)
+	if (record == 0)
 		return jv_object_set(g, jv_string("committed"), jv_false());
+	/* nothing of the record changed: the notes of the run alone are not worth a commit */
+	saved = specs[record];
+	specs[record] = NULL;
+	with_specs(args, (const char *[]){"status", "--porcelain", "--untracked-files=all", NULL},
+	    specs);
+	if (git(d, args, &out, &why))
+		goto fail;
+	k = !*out;
+	free(out);
+	out = NULL;
+	if (k)
+		return jv_object_set(g, jv_string("committed"), jv_false());
+	specs[record] = saved;
 	with_specs(args, (const char *[]){"add", "-A", NULL}, specs);
 	if (git(d, args, NULL, &why))
 		goto fail;
-	with_specs(args, (const char *[]){"diff", "--cached", "--quiet", NULL}, specs);
-	if (git(d, args, NULL, NULL) == 0)
-		return jv_object_set(g, jv_string("committed"), jv_false());
 	c = counts(w);
 	msg = xasprintf("mallcop patrol %s: %s", name, c);
 	free(c);
