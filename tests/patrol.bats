@@ -114,6 +114,12 @@ unchanged() {
 	mallcop patrol remove hourly
 	run mallcop patrol create hourly --every 1h
 	jq -e --arg s "$sched" '.schedule == $s' <<< "$output"
+	# the line runs the mallcop that created it, by its absolute path: here a link to it
+	mkdir "$BATS_TEST_TMPDIR/opt"
+	ln -s "$TOP/mallcop" "$BATS_TEST_TMPDIR/opt/mallcop"
+	run "$BATS_TEST_TMPDIR/opt/mallcop" patrol create linked --every 1d
+	assert_success
+	tab | grep -qF "PATH='$BATS_TEST_TMPDIR/opt':/usr/local/bin:/usr/bin:/bin exec '$BATS_TEST_TMPDIR/opt/mallcop' patrol run linked >>"
 	# and the user's own crontab was never touched
 	[ "$CRONTAB_KIND" != spool ] || [ "$(crontab -l 2>&1 || true)" = "$real_before" ]
 }
@@ -327,7 +333,7 @@ cron_runs() {
 	cmd=$(tab | grep "patrol run $1 " | cut -d ' ' -f 6-)
 	[[ "$(sed 's/\\%//g' <<< "$cmd")" != *%* ]] || { echo "a % cron would cut at: $cmd" >&2; return 1; }
 	cmd=$(sed 's/\\%/%/g' <<< "$cmd")
-	(cd "$HOME" && env -i HOME="$HOME" SHELL=/bin/sh MALLCOP_CRONTAB="$MALLCOP_CRONTAB" /bin/sh -c "$cmd")
+	(cd / && env -i HOME="$HOME" SHELL=/bin/sh MALLCOP_CRONTAB="$MALLCOP_CRONTAB" /bin/sh -c "$cmd")
 }
 
 @test "the cron line runs as cron runs it: from any directory, quoted, with % escaped, its output appended to the log" {
