@@ -480,7 +480,8 @@ do_create(dep *d, const args *a, const char *mallcop)
 	if (!(s = patrol_schedule(a->every, d->dir, a->name, &err))) {
 		char *m = human_safe(a->every);
 
-		cli_fail(EXIT_USAGE, a->human, "--every '%s': %s", m, strchr(err, ':') + 2);
+		cli_fail(EXIT_USAGE, a->human, "--every '%s': not a period cron keeps "
+			    "exactly: %s", m, patrol_periods);
 	}
 	free(s);
 	p.name = xstrdup(a->name);
@@ -540,7 +541,8 @@ do_change(dep *d, const args *a, const char *mallcop)
 		char *m = human_safe(a->every);
 
 		if (!s)
-			cli_fail(EXIT_USAGE, a->human, "--every '%s': %s", m, strchr(err, ':') + 2);
+			cli_fail(EXIT_USAGE, a->human, "--every '%s': not a period cron keeps "
+			    "exactly: %s", m, patrol_periods);
 		free(m);
 		free(s);
 		free(p.every);
@@ -636,7 +638,13 @@ do_list(dep *d, const args *a, const char *mallcop)
 			o = jv_object_set(o, jv_string("crontab"), jv_string(found < 0 ? "broken" :
 			    found ? "installed" : "missing"));
 			o = jv_object_set(o, jv_string("agree"), jv_false());
-			fprintf(h, "%s: %s\n", name, err);
+			{
+				char *sn = human_safe(name), *se = human_safe(err);
+
+				fprintf(h, "%s: %s\n", sn, se);
+				free(sn);
+				free(se);
+			}
 			free(err);
 			err = NULL;
 			list = jv_array_append(list, o);
@@ -661,7 +669,11 @@ do_list(dep *d, const args *a, const char *mallcop)
 			char *s = patrol_schedule(p.every, d->dir, name, &err);
 
 			o = jv_object_set(o, jv_string("schedule"), jv_string(s));
-			fprintf(h, "%-16s every %-4s %-18s %s\n", name, p.every, s, state);
+			char *sn = human_safe(name), *se = human_safe(p.every);
+
+			fprintf(h, "%-16s every %-4s %-18s %s\n", sn, se, s, state);
+			free(sn);
+			free(se);
 			free(s);
 		}
 		o = jv_object_set(o, jv_string("crontab"), jv_string(state));
@@ -678,8 +690,10 @@ do_list(dep *d, const args *a, const char *mallcop)
 
 		(void)i;
 		if (!jv_is_valid(has)) {
-			fprintf(h, "%-16s in the crontab but not in mallcop.yaml\n",
-			    jv_string_value(n));
+			char *sn = human_safe(jv_string_value(n));
+
+			fprintf(h, "%-16s in the crontab but not in mallcop.yaml\n", sn);
+			free(sn);
 			orphans = jv_array_append(orphans, jv_copy(n));
 		}
 		jv_free(has);

@@ -83,7 +83,7 @@ periods(void)
 	free(s);
 	/* the patrols of one deployment start at minutes spread over the hour */
 	for (int i = 0; i < 60; i++) {
-		char name[8];
+		char name[16];
 
 		snprintf(name, sizeof name, "p%d", i);
 		s = sched("1h", name);
