@@ -395,7 +395,7 @@ budget_arg(const dep *d, const char *s, int human)
 static void
 check_paths(const dep *d, const patrol *p, int human)
 {
-	jv errors = jv_array(), conf;
+	jv errors, conf;
 	esc_paths paths;
 	cfg c;
 	char *err = NULL;
@@ -431,6 +431,7 @@ check_paths(const dep *d, const patrol *p, int human)
 	if (jv_get_kind(p->notify) != JV_KIND_ARRAY)
 		return;
 	/* each channel checks its settings (actors.NAME of mallcop.yaml), sending nothing */
+	errors = jv_array();
 	c = d->cf;
 	conf = jv_object_set(jv_object(), jv_string("notify"), jv_copy(p->notify));
 	c.root = jv_object_set(jv_copy(d->cf.root), jv_string("routing"),
