@@ -268,6 +268,12 @@ unchanged() {
 	assert_failure 2
 	run --separate-stderr mallcop patrol update hourly --every 1h --budget 5
 	assert_failure 2
+	run --separate-stderr mallcop watch --patrol missing
+	assert_failure 1
+	[[ "$stderr" == *"no patrol 'missing'"* ]]
+	run --separate-stderr mallcop escalate --patrol missing
+	assert_failure 1
+	[[ "$stderr" == *"no patrol 'missing'"* ]]
 	unchanged
 	# a channel whose settings its own check refuses is not usable either
 	sed -i "s|notify-pager: {dir: $D/paged}|notify-pager: {dir: $D/paged, broken: yes}|" mallcop.yaml
