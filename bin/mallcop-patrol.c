@@ -601,10 +601,15 @@ installed(const dep *d, const char *tab)
 		const char *nl = strchr(s, '\n');
 		size_t l = nl ? (size_t)(nl - s) : strlen(s);
 
+		/* NAME has no space: "NAME /x /srv/acme" is a block of another deployment */
 		if (l > np + nd + 1 && !strncmp(s, pre, np) && !memcmp(s + l - nd, d->dir, nd) &&
-		    s[l - nd - 1] == ' ')
-			names = jv_array_append(names, jv_string_sized(s + np, (int)(l - nd - 1 -
-			    np)));
+		    s[l - nd - 1] == ' ') {
+			char *name = strndup(s + np, l - nd - 1 - np);
+
+			if (!patrol_name_check(name))
+				names = jv_array_append(names, jv_string(name));
+			free(name);
+		}
 		s = nl ? nl + 1 : s + l;
 	}
 	return names;

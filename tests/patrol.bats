@@ -212,6 +212,12 @@ unchanged() {
 	mallcop --dir "$O" patrol create hourly --every 1h
 	[ "$(tab | grep -c 'patrol run hourly')" -eq 2 ]
 	tab | grep -q "^# BEGIN mallcop patrol hourly $O\$"
+	# nor does a deployment whose directory ends with this one's
+	mkdir -p "$BATS_TEST_TMPDIR/x $D"
+	cp "$BATS_TEST_TMPDIR/yaml.orig" "$BATS_TEST_TMPDIR/x $D/mallcop.yaml"
+	mallcop --dir "$BATS_TEST_TMPDIR/x $D" patrol create daily --every 1d
+	run mallcop patrol list
+	jq -e '.not_in_config == [] and [.patrols[].name] == ["hourly"]' <<< "$output"
 	mallcop patrol remove hourly
 	[ "$(tab | grep -c 'patrol run hourly')" -eq 1 ]
 	tab | grep -q "cd '$O' &&"
