@@ -20,6 +20,7 @@
 #include "plugin.h"
 #include "proc.h"
 #include "store.h"
+#include "ts.h"
 #include "util.h"
 
 static const char usage[] =
@@ -883,7 +884,7 @@ do_run(dep *d, const args *a)
 {
 	patrol p;
 	store st;
-	char *err = NULL, fdbuf[32], *text;
+	char *err = NULL, fdbuf[32], *text, when[TS_BUFSZ];
 	const char *wargs[] = {"--dir", d->dir, "--patrol", a->name, NULL};
 	const char *env[] = {fdbuf, NULL};
 	int lockfd, status, failed = 0;
@@ -891,6 +892,9 @@ do_run(dep *d, const args *a)
 
 	need(d, a->name, &p, a->human);
 	rotate_log(d, a->name);
+	/* a line of the log says when it ran */
+	r = jv_object_set(r, jv_string("started_at"),
+	    jv_string(ts_format(ts_now() / 1000000 * 1000000, when)));
 	if (store_open(&st, d->dir, 1, &err))
 		cli_fail(EXIT_WORK, a->human, "%s", err);
 	/* the run and its commit under one hold of the deployment: no other run writes between */

@@ -359,7 +359,7 @@ cron_runs() {
 	cron_runs hourly
 	cron_runs hourly
 	[ "$(wc -l < .mallcop/patrol-hourly.log)" -eq 2 ]
-	jq -se 'length == 2 and all(.[]; .command == "patrol" and .name == "hourly" and .watch.status == "ok")' .mallcop/patrol-hourly.log
+	jq -se 'length == 2 and all(.[]; .command == "patrol" and .name == "hourly" and .watch.status == "ok" and (.started_at | test("^20[0-9-]+T[0-9:]+Z$")))' .mallcop/patrol-hourly.log
 }
 
 @test "run rotates a log that has grown: the run writes to a new one" {
