@@ -285,6 +285,26 @@ crontab_with(const dep *d, const char *tab, const char *name, const char *block,
 }
 
 /*
+ * mallcop.yaml replaced with text, keeping its mode: the new file is made readable by the user
+ * alone, then given the mode of the old (a file of 0600 never shows its settings to others)
+ */
+static int
+yaml_replace(const dep *d, const char *text, size_t len, char **err)
+{
+	struct stat st;
+	int have = stat(d->yaml, &st) == 0, r;
+	mode_t old = umask(077);
+
+	r = store_replace(d->yaml, text, len, err);
+	umask(old);
+	if (r == 0 && chmod(d->yaml, have ? st.st_mode & 07777 : 0666 & ~old)) {
+		*err = xasprintf("cannot set the mode of '%s': %s", d->yaml, strerror(errno));
+		return -1;
+	}
+	return r;
+}
+
+/*
  * mallcop.yaml with patrols (consumed) and the crontab with new text, in that order; when the
  * crontab is refused, mallcop.yaml is put back as it was
  */
@@ -296,13 +316,13 @@ commit(dep *d, jv patrols, const char *tab, const char *newtab, int human)
 	if (!text)
 		cli_fail(EXIT_WORK, human, "%s: %s", d->yaml, err);
 	if (strlen(text) != d->len || memcmp(text, d->text, d->len)) {
-		if (store_replace(d->yaml, text, strlen(text), &err))
+		if (yaml_replace(d, text, strlen(text), &err))
 			cli_fail(EXIT_WORK, human, "%s; nothing was changed", err);
 	}
 	if (!streq(tab, newtab) && cron_install(newtab, &err)) {
 		char *e2 = NULL;
 
-		if (store_replace(d->yaml, d->text, d->len, &e2)) {
+		if (yaml_replace(d, d->text, d->len, &e2)) {
 			warnf("%s", e2);
 			free(e2);
 		}

@@ -177,7 +177,10 @@ unchanged() {
 	jq -e '.enabled == true and (.schedule | test("-23/12 "))' <<< "$output"
 	tab | grep -q 'patrol run nightly'
 	foreign_kept
+	# mallcop.yaml keeps its mode
+	chmod 640 mallcop.yaml
 	mallcop patrol remove nightly
+	[ "$(stat -c %a mallcop.yaml)" = 640 ]
 	mallcop patrol remove hourly
 	diff <(tab) "$BATS_TEST_TMPDIR/tab.orig"
 	cmp mallcop.yaml "$BATS_TEST_TMPDIR/yaml.orig"
