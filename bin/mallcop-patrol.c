@@ -899,6 +899,17 @@ fail:
 	return g;
 }
 
+/* the kind of o[key] (o borrowed) */
+static jv_kind
+kind(jv o, const char *key)
+{
+	jv v = jsonl_get(jv_copy(o), key);
+	jv_kind k = jv_get_kind(v);
+
+	jv_free(v);
+	return k;
+}
+
 static int
 do_run(dep *d, const args *a)
 {
@@ -908,7 +919,7 @@ do_run(dep *d, const args *a)
 	const char *wargs[] = {"--dir", d->dir, "--patrol", a->name, NULL};
 	const char *env[] = {fdbuf, NULL};
 	int lockfd, status, failed = 0;
-	jv w, r = result("run", a->name), e;
+	jv w, r = result("run", a->name);
 
 	need(d, a->name, &p, a->human);
 	rotate_log(d, a->name);
@@ -938,8 +949,7 @@ do_run(dep *d, const args *a)
 	if (p.with_git) {
 		jv g = git_step(d, a->name, w);
 
-		failed |= jv_is_valid(e = jsonl_get(jv_copy(g), "error"));
-		jv_free(e);
+		failed |= kind(g, "error") == JV_KIND_STRING;
 		r = jv_object_set(r, jv_string("git"), g);
 	}
 	close(lockfd);
@@ -979,9 +989,14 @@ do_run(dep *d, const args *a)
 	}
 	{
 		char *c = counts(w);
+		jv g = jsonl_get(jv_copy(r), "git");
+		const char *how = kind(g, "error") == JV_KIND_STRING ? ", the git step failed" :
+		    kind(g, "pushed") == JV_KIND_TRUE ? ", committed and pushed" :
+		    kind(g, "committed") == JV_KIND_TRUE ? ", committed" : "";
 
-		text = xasprintf("patrol %s: %s: %s\n", a->name, status || failed ? "failed" : "ok",
-		    c);
+		text = xasprintf("patrol %s: %s: %s%s\n", a->name, status || failed ? "failed" :
+		    "ok", c, how);
+		jv_free(g);
 		free(c);
 	}
 	jv_free(w);

@@ -458,6 +458,12 @@ git_repo() {
 	jq -e '.git == {"repository": true, "committed": false}' <<< "$output"
 	[ "$(git rev-parse HEAD)" = "$head" ]
 	[ "$(git diff --cached --name-only)" = notes.txt ]
+	event evt_00000000000000000098 app "$(date -u -d '-30 minutes' +%FT%TZ)" alice login >> feed/a.jsonl
+	run --separate-stderr mallcop --human patrol run hourly
+	assert_success
+	assert_output "patrol hourly: ok: 1 new event, 0 new findings, 0 updated, 0 sent to a human, committed and pushed"
+	run --separate-stderr mallcop --human patrol run hourly
+	assert_output "patrol hourly: ok: 0 new events, 0 new findings, 0 updated, 0 sent to a human"
 }
 
 @test "run without a remote commits and does not push; a failed git step is reported, exit 1, the run's work kept" {
