@@ -910,6 +910,35 @@ kind(jv o, const char *key)
 	return k;
 }
 
+/*
+ * research after watch, under the same lock: mallcop-research when it is installed (it is not
+ * part of this release); its result, or what stopped it, as research in *r. 1 when it failed.
+ */
+static int
+research(const dep *d, const char *const *env, jv *r)
+{
+	const char *args[] = {"--dir", d->dir, NULL};
+	char *prog = plugin_builtin("research");
+	jv res;
+	int st;
+
+	if (!prog) {	/* said, not pretended */
+		res = jv_object_set(jv_object_set(jv_object(), jv_string("ran"), jv_false()),
+		    jv_string("error"), jv_string("research is not available in this version of "
+		    "mallcop (no mallcop-research)"));
+		*r = jv_object_set(*r, jv_string("research"), res);
+		return 1;
+	}
+	free(prog);
+	st = proc_run_json("research", args, env, &res);
+	res = jv_object_set(res, jv_string("ran"), jv_true());
+	if (st && kind(res, "error") != JV_KIND_STRING)
+		res = jv_object_set(res, jv_string("error"), jv_string_fmt("research exited with "
+		    "status %d", st));
+	*r = jv_object_set(*r, jv_string("research"), res);
+	return st != 0;
+}
+
 static int
 do_run(dep *d, const args *a)
 {
@@ -939,13 +968,8 @@ do_run(dep *d, const args *a)
 	r = jv_object_set(r, jv_string("watch"), jv_copy(w));
 	if (status < 0)
 		status = EXIT_WORK;
-	if (p.research) {
-		/* research (mallcop-research) is not part of this release: said, not pretended */
-		r = jv_object_set(r, jv_string("research"), jv_object_set(jv_object_set(jv_object(),
-		    jv_string("ran"), jv_false()), jv_string("error"), jv_string("research is not "
-		    "available in this version of mallcop")));
-		failed = 1;
-	}
+	if (p.research)
+		failed |= research(d, env, &r);
 	if (p.with_git) {
 		jv g = git_step(d, a->name, w);
 
@@ -960,8 +984,8 @@ do_run(dep *d, const args *a)
 		if (status)
 			why = jv_array_append(why, jsonl_get(jv_copy(w), "error"));
 		if (p.research)
-			why = jv_array_append(why, jv_string("research is not available in this "
-			    "version of mallcop"));
+			why = jv_array_append(why, jsonl_get(jsonl_get(jv_copy(r), "research"),
+			    "error"));
 		if (p.with_git)
 			why = jv_array_append(why, jsonl_get(jsonl_get(jv_copy(r), "git"), "error"));
 		{

@@ -501,6 +501,12 @@ git_repo() {
 	assert_failure 1
 	[[ "$stderr" == *"research is not available"* ]]
 	jq -e '.research.ran == false and .watch.status == "ok" and .watch.scan.total_events_ingested == 1 and .git.committed == true' <<< "$output"
+	# once a research program is installed, the run runs it, after watch, with the lock held
+	printf '#!/bin/sh\nprintf "%%s\\n" "{\\"command\\":\\"research\\",\\"status\\":\\"ok\\",\\"lock\\":\\"$MALLCOP_LOCK_FD\\",\\"args\\":\\"$*\\"}"\n' > "$BATS_TEST_TMPDIR/bin/mallcop-research"
+	chmod +x "$BATS_TEST_TMPDIR/bin/mallcop-research"
+	run --separate-stderr mallcop patrol run deep
+	assert_success
+	jq -e --arg d "$D" '.research.ran == true and .research.status == "ok" and .research.lock != "" and .research.args == "--dir \($d)"' <<< "$output"
 }
 
 @test "run while another run holds the deployment exits 75" {
