@@ -13,6 +13,7 @@
 #include "human.h"
 #include "jsonl.h"
 #include "llm.h"
+#include "patrol.h"
 #include "plugin.h"
 #include "store.h"
 #include "ts.h"
@@ -22,7 +23,7 @@
 static const char usage[] =
     "usage: mallcop-escalate [--dir DIR] [--human | --jsonl] [--no-actors]\n"
     "                        [--backend anthropic|openai-compat|bedrock|claude-code]\n"
-    "                        [--wait[=SECONDS]] [--check] [-]";
+    "                        [--wait[=SECONDS]] [--check] [--patrol NAME] [-]";
 
 /* budget defaults: a donut is 1,000 tokens, input and output together (mallcop.7) */
 enum { MAX_FINDINGS = 25, MAX_DONUTS_RUN = 500, MAX_DONUTS_FINDING = 50, SQUELCH = 5 };
@@ -529,7 +530,7 @@ print_human(jv res, jv decisions)
 }
 
 typedef struct opts {
-	const char *dir, *backend;
+	const char *dir, *backend, *patrol;
 	int human, jsonl, no_actors, from_stdin, check;
 	long wait_ms;
 } opts;
@@ -545,6 +546,7 @@ parse_flags(int argc, char **argv, opts *o)
 		{"backend", required_argument, NULL, 'b'},
 		{"wait", optional_argument, NULL, 'w'},
 		{"check", no_argument, NULL, 'c'},
+		{"patrol", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -561,6 +563,7 @@ parse_flags(int argc, char **argv, opts *o)
 		case 'b': o->backend = optarg; break;
 		case 'w': o->wait_ms = cli_wait_ms(optarg); break;
 		case 'c': o->check = 1; break;
+		case 'p': o->patrol = optarg; break;
 		case 'h':
 			puts(usage);
 			exit(0);
@@ -647,6 +650,9 @@ run_open(run *r, const opts *o)
 	r->findings = jv_object();
 	actor_env_init(&r->env);
 	if (cfg_load(&r->cf, r->root, &err))
+		cli_fail(EXIT_WORK, o->human, "%s", err);
+	/* a patrol's budget, chain and channels, for this run only */
+	if (o->patrol && patrol_apply(&r->cf, o->patrol, &err))
 		cli_fail(EXIT_WORK, o->human, "%s", err);
 	jv_free(r->env.config);
 	r->env.config = jv_copy(r->cf.root);

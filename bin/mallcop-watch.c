@@ -19,7 +19,7 @@
 static const char usage[] =
     "usage: mallcop-watch [--dir DIR] [--human] [--dry-run]\n"
     "                     [--backend anthropic|openai-compat|bedrock|claude-code]\n"
-    "                     [--wait[=SECONDS]]";
+    "                     [--wait[=SECONDS]] [--patrol NAME]";
 
 typedef struct stage {
 	const char *name;	/* "scan" */
@@ -52,12 +52,14 @@ main(int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"backend", required_argument, NULL, 'b'},
 		{"wait", optional_argument, NULL, 'w'},
+		{"patrol", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *backend = NULL, *root;
 	const char *scan_args[] = {NULL}, *detect_args[] = {NULL};
-	const char *esc_args[4] = {NULL}, *check_args[4] = {"--check", NULL};
+	const char *esc_args[6] = {NULL}, *check_args[6] = {"--check", NULL};
+	const char *patrol = NULL;
 	int c, human = 0, dry = 0, failed = 0, lockfd, learning = 0;
 	long wait_ms = 2000;
 	char *err = NULL;
@@ -74,6 +76,7 @@ main(int argc, char **argv)
 		case 'n': dry = 1; break;
 		case 'b': backend = optarg; break;
 		case 'w': wait_ms = cli_wait_ms(optarg); break;
+		case 'p': patrol = optarg; break;
 		case 'h':
 			puts(usage);
 			return 0;
@@ -92,6 +95,12 @@ main(int argc, char **argv)
 		esc_args[0] = check_args[1] = "--backend";
 		esc_args[1] = check_args[2] = backend;
 	}
+	if (patrol) {	/* its budget, chain and channels for the escalation of this run */
+		int n = backend ? 2 : 0;
+
+		esc_args[n] = check_args[n + 1] = "--patrol";
+		esc_args[n + 1] = check_args[n + 2] = patrol;
+	}
 	if (store_open(&st, root, 1, &err))
 		cli_fail(EXIT_WORK, human, "%s", err);
 	c = store_lock(&st, wait_ms, &err);
@@ -105,6 +114,8 @@ main(int argc, char **argv)
 
 	r = cli_result();
 	r = jv_object_set(r, jv_string("dry_run"), jv_bool(dry));
+	if (patrol)
+		r = jv_object_set(r, jv_string("patrol"), jv_string(patrol));
 	if (!dry) {	/* a broken escalation path stops the run before it scans */
 		run_stage(&check, root, lockfd, check_args);
 		if (check.status != 0) {
