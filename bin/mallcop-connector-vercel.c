@@ -191,6 +191,7 @@ at_time(jv items, const char *idkey, int64_t us)
 			ids = jv_object_set(ids, jv_string(id), jv_true());
 		jv_free(e);
 	}
+	jv_free(items);
 	return ids;
 }
 
