@@ -310,19 +310,6 @@ fetch(run *r, http_client *c, const list *l, int64_t since)
 	return rc;
 }
 
-/* a team id or slug: nothing that could change the URL */
-static int
-team_ok(const char *s)
-{
-	if (!*s || strlen(s) > 100)
-		return 0;
-	for (; *s; s++)
-		if (!strchr("-_", *s) && !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		    (*s >= '0' && *s <= '9')))
-			return 0;
-	return 1;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -353,7 +340,8 @@ main(int argc, char **argv)
 		die(EXIT_USAGE, "team_id: must be the team's id (team_...) or slug");
 	else if (getenv("VERCEL_TEAM_ID") && *getenv("VERCEL_TEAM_ID"))
 		r.team = getenv("VERCEL_TEAM_ID");
-	if (r.team && !team_ok(r.team))
+	/* an id (team_...) or slug: a source name's characters, nothing that changes the URL */
+	if (r.team && !event_source_ok(r.team))
 		die(EXIT_USAGE, "team_id '%s' is not a Vercel team id or slug", r.team);
 	base = cli_url(cfg, "base_url", "https://api.vercel.com", "vercel");
 	if (!token || !*token)
