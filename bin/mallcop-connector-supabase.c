@@ -101,7 +101,7 @@ payload(jv row)
 	jv p = jv_object_get(jv_copy(row), jv_string("payload"));
 
 	if (jv_get_kind(p) == JV_KIND_STRING) {
-		jv q = jv_parse(jv_string_value(p));
+		jv q = jsonl_parse(jv_string_value(p), strlen(jv_string_value(p)));
 
 		jv_free(p);
 		p = q;
@@ -261,6 +261,39 @@ not_after(const run *r, int64_t us, const char *id)
 	return !r->after_id || !id || strcmp(id, r->after_id) <= 0;
 }
 
+/* the rows of a page (borrowed) after the keyset as events; how many moved the keyset */
+static size_t
+take(run *r, jv rows)
+{
+	size_t fresh = 0;
+
+	jv_array_foreach(rows, i, row) {
+		const char *ts = event_field(row, "created_at"), *id = event_field(row, "id");
+		int64_t us;
+
+		(void)i;
+		if (!ts || ts_parse(ts, &us) || (id && !id_ok(id))) {
+			r->untimed++;
+			jv_free(row);
+			continue;
+		}
+		if (not_after(r, us, id)) {
+			jv_free(row);
+			continue;
+		}
+		if (id) {	/* the keyset moves to the last row that has one */
+			free(r->after_ts);
+			free(r->after_id);
+			r->after_ts = xstrdup(ts);
+			r->after_id = xstrdup(id);
+			r->after_us = us;
+			fresh++;
+		}
+		emit_row(r, row, us);
+	}
+	return fresh;
+}
+
 /*
  * Every row after the cursor (or at and after since), oldest first, ordered by (created_at,
  * id), a page of PAGE rows after the last row of the page before, to an empty page. 0 when
@@ -295,30 +328,7 @@ fetch_auth(run *r, http_client *c, const char *table, int64_t since)
 			jv_free(rows);
 			return 0;
 		}
-		jv_array_foreach(rows, i, row) {
-			const char *ts = event_field(row, "created_at"), *id = event_field(row, "id");
-			int64_t us;
-
-			(void)i;
-			if (!ts || ts_parse(ts, &us) || (id && !id_ok(id))) {
-				r->untimed++;
-				jv_free(row);
-				continue;
-			}
-			if (not_after(r, us, id)) {
-				jv_free(row);
-				continue;
-			}
-			if (id) {	/* the keyset moves to the last row that has one */
-				free(r->after_ts);
-				free(r->after_id);
-				r->after_ts = xstrdup(ts);
-				r->after_id = xstrdup(id);
-				r->after_us = us;
-				fresh++;
-			}
-			emit_row(r, row, us);
-		}
+		fresh = take(r, rows);
 		jv_free(rows);
 		if (!fresh) {
 			warnf("supabase: GET /rest/v1/%s: a page without a new row that has an id and "

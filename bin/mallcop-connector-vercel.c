@@ -160,6 +160,9 @@ emit_activity(run *r, jv e, int64_t us)
 	jv_free(e);
 }
 
+static const list deployments = {"/v6/deployments", "deployments", "uid", emit_deployment};
+static const list activity = {"/v3/events", "events", "id", emit_activity};
+
 /* what went wrong with one request, and what to check */
 static void
 report(const run *r, const http_response *resp)
@@ -201,6 +204,36 @@ seen(jv ids, jv e, const char *idkey)
 	const char *id = event_field(e, idkey);
 
 	return id && jv_object_has(jv_copy(ids), jv_string(id));
+}
+
+/*
+ * The items of a page (borrowed) as events, but those of bound (borrowed: the ids already
+ * read at the time the page was asked until); how many were new, and the oldest time of them
+ */
+static size_t
+take(run *r, const list *l, jv items, jv bound, int64_t *oldest)
+{
+	size_t fresh = 0;
+
+	jv_array_foreach(items, i, e) {
+		int64_t us;
+
+		(void)i;
+		if (jv_get_kind(e) != JV_KIND_OBJECT || (us = item_time(e)) < 0) {
+			r->untimed++;
+			jv_free(e);
+			continue;
+		}
+		if (seen(bound, e, l->id)) {
+			jv_free(e);
+			continue;
+		}
+		fresh++;
+		if (*oldest < 0 || us < *oldest)
+			*oldest = us;
+		l->emit(r, e, us);
+	}
+	return fresh;
 }
 
 /*
@@ -251,24 +284,7 @@ fetch(run *r, http_client *c, const list *l, int64_t since)
 			jv_free(body);
 			break;
 		}
-		jv_array_foreach(items, i, e) {
-			int64_t us;
-
-			(void)i;
-			if (jv_get_kind(e) != JV_KIND_OBJECT || (us = item_time(e)) < 0) {
-				r->untimed++;
-				jv_free(e);
-				continue;
-			}
-			if (seen(bound, e, l->id)) {
-				jv_free(e);
-				continue;
-			}
-			fresh++;
-			if (oldest < 0 || us < oldest)
-				oldest = us;
-			l->emit(r, e, us);
-		}
+		fresh = take(r, l, items, bound, &oldest);
 		pg = jsonl_get(jv_copy(body), "pagination");
 		next = jsonl_get(jv_copy(pg), "next");
 		jv_free(body);
@@ -313,8 +329,6 @@ fetch(run *r, http_client *c, const list *l, int64_t since)
 int
 main(int argc, char **argv)
 {
-	static const list deployments = {"/v6/deployments", "deployments", "uid", emit_deployment};
-	static const list activity = {"/v3/events", "events", "id", emit_activity};
 	const char *token = getenv("VERCEL_TOKEN"), *given = NULL, *cursor = NULL;
 	run r = {.newest = -1};
 	int64_t since = -1;
