@@ -299,6 +299,57 @@ probe_m365(source *s)
 	s->ready = 1;
 }
 
+static void
+probe_supabase(source *s)
+{
+	static const char *const creds[] = {"SUPABASE_SERVICE_ROLE_KEY", NULL};
+	const char *url = getenv("SUPABASE_PROJECT_URL"), *pref = getenv("SUPABASE_PROJECT_REF");
+
+	need(s, creds);
+	if (!set("SUPABASE_PROJECT_URL") && !set("SUPABASE_PROJECT_REF")) {
+		s->missing = jv_array_append(s->missing, jv_string("SUPABASE_PROJECT_URL"));
+		note(s, xasprintf("set SUPABASE_PROJECT_URL to the project's URL "
+		    "(https://REF.supabase.co), or SUPABASE_PROJECT_REF to its ref"));
+	}
+	if (jv_array_length(jv_copy(s->missing)) > 0)
+		return;
+	if (url && *url)
+		s->conf = conf_set(s->conf, "project_url", jv_string(url));
+	if (pref && *pref)
+		s->conf = conf_set(s->conf, "project_ref", jv_string(pref));
+	s->conf = endpoint(s->conf, "management_url", "SUPABASE_MANAGEMENT_URL",
+	    "https://api.supabase.com");
+	s->conf = conf_set(s->conf, "service_role_key", ref("SUPABASE_SERVICE_ROLE_KEY"));
+	if (set("SUPABASE_ACCESS_TOKEN"))
+		s->conf = conf_set(s->conf, "access_token", ref("SUPABASE_ACCESS_TOKEN"));
+	else
+		note(s, xasprintf("without SUPABASE_ACCESS_TOKEN only the auth audit log is "
+		    "read: set it (a personal access token) to watch the project's settings, "
+		    "secrets and API keys too"));
+	s->resources = jv_array_append(s->resources, jv_string(pref && *pref ? pref : url));
+	s->ready = 1;
+}
+
+static void
+probe_vercel(source *s)
+{
+	static const char *const creds[] = {"VERCEL_TOKEN", NULL};
+
+	if (!need(s, creds))
+		return;
+	s->conf = endpoint(s->conf, "base_url", "VERCEL_API_URL", "https://api.vercel.com");
+	if (set("VERCEL_TEAM_ID")) {
+		s->conf = conf_set(s->conf, "team_id", jv_string(getenv("VERCEL_TEAM_ID")));
+		s->resources = jv_array_append(s->resources, jv_string(getenv("VERCEL_TEAM_ID")));
+	} else {
+		note(s, xasprintf("without VERCEL_TEAM_ID only the token's own deployments are "
+		    "read: set it to the team's id to read the team's deployments and activity "
+		    "log"));
+	}
+	s->conf = conf_set(s->conf, "token", ref("VERCEL_TOKEN"));
+	s->ready = 1;
+}
+
 /* in the order the earlier implementation probed and reported them */
 static const struct {
 	const char *name;
@@ -308,6 +359,8 @@ static const struct {
 	{"azure", probe_azure},
 	{"github", probe_github},
 	{"m365", probe_m365},
+	{"supabase", probe_supabase},
+	{"vercel", probe_vercel},
 };
 enum { NSOURCES = sizeof sources / sizeof *sources };
 

@@ -12,7 +12,7 @@ AWSFIX="$BATS_TEST_DIRNAME/fixtures/aws"
 setup() {
 	deployment
 	# only what this test sets: no credentials of the machine running it
-	unset $(env | sed -n 's/^\(\(AWS\|AZURE\|GITHUB\|M365\|ENTRA\|SLACK\|TEAMS\|MALLCOP_WEBHOOK\)[A-Z0-9_]*\)=.*/\1/p')
+	unset $(env | sed -n 's/^\(\(AWS\|AZURE\|GITHUB\|M365\|ENTRA\|SLACK\|TEAMS\|MALLCOP_WEBHOOK\|VERCEL\|SUPABASE\)[A-Z0-9_]*\)=.*/\1/p')
 	export MALLCOP_HTTP_FAST=1
 	MOCK_PID=
 }
@@ -42,7 +42,7 @@ no_secret() {
 	assert_success
 	printf '%s\n' "$output" > out.json
 	jq -e '.status == "ok" and .config_path == "./mallcop.yaml"' out.json
-	jq -e '[.connectors[] | {(.name): .available}] | add == {"aws-cloudtrail": true, "azure": false, "github": true, "m365": false}' out.json
+	jq -e '[.connectors[] | {(.name): .available}] | add == {"aws-cloudtrail": true, "azure": false, "github": true, "m365": false, "supabase": false, "vercel": false}' out.json
 	jq -e '(.connectors[] | select(.name == "github") | .sample_events) == 8' out.json
 	jq -e '(.connectors[] | select(.name == "aws-cloudtrail") | .sample_events == 5 and .resources == ["eu-west-1"])' out.json
 	jq -e '(.connectors[] | select(.name == "azure") | .missing_credentials) == ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"]' out.json
@@ -105,7 +105,7 @@ no_secret() {
 @test "nothing to watch: exit 1, what to set for each source, no file" {
 	run --separate-stderr mallcop init
 	assert_failure 1
-	jq -e '.status == "error" and (.connectors | length == 4) and all(.connectors[]; .available == false and (.missing_credentials | length) > 0)' <<< "$output"
+	jq -e '.status == "error" and (.connectors | length == 6) and all(.connectors[]; .available == false and (.missing_credentials | length) > 0)' <<< "$output"
 	jq -e '.connectors[] | select(.name == "github") | .missing_credentials == ["GITHUB_TOKEN", "GITHUB_ORG"]' <<< "$output"
 	[[ "$stderr" == *"mallcop.yaml not written"* ]]
 	[ ! -e mallcop.yaml ]
@@ -200,4 +200,32 @@ no_secret() {
 		[[ "$output$stderr" != *"$AWS_SESSION_TOKEN"* ]]
 	done
 	[ "$(grep -c x-amz-security-token "$LOG")" -ge 1 ]
+}
+
+@test "Vercel and Supabase against the mocks: sampled with the team and the project, written as \${VAR} references" {
+	local vtoken=vcp_PLANTEDinitVercel0123456789 skey=eyJPLANTEDinitServiceRole.0123456789
+	mock_start < <(jq -cn --slurpfile d "$BATS_TEST_DIRNAME/fixtures/vercel/deployments_page2.json" '[
+		{path: "/v6/deployments", status: 200, body: $d[0]},
+		{path: "/v3/events", status: 200, body: {events: []}},
+		{path: "/rest/v1/audit_log_entries", status: 200, body: []}]')
+	export MALLCOP_NOW=2026-11-04T12:00:00Z
+	export VERCEL_TOKEN=$vtoken VERCEL_TEAM_ID=team_9xQk2mVbL7rTe4WcN0aD VERCEL_API_URL=http://127.0.0.1:$PORT
+	export SUPABASE_SERVICE_ROLE_KEY=$skey SUPABASE_PROJECT_URL=http://127.0.0.1:$PORT SUPABASE_PROJECT_REF=abcdefghijklmnopqrst
+	run --separate-stderr mallcop init
+	assert_success
+	jq -e '[.connectors[] | select(.available) | .name] == ["supabase", "vercel"]' <<< "$output"
+	jq -e '.connectors[] | select(.name == "vercel") | .sample_events == 3 and .resources == ["team_9xQk2mVbL7rTe4WcN0aD"]' <<< "$output"
+	jq -e '.connectors[] | select(.name == "supabase") | .sample_events == 0 and .resources == ["abcdefghijklmnopqrst"] and any(.notes[]; contains("SUPABASE_ACCESS_TOKEN"))' <<< "$output"
+	grep -q 'token: ${VERCEL_TOKEN}' mallcop.yaml
+	grep -q 'service_role_key: ${SUPABASE_SERVICE_ROLE_KEY}' mallcop.yaml
+	grep -q 'team_9xQk2mVbL7rTe4WcN0aD' mallcop.yaml
+	jq -se 'all(.[] | select(.path | startswith("/v")); .query | contains("teamId=team_9xQk2mVbL7rTe4WcN0aD"))' "$LOG"
+	{ ! grep -rqF -e "$vtoken" -e "$skey" mallcop.yaml; } || false
+	[[ "$output$stderr" != *PLANTED* ]]
+	run mallcop scan
+	assert_success
+	[ "$(stored_ids | wc -l)" -eq 3 ]
+	grep -q '^vercel:' .mallcop/checkpoints.yaml
+	grep -q '^supabase:' .mallcop/checkpoints.yaml
+	{ ! grep -rqF -e "$vtoken" -e "$skey" .mallcop; } || false
 }
