@@ -156,6 +156,16 @@ parse(int argc, char **argv, args *a, const char **dir)
 	a->human = cli_human(a->human);
 }
 
+/* 1 when s has a character that would end or break a crontab line */
+static int
+has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* the deployment and its mallcop.yaml, which must be there and sound */
 static void
 dep_open(dep *d, const char *root, int human)
@@ -167,10 +177,9 @@ dep_open(dep *d, const char *root, int human)
 		cli_fail(EXIT_WORK, human, "cannot find the deployment '%s': %s", root,
 		    strerror(errno));
 	/* the directory goes into crontab lines and comments: nothing may end or break one */
-	for (const char *s = real; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			cli_fail(EXIT_WORK, human, "the deployment's path has a control character; "
-			    "a crontab cannot hold it: move the deployment");
+	if (has_control(real))
+		cli_fail(EXIT_WORK, human, "the deployment's path has a control character; a "
+		    "crontab cannot hold it: move the deployment");
 	d->dir = xstrdup(real);
 	d->yaml = xasprintf("%s/mallcop.yaml", d->dir);
 	if (!(d->text = store_read(d->yaml, &d->len, &err)))
@@ -197,7 +206,7 @@ dispatcher(int human)
 	char *found = NULL, *dirs, *save = NULL;
 
 	if (self && *self == '/' && access(self, X_OK) == 0)
-		return xstrdup(self);
+		found = xstrdup(self);
 	dirs = xstrdup(path ? path : "");
 	for (char *p = strtok_r(dirs, ":", &save); p && !found; p = strtok_r(NULL, ":", &save)) {
 		char *f = xasprintf("%s/mallcop", p);
@@ -212,6 +221,9 @@ dispatcher(int human)
 	if (!found)
 		cli_fail(EXIT_WORK, human, "cannot find the mallcop program for the crontab line: "
 		    "run this as 'mallcop patrol' or put mallcop on PATH");
+	if (has_control(found))
+		cli_fail(EXIT_WORK, human, "the path of the mallcop program has a control "
+		    "character; a crontab cannot hold it: install mallcop elsewhere");
 	return found;
 }
 

@@ -239,6 +239,16 @@ unchanged() {
 	done
 	run --separate-stderr mallcop patrol run 'a;b'
 	assert_failure 2
+	# nor can the path of mallcop or of the deployment
+	mkdir "$BATS_TEST_TMPDIR/a"$'\n'"* * * * * id"
+	ln -s "$TOP/mallcop" "$BATS_TEST_TMPDIR/a"$'\n'"* * * * * id/mallcop"
+	run --separate-stderr "$BATS_TEST_TMPDIR/a"$'\n'"* * * * * id/mallcop" patrol create other --every 1h
+	assert_failure 1
+	[[ "$stderr" == *"control character"* ]]
+	cp mallcop.yaml "$BATS_TEST_TMPDIR/a"$'\n'"* * * * * id/"
+	run --separate-stderr mallcop --dir "$BATS_TEST_TMPDIR/a"$'\n'"* * * * * id" patrol create other --every 1h
+	assert_failure 1
+	[[ "$stderr" == *"control character"* ]]
 	unchanged
 }
 
