@@ -308,3 +308,28 @@ no_planted() {
 	no_planted .mallcop mallcop.yaml
 	{ ! grep -rqF "$KEY" .mallcop mallcop.yaml; } || false
 }
+
+@test "a 10 MB row is rejected and counted by scan while the others are stored, and the cursor moves past it" {
+	python3 - "$FIX/auth_page1.json" > big.json <<-'PY'
+	import json, sys
+	rows = json.load(open(sys.argv[1]))
+	rows[1]["payload"]["traits"]["note"] = "x" * (10 << 20)
+	print(json.dumps(rows))
+	PY
+	mock < <(jq -cn --rawfile big big.json --arg k1 "$(after $T $LAST1)" \
+		'[{path: "/rest/v1/audit_log_entries", query: $k1, body: []},
+		  {path: "/rest/v1/audit_log_entries", status: 200, headers: {"Content-Type": "application/json"}, body: $big}]')
+	config <<-EOF
+	connectors:
+	  supabase:
+	    project_url: http://127.0.0.1:$PORT
+	    project_ref: $REF
+	    service_role_key: \${SUPABASE_SERVICE_ROLE_KEY}
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	MALLCOP_NOW=2026-11-05T00:00:00Z run --separate-stderr mallcop scan
+	assert_success
+	jq -e '.connectors.supabase | .events_ingested == 4 and .rejected == 1 and .rejected_reasons == {"larger than max_event_bytes": 1}' <<< "$output"
+	[ "$(stored_ids | wc -l)" -eq 4 ]
+	grep -qF "$LAST1|" .mallcop/checkpoints.yaml
+}
