@@ -196,12 +196,14 @@ no_planted() {
 	no_planted
 }
 
-@test "401 names the service role key; 404 the exposed schema; never the key; no cursor" {
-	mock < <(printf '[{"path":"%s","status":401,"body":{"message":"Invalid API key","hint":"Double check your Supabase `anon` or `service_role` API key."}}]\n' "$AUDIT")
-	run --separate-stderr sb --since 2026-11-04T00:00:00Z
-	failed_with "HTTP 401"
-	[[ "$stderr" == *"check SUPABASE_SERVICE_ROLE_KEY"* ]]
-	mock_stop
+@test "401, 403 and 404 name the service role key and the exposed schema; 406 gives PostgREST's reason; never the key; no cursor" {
+	for st in 401 403 404; do
+		mock < <(printf '[{"path":"%s","status":%s,"body":{"message":"Invalid API key","hint":"Double check your Supabase `anon` or `service_role` API key."}}]\n' "$AUDIT" "$st")
+		run --separate-stderr sb --since 2026-11-04T00:00:00Z
+		failed_with "HTTP $st"
+		[[ "$stderr" == *"check SUPABASE_SERVICE_ROLE_KEY"*"Exposed schemas"* ]]
+		mock_stop
+	done
 	mock < <(printf '[{"path":"%s","status":406,"body":{"code":"PGRST106","message":"The schema must be one of the following: public, graphql_public"}}]\n' "$AUDIT")
 	run --separate-stderr sb --since 2026-11-04T00:00:00Z
 	failed_with "HTTP 406"
