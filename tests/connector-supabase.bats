@@ -335,3 +335,24 @@ no_planted() {
 	[ "$(stored_ids | wc -l)" -eq 4 ]
 	grep -qF "$LAST1|" .mallcop/checkpoints.yaml
 }
+
+@test "end to end: failed logins to many accounts from one address become auth-failure-burst findings (a burst and a spray)" {
+	body=$(jq -c '[range(12) as $i | {id: "aaaaaaaa-0000-4000-8000-\(1000000000000 + $i)", created_at: "2026-11-04T10:\(10 + $i):00.000000+00:00",
+		ip_address: "198.51.100.77", payload: {action: "login", actor_id: "6f1c2a7e", actor_username: "",
+		log_type: "account", traits: {error: "Invalid login credentials", email: "user\($i)@acme-corp.dev", provider: "email"}}}]' <<< null)
+	mock < <(printf '[{"path":"%s","query":"or=","status":200,"body":[]},{"path":"%s","status":200,"body":%s}]\n' "$AUDIT" "$AUDIT" "$body")
+	config <<-EOF
+	connectors:
+	  supabase:
+	    project_url: http://127.0.0.1:$PORT
+	    project_ref: $REF
+	    service_role_key: \${SUPABASE_SERVICE_ROLE_KEY}
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	export MALLCOP_NOW=2026-11-04T12:00:00Z
+	run mallcop scan
+	assert_success
+	run --separate-stderr mallcop detect
+	assert_success
+	jq -se '[.[] | select(.detector == "auth-failure-burst") | {kind: .metadata.kind, ip: .metadata.group_key, n: .metadata.event_count}] | sort_by(.kind) == [{kind: "burst", ip: "198.51.100.77", n: 12}, {kind: "spray", ip: "198.51.100.77", n: 12}]' .mallcop/findings.jsonl
+}
