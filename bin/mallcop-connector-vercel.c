@@ -247,9 +247,9 @@ fetch(run *r, http_client *c, const list *l, int64_t since)
 {
 	long long since_ms = since / MS, until = -1;
 	jv bound = jv_object();
-	int rc = -1;
+	int rc = -1, pages;
 
-	for (int pages = 0; pages < MAX_PAGES; pages++) {
+	for (pages = 0; pages < MAX_PAGES; pages++) {
 		char *url, *team = r->team ? curl_easy_escape(NULL, r->team, 0) : NULL, *err;
 		char ubuf[32] = "";
 		http_response resp;
@@ -322,6 +322,8 @@ fetch(run *r, http_client *c, const list *l, int64_t since)
 		jv_free(next);
 		break;
 	}
+	if (pages == MAX_PAGES)
+		warnf("vercel: GET %s: more than %d pages: stopping", l->path, MAX_PAGES);
 	jv_free(bound);
 	return rc;
 }

@@ -196,12 +196,14 @@ no_planted() {
 	no_planted
 }
 
-@test "401 names the service role key; 404 the exposed schema; never the key; no cursor" {
-	mock < <(printf '[{"path":"%s","status":401,"body":{"message":"Invalid API key","hint":"Double check your Supabase `anon` or `service_role` API key."}}]\n' "$AUDIT")
-	run --separate-stderr sb --since 2026-11-04T00:00:00Z
-	failed_with "HTTP 401"
-	[[ "$stderr" == *"check SUPABASE_SERVICE_ROLE_KEY"* ]]
-	mock_stop
+@test "401, 403 and 404 name the service role key and the exposed schema; 406 gives PostgREST's reason; never the key; no cursor" {
+	for st in 401 403 404; do
+		mock < <(printf '[{"path":"%s","status":%s,"body":{"message":"Invalid API key","hint":"Double check your Supabase `anon` or `service_role` API key."}}]\n' "$AUDIT" "$st")
+		run --separate-stderr sb --since 2026-11-04T00:00:00Z
+		failed_with "HTTP $st"
+		[[ "$stderr" == *"check SUPABASE_SERVICE_ROLE_KEY"*"Exposed schemas"* ]]
+		mock_stop
+	done
 	mock < <(printf '[{"path":"%s","status":406,"body":{"code":"PGRST106","message":"The schema must be one of the following: public, graphql_public"}}]\n' "$AUDIT")
 	run --separate-stderr sb --since 2026-11-04T00:00:00Z
 	failed_with "HTTP 406"
@@ -307,4 +309,50 @@ no_planted() {
 	[[ "$(jq -rs '.[0].query' "$LOG")" == *"$(after $T2 $LAST2)" ]]
 	no_planted .mallcop mallcop.yaml
 	{ ! grep -rqF "$KEY" .mallcop mallcop.yaml; } || false
+}
+
+@test "a 10 MB row is rejected and counted by scan while the others are stored, and the cursor moves past it" {
+	python3 - "$FIX/auth_page1.json" > big.json <<-'PY'
+	import json, sys
+	rows = json.load(open(sys.argv[1]))
+	rows[1]["payload"]["traits"]["note"] = "x" * (10 << 20)
+	print(json.dumps(rows))
+	PY
+	mock < <(jq -cn --rawfile big big.json --arg k1 "$(after $T $LAST1)" \
+		'[{path: "/rest/v1/audit_log_entries", query: $k1, body: []},
+		  {path: "/rest/v1/audit_log_entries", status: 200, headers: {"Content-Type": "application/json"}, body: $big}]')
+	config <<-EOF
+	connectors:
+	  supabase:
+	    project_url: http://127.0.0.1:$PORT
+	    project_ref: $REF
+	    service_role_key: \${SUPABASE_SERVICE_ROLE_KEY}
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	MALLCOP_NOW=2026-11-05T00:00:00Z run --separate-stderr mallcop scan
+	assert_success
+	jq -e '.connectors.supabase | .events_ingested == 4 and .rejected == 1 and .rejected_reasons == {"larger than max_event_bytes": 1}' <<< "$output"
+	[ "$(stored_ids | wc -l)" -eq 4 ]
+	grep -qF "$LAST1|" .mallcop/checkpoints.yaml
+}
+
+@test "end to end: failed logins to many accounts from one address become auth-failure-burst findings (a burst and a spray)" {
+	body=$(jq -c '[range(12) as $i | {id: "aaaaaaaa-0000-4000-8000-\(1000000000000 + $i)", created_at: "2026-11-04T10:\(10 + $i):00.000000+00:00",
+		ip_address: "198.51.100.77", payload: {action: "login", actor_id: "6f1c2a7e", actor_username: "",
+		log_type: "account", traits: {error: "Invalid login credentials", email: "user\($i)@acme-corp.dev", provider: "email"}}}]' <<< null)
+	mock < <(printf '[{"path":"%s","query":"or=","status":200,"body":[]},{"path":"%s","status":200,"body":%s}]\n' "$AUDIT" "$AUDIT" "$body")
+	config <<-EOF
+	connectors:
+	  supabase:
+	    project_url: http://127.0.0.1:$PORT
+	    project_ref: $REF
+	    service_role_key: \${SUPABASE_SERVICE_ROLE_KEY}
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	export MALLCOP_NOW=2026-11-04T12:00:00Z
+	run mallcop scan
+	assert_success
+	run --separate-stderr mallcop detect
+	assert_success
+	jq -se '[.[] | select(.detector == "auth-failure-burst") | {kind: .metadata.kind, ip: .metadata.group_key, n: .metadata.event_count}] | sort_by(.kind) == [{kind: "burst", ip: "198.51.100.77", n: 12}, {kind: "spray", ip: "198.51.100.77", n: 12}]' .mallcop/findings.jsonl
 }

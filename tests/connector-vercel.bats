@@ -261,3 +261,24 @@ vc() {
 	[ "$(stored_ids | wc -l)" -eq 11 ]
 	jq -se 'any(.[]; .path == "/v3/events")' "$LOG"
 }
+
+@test "a 10 MB deployment is rejected and counted by scan while the others are stored" {
+	python3 - "$FIX/deployments_page2.json" > big.json <<-'PY'
+	import json, sys
+	page = json.load(open(sys.argv[1]))
+	page["deployments"][1]["meta"]["githubCommitMessage"] = "x" * (10 << 20)
+	print(json.dumps(page))
+	PY
+	mock < <(jq -cn --rawfile big big.json '[{path: "/v6/deployments", status: 200, headers: {"Content-Type": "application/json"}, body: $big}]')
+	config <<-EOF
+	connectors:
+	  vercel:
+	    base_url: http://127.0.0.1:$PORT
+	    token: \${VERCEL_TOKEN}
+	EOF
+	unset MALLCOP_CONNECTOR_CONFIG
+	MALLCOP_NOW=2026-11-05T00:00:00Z run --separate-stderr mallcop scan
+	assert_success
+	jq -e '.connectors.vercel | .events_ingested == 2 and .rejected == 1 and .rejected_reasons == {"larger than max_event_bytes": 1}' <<< "$output"
+	[ "$(stored_ids | wc -l)" -eq 2 ]
+}
