@@ -205,6 +205,8 @@ static const struct {
 	    {"AZURE_SUBSCRIPTION_ID"}},
 	{"m365", {"M365_TENANT_ID", "M365_CLIENT_ID", "M365_CLIENT_SECRET", "ENTRA_TENANT_ID",
 	    "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET"}, {NULL}},
+	/* no credentials; HOME: where ~/.openclaw is */
+	{"openclaw", {NULL}, {"HOME"}},
 };
 
 static int
