@@ -296,11 +296,15 @@ scrub(const char *s, size_t n, size_t *found)
 	return v;
 }
 
-/* a string that is nothing but a key: a known shape, or long, one word, letters and digits */
+/*
+ * A string that is nothing but a key: a known shape, or one long word of letters and digits
+ * with a random-looking run in it (a model name like meta-llama/Llama-3.3-70B-Instruct is
+ * words between separators, not a key)
+ */
 static int
 key_shaped(const char *s)
 {
-	size_t n = strlen(s);
+	size_t n = strlen(s), run = 0, longest = 0;
 	int alpha = 0, digit = 0;
 
 	if (n && token_at(s, s) == n)
@@ -310,10 +314,12 @@ key_shaped(const char *s)
 	for (const char *p = s; *p; p++) {
 		if (!isalnum((unsigned char)*p) && !strchr("+/=_-.", *p))
 			return 0;
+		run = isalnum((unsigned char)*p) ? run + 1 : 0;
+		longest = run > longest ? run : longest;
 		alpha |= isalpha((unsigned char)*p) != 0;
 		digit |= isdigit((unsigned char)*p) != 0;
 	}
-	return alpha && digit;
+	return alpha && digit && longest >= TOKEN_MIN / 2;
 }
 
 /* a reference to a secret held elsewhere: ${VAR}, $VAR, env:VAR */

@@ -160,13 +160,15 @@ skill_removed web-search" ]
 	  "blob": "Zx9Kq2LmPlanted12nR7sT4vW8yB3dF6gH1jM5",
 	  "pem": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAPlanted13\n-----END OPENSSH PRIVATE KEY-----",
 	  "tools": {"exec": {"enabled": true}, "author": "someone"},
+	  "env": {"OPENROUTER_API_KEY": "plain-env-key-14"},
+	  "agents": {"meta-llama/Llama-3.3-70B-Instruct-Turbo": {"alias": "llama"}},
 	}
 	EOF
 	run --separate-stderr oc
 	assert_success
 	for s in plain-gateway-token-1 Pl4ntedUrlPass plain-api-key-2 plain-list-secret-3 plain-deep-secret-4 \
 		918273 plain-admin-pass-5 PlantedSlack6 Planted7 plain-discord-auth-8 PlantedAnthropicKey9 \
-		AKIAPLANTED000000010 PlantedKeyAsAKey11 Planted12 Planted13; do
+		AKIAPLANTED000000010 PlantedKeyAsAKey11 Planted12 Planted13 plain-env-key-14; do
 		SECRET=$s no_secret
 	done
 	printf '%s\n' "$output" | jq -e '.metadata as $m | $m.config as $c |
@@ -180,6 +182,8 @@ skill_removed web-search" ]
 		$c.notes == "call with [REDACTED] in the header" and
 		$c.aws.id == "[REDACTED]" and $c["[REDACTED]1"] == true and $c.blob == "[REDACTED]" and
 		$c.pem == "[REDACTED]" and $c.tools == {exec: {enabled: true}, author: "someone"} and
+		$c.env == {OPENROUTER_API_KEY: "[REDACTED]"} and
+		$c.agents == {"meta-llama/Llama-3.3-70B-Instruct-Turbo": {alias: "llama"}} and
 		($m.redacted_keys | index("admin_password") != null and index("secrets.pin") != null)'
 }
 
