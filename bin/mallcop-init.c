@@ -1,5 +1,6 @@
 /* mallcop-init: find the sources this environment can watch and write mallcop.yaml for them */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -299,6 +300,54 @@ probe_m365(source *s)
 	s->ready = 1;
 }
 
+/* a local OpenClaw agent: no credentials, its home in ~/.openclaw */
+static void
+probe_openclaw(source *s)
+{
+	const char *h = getenv("HOME");
+	struct dirent **list = NULL;
+	struct stat st;
+	char *home, *dir;
+	int n, skills = 0;
+
+	if (!h || !*h)
+		return;
+	home = xasprintf("%s/.openclaw", h);
+	if (stat(home, &st) || !S_ISDIR(st.st_mode)) {
+		note(s, xasprintf("no OpenClaw home at %s (set openclaw_home in mallcop.yaml when "
+		    "it is elsewhere)", home));
+		free(home);
+		return;
+	}
+	s->conf = conf_set(s->conf, "openclaw_home", jv_string(home));
+	s->resources = jv_array_append(s->resources, jv_string_fmt("openclaw_home: %s", home));
+	dir = xasprintf("%s/skills", home);
+	n = scandir(dir, &list, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		char *md = xasprintf("%s/%s/SKILL.md", dir, list[i]->d_name);
+
+		if (strcmp(list[i]->d_name, ".") && strcmp(list[i]->d_name, "..") &&
+		    access(md, F_OK) == 0) {
+			s->resources = jv_array_append(s->resources,
+			    jv_string_fmt("skill: %s", list[i]->d_name));
+			skills++;
+		}
+		free(md);
+		free(list[i]);
+	}
+	free(list);
+	free(dir);
+	dir = xasprintf("%s/openclaw.json", home);
+	if (access(dir, F_OK) == 0)
+		s->resources = jv_array_append(s->resources, jv_string("config: openclaw.json"));
+	else
+		note(s, xasprintf("no openclaw.json in %s", home));
+	note(s, xasprintf("Found %d skill(s) installed.", skills));
+	free(dir);
+	free(home);
+	s->ready = 1;
+}
+
 /* in the order the earlier implementation probed and reported them */
 static const struct {
 	const char *name;
@@ -308,6 +357,7 @@ static const struct {
 	{"azure", probe_azure},
 	{"github", probe_github},
 	{"m365", probe_m365},
+	{"openclaw", probe_openclaw},
 };
 enum { NSOURCES = sizeof sources / sizeof *sources };
 
