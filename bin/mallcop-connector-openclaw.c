@@ -36,10 +36,13 @@ enum {
 typedef struct run {
 	char *home;		/* as configured, expanded: what events and messages name */
 	char *real;		/* its real path: nothing outside it is read */
+	const char *root;	/* the real path of the tree being read: the home or a workspace */
+	const char *where;	/* its name in messages */
 	int64_t now;
 	size_t max;		/* max_event_bytes: a longer event is cut down to fit */
 	double gen;		/* this run's number, part of every id (see main) */
 	jv old, skills;		/* key -> hash: the cursor's and this run's */
+	jv managed;		/* the names of the home's own skills, -> true */
 	size_t events;
 	int failed;
 } run;
@@ -60,11 +63,11 @@ shown(const char *path)
 static int
 resolve(const run *r, const char *path, char **real)
 {
-	size_t n = strlen(r->real);
+	size_t n = strlen(r->root);
 
 	if (!(*real = realpath(path, NULL)))
 		return -1;
-	return !strncmp(*real, r->real, n) && ((*real)[n] == '/' || (*real)[n] == 0);
+	return !strncmp(*real, r->root, n) && ((*real)[n] == '/' || (*real)[n] == 0);
 }
 
 typedef struct content {
@@ -176,11 +179,12 @@ read_inside(run *r, const char *path, size_t keep, content *c)
 		char *link = xasprintf("link:%s", real);
 
 		hash_text(link, strlen(link), c->hash);
-		c->why = "a symbolic link out of the OpenClaw home";
+		c->why = streq(r->where, "workspace") ? "a symbolic link out of the workspace" :
+		    "a symbolic link out of the OpenClaw home";
 		s = shown(path);
 		free(link);
 		link = shown(real);
-		warnf("'%s' leads out of the OpenClaw home (to '%s'): not read", s, link);
+		warnf("'%s' leads out of the %s (to '%s'): not read", s, r->where, link);
 		free(link);
 		free(s);
 		free(real);
@@ -607,7 +611,7 @@ or(jv o, const char *key, jv dflt)
 /* what an installed or modified skill is, with keep bytes of its text */
 static jv
 skill_meta(const run *r, const char *name, const char *path, const content *c, size_t keep,
-    const char *previous)
+    const char *previous, jv extra)
 {
 	size_t found = 0;
 	jv text = c->why ? jv_string("") : scrub(c->text, keep, &found), fm, m;
@@ -636,17 +640,17 @@ skill_meta(const run *r, const char *name, const char *path, const content *c, s
 		m = jv_object_set(m, jv_string("secrets_redacted"), jv_number((double)found));
 	free(ferr);
 	jv_free(fm);
-	return m;
+	return jv_object_merge(m, extra);
 }
 
 static void
 skill_event(run *r, const char *type, const char *name, const char *key, const char *path,
-    const content *c, const char *previous)
+    const content *c, const char *previous, jv extra)
 {
 	char *id = id_key(r, type, key, c->hash);
 
 	for (size_t keep = c->len;; keep /= 2) {
-		jv m = skill_meta(r, name, path, c, keep, previous), raw, ev;
+		jv m = skill_meta(r, name, path, c, keep, previous, jv_copy(extra)), raw, ev;
 
 		raw = jv_object_set(jv_object(), jv_string("skill_name"),
 		    jsonl_get(jv_copy(m), "skill_name"));
@@ -660,15 +664,45 @@ skill_event(run *r, const char *type, const char *name, const char *key, const c
 		}
 		jv_free(ev);
 	}
+	jv_free(extra);
 	free(id);
+}
+
+/*
+ * The skills of one directory: the home's own (managed), or a workspace's, whose keys in the
+ * cursor are "workspace:PATH/NAME" (never a name, which holds no '/', nor the hex form of one,
+ * which starts with '/')
+ */
+typedef struct group {
+	const char *dir;	/* its skills/ */
+	const char *workspace;	/* NULL for the home's own */
+	char *prefix;		/* of its keys */
+} group;
+
+/* what a group adds to its skills' events */
+static jv
+group_meta(const run *r, const group *g, const char *name)
+{
+	jv m = jv_object_set(jv_object(), jv_string("skill_source"),
+	    jv_string(g->workspace ? "workspace" : "managed"));
+
+	if (g->workspace) {
+		m = jv_object_set(m, jv_string("workspace"), jv_string(g->workspace));
+		/* a workspace skill takes the place of the installed one of its name */
+		if (jv_object_has(jv_copy(r->managed), jv_string(name)))
+			m = jv_object_set(m, jv_string("override_type"),
+			    jv_string("workspace_overrides_managed"));
+	}
+	return m;
 }
 
 /* one entry of skills/: a skill when it is a directory (or a link to one) with a SKILL.md */
 static void
-skill(run *r, const char *dir, const char *name)
+skill(run *r, const group *g, const char *name)
 {
+	const char *dir = g->dir;
 	char *path = xasprintf("%s/%s", dir, name), *md = xasprintf("%s/SKILL.md", path);
-	char *key = skill_key(name), *real = NULL, *s;
+	char *bare = skill_key(name), *key = xasprintf("%s%s", g->prefix, bare), *real = NULL, *s;
 	struct stat st;
 	content c = {0};
 	jv old = jsonl_get(jv_copy(r->old), key);
@@ -701,16 +735,22 @@ skill(run *r, const char *dir, const char *name)
 		goto keep;
 	}
 	r->skills = jv_object_set(r->skills, jv_string(key), jv_string(c.hash));
+	if (!g->workspace)
+		r->managed = jv_object_set(r->managed, jv_string(name), jv_true());
 	if (jv_get_kind(old) != JV_KIND_STRING)
-		skill_event(r, "skill_installed", name, key, md, &c, NULL);
+		skill_event(r, "skill_installed", name, key, md, &c, NULL, group_meta(r, g, name));
 	else if (!streq(jv_string_value(old), c.hash))
-		skill_event(r, "skill_modified", name, key, md, &c, jv_string_value(old));
+		skill_event(r, "skill_modified", name, key, md, &c, jv_string_value(old),
+		    group_meta(r, g, name));
 	goto out;
 keep:
 	/* unread is not removed: what the cursor knew of it stays */
 	if (jv_get_kind(old) == JV_KIND_STRING)
 		r->skills = jv_object_set(r->skills, jv_string(key), jv_copy(old));
+	if (!g->workspace)
+		r->managed = jv_object_set(r->managed, jv_string(name), jv_true());
 out:
+	free(bare);
 	jv_free(old);
 	free(c.text);
 	free(real);
@@ -738,11 +778,22 @@ removed(run *r)
 			jv hash = jsonl_get(jv_copy(r->old), key), name = jv_string(key), m;
 			char *id;
 
-			if (*key == '/') {	/* not UTF-8: shown as the hex it is kept as */
+			const char *ws = strncmp(key, "workspace:", 10) ? NULL : key + 10;
+
+			if (ws) {	/* workspace:PATH/NAME */
 				jv_free(name);
-				name = jv_string(key + 1);
+				name = jv_string(strrchr(key, '/') + 1);
+			}
+			if (*jv_string_value(name) == '/') {	/* not UTF-8: shown as its hex */
+				jv n = jv_string(jv_string_value(name) + 1);
+
+				jv_free(name);
+				name = n;
 			}
 			m = jv_object_set(jv_object(), jv_string("skill_name"), jv_copy(name));
+			if (ws)
+				m = jv_object_set(m, jv_string("workspace"), jv_string_sized(ws,
+				    (int)(strrchr(key, '/') - ws)));
 			m = jv_object_set(m, jv_string("openclaw_home"), jv_string(r->home));
 			m = jv_object_set(m, jv_string("previous_hash"), jv_copy(hash));
 			id = id_key(r, "skill_removed", key, jv_get_kind(hash) == JV_KIND_STRING ?
@@ -760,44 +811,107 @@ removed(run *r)
 	jv_free(keys);
 }
 
+/* the cursor's skills of group g kept as they were: its directory could not be read */
 static void
-skills(run *r)
+keep_group(run *r, const group *g)
 {
-	char *dir = xasprintf("%s/skills", r->home), *real = NULL, *s;
+	jv_object_foreach(r->old, k, v) {
+		int ws = !strncmp(jv_string_value(k), "workspace:", 10);
+
+		if (g->workspace ? !strncmp(jv_string_value(k), g->prefix, strlen(g->prefix)) : !ws) {
+			if (!g->workspace)
+				r->managed = jv_object_set(r->managed, jv_copy(k), jv_true());
+			r->skills = jv_object_set(r->skills, k, v);
+		} else {
+			jv_free(k);
+			jv_free(v);
+		}
+	}
+}
+
+/* the skills of one skills/ directory; one that is not there has none */
+static void
+skills_in(run *r, const group *g)
+{
+	const char *dir = g->dir;
+	char *real = NULL, *s;
 	struct dirent **list = NULL;
 	struct stat st;
 	int n = -1, in;
 
-	if (lstat(dir, &st) && errno == ENOENT) {
-		removed(r);	/* no skills directory: no skills */
-		free(dir);
-		return;
-	}
+	if (lstat(dir, &st) && errno == ENOENT)
+		return;	/* no skills directory: no skills */
 	in = resolve(r, dir, &real);
 	if (in > 0)
 		n = scandir(real, &list, NULL, bytewise);
 	if (n < 0) {
 		s = shown(dir);
 		if (in == 0)
-			warnf("'%s' leads out of the OpenClaw home: not read", s);
+			warnf("'%s' leads out of the %s: not read", s, r->where);
 		else
 			warnf("cannot read '%s':", s);
 		free(s);
 		r->failed = 1;
-		/* unread: every skill the cursor knew is kept as it was */
-		jv_free(r->skills);
-		r->skills = jv_copy(r->old);
+		keep_group(r, g);	/* unread: what the cursor knew is kept as it was */
 	} else {
 		for (int i = 0; i < n; i++) {
 			if (strcmp(list[i]->d_name, ".") && strcmp(list[i]->d_name, ".."))
-				skill(r, dir, list[i]->d_name);
+				skill(r, g, list[i]->d_name);
 			free(list[i]);
 		}
 		free(list);
-		removed(r);
 	}
 	free(real);
+}
+
+/* a path from the configuration: ~ expanded, relative to the deployment; malloc'd */
+static char *expand(const char *p);
+
+/*
+ * The home's skills, then each workspace's (workspace_dirs, else HOME/workspace when it has
+ * skills/): a workspace skill of the same name as one of the home's overrides it in OpenClaw
+ */
+static void
+skills(run *r, jv dirs)
+{
+	group g = {.prefix = xstrdup("")};
+	char *dir = xasprintf("%s/skills", r->home);
+
+	r->root = r->real;
+	r->where = "OpenClaw home";
+	g.dir = dir;
+	skills_in(r, &g);
 	free(dir);
+	free(g.prefix);
+	jv_array_foreach(dirs, i, d) {
+		char *ws = expand(jv_string_value(d)), *real = realpath(ws, NULL), *s;
+
+		(void)i;
+		if (!real) {
+			s = shown(ws);
+			warnf("workspace_dirs: cannot read '%s':", s);
+			free(s);
+			r->failed = 1;
+			g = (group){.workspace = ws, .prefix = xasprintf("workspace:%s/", ws)};
+			keep_group(r, &g);
+		} else {
+			dir = xasprintf("%s/skills", ws);
+			g = (group){.dir = dir, .workspace = ws,
+			    .prefix = xasprintf("workspace:%s/", ws)};
+			r->root = real;
+			r->where = "workspace";
+			skills_in(r, &g);
+			free(dir);
+		}
+		free(g.prefix);
+		free(real);
+		free(ws);
+		jv_free(d);
+	}
+	jv_free(dirs);
+	r->root = r->real;
+	r->where = "OpenClaw home";
+	removed(r);
 }
 
 /* ---- openclaw.json ------------------------------------------------------------------ */
@@ -948,33 +1062,70 @@ out:
 
 /* ---- the home and the cursor -------------------------------------------------------- */
 
-/* openclaw_home, ~ expanded, relative to the deployment; else ~/.openclaw */
 static char *
-home_of(jv cfg)
+expand(const char *p)
 {
-	jv v = jsonl_get(jv_copy(cfg), "openclaw_home");
-	const char *h = getenv("HOME"), *dir = getenv("MALLCOP_DIR"), *p;
+	const char *h = getenv("HOME"), *dir = getenv("MALLCOP_DIR");
 	char *out;
 
-	if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v))
-		p = jv_string_value(v);
-	else if (jv_get_kind(v) == JV_KIND_INVALID || jv_get_kind(v) == JV_KIND_NULL)
-		p = "~/.openclaw";
-	else
-		die(EXIT_USAGE, "openclaw_home: must be the path of the OpenClaw home directory");
 	if (p[0] == '~' && (p[1] == '/' || !p[1])) {
 		if (!h || !*h)
-			die(EXIT_USAGE, "HOME is not set: set openclaw_home in the connector's "
-			    "configuration to the OpenClaw home directory");
+			die(EXIT_USAGE, "HOME is not set: give '%s' as a whole path in the "
+			    "connector's configuration", p);
 		out = xasprintf("%s%s", h, p + 1);
 	} else if (p[0] != '/' && dir && *dir) {
 		out = xasprintf("%s/%s", dir, p);
 	} else {
 		out = xstrdup(p);
 	}
-	jv_free(v);
 	while (strlen(out) > 1 && out[strlen(out) - 1] == '/')
 		out[strlen(out) - 1] = 0;
+	return out;
+}
+
+/* openclaw_home, else ~/.openclaw */
+static char *
+home_of(jv cfg)
+{
+	jv v = jsonl_get(jv_copy(cfg), "openclaw_home");
+	char *out;
+
+	if (jv_get_kind(v) == JV_KIND_STRING && *jv_string_value(v))
+		out = expand(jv_string_value(v));
+	else if (jv_get_kind(v) == JV_KIND_INVALID || jv_get_kind(v) == JV_KIND_NULL)
+		out = expand("~/.openclaw");
+	else
+		die(EXIT_USAGE, "openclaw_home: must be the path of the OpenClaw home directory");
+	jv_free(v);
+	return out;
+}
+
+/* workspace_dirs: a path or a list of them; else HOME/workspace when it holds skills/ */
+static jv
+workspaces_of(jv cfg, const char *home)
+{
+	jv v = jsonl_get(jv_copy(cfg), "workspace_dirs"), out = jv_array();
+	char *dflt;
+	struct stat st;
+
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		v = jv_array_append(jv_array(), v);
+	if (jv_get_kind(v) == JV_KIND_ARRAY) {
+		jv_array_foreach(v, i, d) {
+			(void)i;
+			if (jv_get_kind(d) != JV_KIND_STRING || !*jv_string_value(d))
+				die(EXIT_USAGE, "workspace_dirs: must be a list of directories");
+			out = jv_array_append(out, d);
+		}
+	} else if (jv_get_kind(v) != JV_KIND_INVALID && jv_get_kind(v) != JV_KIND_NULL) {
+		die(EXIT_USAGE, "workspace_dirs: must be a list of directories");
+	} else {
+		dflt = xasprintf("%s/workspace/skills", home);
+		if (lstat(dflt, &st) == 0)
+			out = jv_array_append(out, jv_string_fmt("%s/workspace", home));
+		free(dflt);
+	}
+	jv_free(v);
 	return out;
 }
 
@@ -1037,7 +1188,7 @@ main(int argc, char **argv)
 	int64_t since;
 	run r = {0};
 	struct stat st;
-	jv cfg, cur;
+	jv cfg, cur, dirs;
 	int rc;
 
 	setargv0(argv[0]);
@@ -1045,6 +1196,7 @@ main(int argc, char **argv)
 	if (event_max_bytes(NULL, &r.max, &err))
 		die(EXIT_USAGE, "%s", err);
 	r.home = home_of(cfg);
+	dirs = workspaces_of(cfg, r.home);
 	jv_free(cfg);
 	s = shown(r.home);
 	if (stat(r.home, &st))
@@ -1069,7 +1221,10 @@ main(int argc, char **argv)
 	r.now = ts_now();
 	r.now -= r.now % TS_SECOND;
 	r.skills = jv_object();
-	skills(&r);
+	r.managed = jv_object();
+	skills(&r, dirs);
+	r.root = r.real;
+	r.where = "OpenClaw home";
 	config_hash = config(&r, old_config);
 
 	cur = jv_object_set(jv_object(), jv_string("version"), jv_number(1));
@@ -1081,6 +1236,7 @@ main(int argc, char **argv)
 	rc = cli_connector_end(r.failed, r.events, 0, jv_string_value(cur));
 	jv_free(cur);
 	jv_free(r.old);
+	jv_free(r.managed);
 	free(old_config);
 	free(r.home);
 	free(r.real);

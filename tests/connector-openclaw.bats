@@ -399,3 +399,67 @@ config_changed $H/openclaw.json" ]
 	failed_with "$H/skills/notes/SKILL.md"
 	[ -z "$output" ]
 }
+
+@test "workspace skills: read from HOME/workspace or workspace_dirs; one that shadows an installed skill says so, and openclaw-config-drift reports it" {
+	home clean_install
+	mkdir -p "$H/workspace/skills/calendar" "$H/workspace/skills/scratch"
+	printf '# calendar, changed in the workspace\n' > "$H/workspace/skills/calendar/SKILL.md"
+	printf '# scratch\n' > "$H/workspace/skills/scratch/SKILL.md"
+	run --separate-stderr oc
+	assert_success
+	[ "$(changes)" = "skill_installed calendar
+skill_installed web-search
+skill_installed calendar
+skill_installed scratch
+config_changed $H/openclaw.json" ]
+	printf '%s\n' "$output" | jq -se --arg w "$H/workspace" '
+		(.[0].metadata | .skill_source == "managed" and (has("override_type") | not)) and
+		(.[2].metadata | .skill_source == "workspace" and .workspace == $w and
+		 .override_type == "workspace_overrides_managed") and
+		(.[3].metadata | .skill_source == "workspace" and (has("override_type") | not)) and
+		(.[0].id != .[2].id)'
+	last_cursor | jq -e --arg w "$H/workspace" '.skills | keys == ["calendar", "web-search", "workspace:\($w)/calendar", "workspace:\($w)/scratch"]'
+	c=$(last_cursor)
+	rm -r "$H/workspace/skills/scratch"
+	run --separate-stderr oc --cursor "$c"
+	[ "$(changes)" = "skill_removed scratch" ]
+	printf '%s\n' "$output" | jq -e --arg w "$H/workspace" '.metadata.workspace == $w'
+
+	# workspace_dirs outside the home; a link out of that workspace is not followed
+	W="$BATS_TEST_TMPDIR/project"
+	mkdir -p "$W/skills/web-search"
+	printf '# my web search\n' > "$W/skills/web-search/SKILL.md"
+	ln -s "$H/skills/calendar" "$W/skills/calendar"
+	run --separate-stderr env MALLCOP_CONNECTOR_CONFIG="{\"openclaw_home\":\"$H\",\"workspace_dirs\":[\"$W\"]}" \
+		"$MALLCOP_EXEC_PATH/mallcop-connector-openclaw"
+	assert_success
+	printf '%s\n' "$output" | jq -se --arg w "$W" 'map(select(.metadata.workspace == $w)) |
+		map({(.target): [.metadata.override_type, .metadata.skill_warning]}) | add ==
+		{calendar: ["workspace_overrides_managed", "a symbolic link out of the workspace"],
+		 "web-search": ["workspace_overrides_managed", null]}'
+	[[ "$stderr" == *"leads out of the workspace"* ]]
+
+	# end to end
+	rm -rf "$H/workspace"
+	config <<-EOF
+	connectors:
+	  openclaw:
+	    openclaw_home: $H
+	    workspace_dirs: [$W]
+	EOF
+	run --separate-stderr mallcop scan
+	assert_success
+	run --separate-stderr mallcop detect
+	assert_success
+	run --separate-stderr mallcop report --jsonl
+	# one finding of the rule, with both events
+	printf '%s\n' "$output" | jq -se 'map(select(.detector == "openclaw-config-drift" and .metadata.rule == "shadow-skill-override")) |
+		length == 1 and (.[0].event_ids | length) == 2'
+
+	run --separate-stderr env MALLCOP_CONNECTOR_CONFIG="{\"openclaw_home\":\"$H\",\"workspace_dirs\":7}" \
+		"$MALLCOP_EXEC_PATH/mallcop-connector-openclaw"
+	assert_failure 2
+	run --separate-stderr env MALLCOP_CONNECTOR_CONFIG="{\"openclaw_home\":\"$H\",\"workspace_dirs\":[\"$BATS_TEST_TMPDIR/nowhere\"]}" \
+		"$MALLCOP_EXEC_PATH/mallcop-connector-openclaw"
+	failed_with "workspace_dirs: cannot read '$BATS_TEST_TMPDIR/nowhere'"
+}
