@@ -209,9 +209,13 @@ read_inside(run *r, const char *path, size_t keep, content *c)
 
 /* ---- secrets ------------------------------------------------------------------------ */
 
-/* a token with a known prefix at s (not in the middle of a word): its length, else 0 */
+/*
+ * A token with a known prefix at s (not in the middle of a word): its length, else 0. jwt: a
+ * JWT counts (in a skill's text it does not: a base64 blob of JSON starts the same way, and
+ * malicious-skill must see the blob)
+ */
 static size_t
-token_at(const char *s, const char *start)
+token_at(const char *s, const char *start, int jwt)
 {
 	static const struct {
 		const char *prefix, *chars;
@@ -241,7 +245,7 @@ token_at(const char *s, const char *start)
 	for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
 		size_t p = strlen(kinds[k].prefix), n = p;
 
-		if (strncmp(s, kinds[k].prefix, p))
+		if (strncmp(s, kinds[k].prefix, p) || (!jwt && streq(kinds[k].prefix, "eyJ")))
 			continue;
 		while (s[n] && (isalnum((unsigned char)s[n]) || strchr(kinds[k].chars, s[n])))
 			n++;
@@ -272,7 +276,7 @@ userinfo_at(const char *s, const char *start)
  * *found counts the secrets
  */
 static jv
-scrub(const char *s, size_t n, size_t *found)
+scrub(const char *s, size_t n, int jwt, size_t *found)
 {
 	char *buf = xmalloc(n + 1), *out = xmalloc(n * 3 + 1);
 	size_t o = 0, k;
@@ -285,7 +289,7 @@ scrub(const char *s, size_t n, size_t *found)
 			memcpy(out + o, "\xef\xbf\xbd", 3);	/* U+FFFD */
 			o += 3;
 			i++;
-		} else if ((k = token_at(buf + i, buf)) || (k = userinfo_at(buf + i, buf))) {
+		} else if ((k = token_at(buf + i, buf, jwt)) || (k = userinfo_at(buf + i, buf))) {
 			memcpy(out + o, REDACTED, sizeof REDACTED - 1);
 			o += sizeof REDACTED - 1;
 			i += k;
@@ -311,7 +315,7 @@ key_shaped(const char *s)
 	size_t n = strlen(s), run = 0, longest = 0;
 	int alpha = 0, digit = 0;
 
-	if (n && token_at(s, s) == n)
+	if (n && token_at(s, s, 1) == n)
 		return 1;
 	if (n < TOKEN_MIN || *s == '/' || *s == '.')
 		return 0;
@@ -439,7 +443,7 @@ redact(jv v, int under, const char *path, redaction *rd)
 			redacted(rd, path);
 			return jv_string(REDACTED);
 		}
-		out = scrub(s, n, &found);
+		out = scrub(s, n, 1, &found);
 		if (found)
 			redacted(rd, path);
 		jv_free(v);
@@ -469,7 +473,7 @@ redact(jv v, int under, const char *path, redaction *rd)
 		jv_object_foreach(v, k, x) {
 			size_t n = (size_t)jv_string_length_bytes(jv_copy(k)), found = 0;
 			int c = key_class(jv_string_value(k));
-			jv key = scrub(jv_string_value(k), n, &found);
+			jv key = scrub(jv_string_value(k), n, 1, &found);
 			char *p;
 
 			if (found || key_shaped(jv_string_value(k))) {
@@ -614,7 +618,7 @@ skill_meta(const run *r, const char *name, const char *path, const content *c, s
     const char *previous, jv extra)
 {
 	size_t found = 0;
-	jv text = c->why ? jv_string("") : scrub(c->text, keep, &found), fm, m;
+	jv text = c->why ? jv_string("") : scrub(c->text, keep, 0, &found), fm, m;
 	char *ferr = NULL;
 
 	fm = front_matter(jv_string_value(text), &ferr);
@@ -971,6 +975,7 @@ config(run *r, const char *old_hash)
 	redaction rd = {.paths = jv_array()};
 	content c = {0};
 	struct stat st;
+	size_t in_text = 0;	/* keys of known shapes anywhere in the text, comments too */
 	jv conf = jv_object(), m, raw, ev;
 
 	if (lstat(path, &st) && errno == ENOENT) {
@@ -1005,7 +1010,12 @@ config(run *r, const char *old_hash)
 		warnf("'%s' is %s", s, why);
 		free(s);
 	} else {
-		jv v = jsonl_parse(c.text, json5_lite(c.text, c.len));
+		size_t n;
+		jv v;
+
+		jv_free(scrub(c.text, c.len, 1, &in_text));
+		n = json5_lite(c.text, c.len);
+		v = jsonl_parse(c.text, n);
 
 		if (!jv_is_valid(v)) {
 			jv msg = jv_invalid_get_msg(v);
@@ -1019,8 +1029,6 @@ config(run *r, const char *old_hash)
 			s = shown(path);
 			warnf("'%s' is %s (the change is recorded without its content)", s, why);
 			free(s);
-			/* what can still be said: a key of a known shape in the text */
-			jv_free(scrub(c.text, c.len, &rd.found));
 		} else {
 			jv_free(conf);
 			conf = redact(v, PLAIN, "", &rd);
@@ -1032,14 +1040,14 @@ config(run *r, const char *old_hash)
 		m = jv_object_set(m, jv_string("config_hash"), jv_string(c.hash));
 		if (*old_hash)
 			m = jv_object_set(m, jv_string("previous_hash"), jv_string(old_hash));
-		m = jv_object_set(m, jv_string("secrets_found"), jv_bool(rd.found > 0));
+		m = jv_object_set(m, jv_string("secrets_found"), jv_bool(rd.found + in_text > 0));
 		m = jv_object_set(m, jv_string("redacted_keys"), jv_copy(rd.paths));
 		if (why)
 			m = jv_object_set(m, jv_string("config_error"), jv_string(why));
 		m = jv_object_set(m, jv_string("openclaw_home"), jv_string(r->home));
 		raw = jv_object_set(jv_object(), jv_string("config_hash"), jv_string(c.hash));
 		raw = jv_object_set(raw, jv_string("path"), jv_string(path));
-		raw = jv_object_set(raw, jv_string("secrets_found"), jv_bool(rd.found > 0));
+		raw = jv_object_set(raw, jv_string("secrets_found"), jv_bool(rd.found + in_text > 0));
 		id = id_key(r, "config_changed", "openclaw.json", c.hash);
 		ev = event_make(SOURCE, id, r->now, "config_changed", "filesystem",
 		    "config_changed", path, "warn", m, raw);
