@@ -376,6 +376,11 @@ config_changed $H/openclaw.json" ]
 	run --separate-stderr env HOME="$BATS_TEST_TMPDIR/u" MALLCOP_CONNECTOR_CONFIG= "$MALLCOP_EXEC_PATH/mallcop-connector-openclaw"
 	assert_success
 	[ "$(changes)" = "skill_installed calendar" ]
+	# mallcop scan passes HOME to this connector, and only to it
+	printf 'connectors:\n  openclaw: {}\n' > mallcop.yaml
+	HOME="$BATS_TEST_TMPDIR/u" run --separate-stderr mallcop scan
+	assert_success
+	jq -e '.connectors.openclaw.events_ingested == 1' <<< "$output"
 
 	skill calendar
 	chmod -R a+rX "$H"
