@@ -31,6 +31,11 @@ enum {
 	CONFIG_MAX = 4 << 20,	/* an openclaw.json over this is hashed, not parsed */
 	REDACTED_LIST_MAX = 100,
 	TOKEN_MIN = 32,		/* a bare string this long that looks like a key is one */
+	/*
+	 * skills watched at the most: the state of more would make a cursor, and the checkpoints
+	 * file every connector shares, larger than mallcop.yaml(5) lets a file be
+	 */
+	SKILLS_MAX = 10000,
 };
 
 typedef struct run {
@@ -44,6 +49,7 @@ typedef struct run {
 	jv old, skills;		/* key -> hash: the cursor's and this run's */
 	jv managed;		/* the names of the home's own skills, -> true */
 	size_t events;
+	size_t nskills;		/* skills seen */
 	int failed;
 } run;
 
@@ -734,6 +740,15 @@ skill(run *r, const group *g, const char *name)
 		warnf("cannot read '%s':", s);
 		free(s);
 		r->failed = 1;
+		goto keep;
+	} else if (r->nskills++ == SKILLS_MAX) {
+		s = shown(path);
+		warnf("more than %d skills: '%s' and those after it are not read (remove the skills "
+		    "not in use)", SKILLS_MAX, s);
+		free(s);
+		r->failed = 1;
+		goto keep;
+	} else if (r->nskills > SKILLS_MAX) {
 		goto keep;
 	} else if (read_inside(r, md, CONTENT_MAX, &c)) {
 		goto keep;

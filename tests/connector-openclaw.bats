@@ -485,3 +485,17 @@ config_changed $H/openclaw.json" ]
 	printf '%s\n' "$output" | mallcop detect - --baseline "$BATS_TEST_TMPDIR/baseline.json" > findings.jsonl
 	jq -se 'map(select(.detector == "malicious-skill") | .metadata.rule) | sort == ["encoded-blob", "encoded-payload"]' findings.jsonl
 }
+
+@test "more than 10000 skills: the run fails, named, before its state outgrows the checkpoints file" {
+	# one skill, linked 10001 times: fewer files to make
+	skill one
+	python3 -c '
+import os, sys
+for i in range(10001):
+    os.symlink(os.path.join(sys.argv[1], "skills", "one"), os.path.join(sys.argv[1], "skills", "s%05d" % i))
+' "$H"
+	MALLCOP_CONNECTOR_CONFIG="{\"openclaw_home\":\"$H\"}" run --separate-stderr \
+		bash -c '"$0" > events.jsonl' "$MALLCOP_EXEC_PATH/mallcop-connector-openclaw"
+	failed_with "more than 10000 skills: '$H/skills/s09999'"
+	[ "$(wc -l < events.jsonl)" -eq 10000 ]
+}
