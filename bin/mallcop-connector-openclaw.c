@@ -63,8 +63,8 @@ shown(const char *path)
 }
 
 /*
- * Where path leads: 1 inside the home (*real its real path, malloc'd), 0 outside (*real the
- * target), -1 when it cannot be resolved (errno: ELOOP for a loop, ENOENT, EACCES)
+ * Where path leads: 1 inside the tree being read (*real its real path, malloc'd), 0 outside
+ * (*real the target), -1 when it cannot be resolved (errno: ELOOP for a loop, ENOENT, EACCES)
  */
 static int
 resolve(const run *r, const char *path, char **real)
@@ -1016,6 +1016,8 @@ config(run *r, const char *old_hash)
 	}
 	if (streq(c.hash, old_hash))
 		goto out;
+	if (c.text)	/* of a file too large to parse, its first CONFIG_MAX bytes */
+		jv_free(scrub(c.text, c.len, 1, &in_text));
 	if (c.why) {
 		why = xasprintf("%s: not read", c.why);
 	} else if (c.size > CONFIG_MAX) {
@@ -1028,7 +1030,6 @@ config(run *r, const char *old_hash)
 		size_t n;
 		jv v;
 
-		jv_free(scrub(c.text, c.len, 1, &in_text));
 		n = json5_lite(c.text, c.len);
 		v = jsonl_parse(c.text, n);
 
