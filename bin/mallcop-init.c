@@ -39,6 +39,7 @@ typedef struct source {
 	jv resources;		/* what it watches: regions, subscriptions, the org */
 	int ready;		/* the credentials are there: sample it */
 	int ok;			/* the sample came: it goes into mallcop.yaml */
+	int absent;		/* nothing to set, nothing there (no OpenClaw home) */
 	long sampled;		/* events in the sample */
 	char **argv, **envp;
 	int out, err;
@@ -310,6 +311,7 @@ probe_openclaw(source *s)
 	char *home, *dir;
 	int n, skills = 0;
 
+	s->absent = 1;
 	if (!h || !*h)
 		return;
 	home = xasprintf("%s/.openclaw", h);
@@ -319,6 +321,7 @@ probe_openclaw(source *s)
 		free(home);
 		return;
 	}
+	s->absent = 0;
 	s->conf = conf_set(s->conf, "openclaw_home", jv_string(home));
 	s->resources = jv_array_append(s->resources, jv_string_fmt("openclaw_home: %s", home));
 	dir = xasprintf("%s/skills", home);
@@ -695,8 +698,10 @@ print_human(jv r, const struct channel *ch)
 		jv missing = jsonl_get(jv_copy(c), "missing_credentials");
 		jv notes = jsonl_get(jv_copy(c), "notes");
 		jv avail = jsonl_get(jv_copy(c), "available");
+		jv found = jsonl_get(jv_copy(c), "found");
 		const char *state = jv_get_kind(avail) == JV_KIND_TRUE ? "ok"
-		    : jv_array_length(jv_copy(missing)) > 0 ? "missing" : "failed";
+		    : jv_array_length(jv_copy(missing)) > 0 ? "missing"
+		    : jv_get_kind(found) == JV_KIND_FALSE ? "not found" : "failed";
 
 		(void)i;
 		printf("  %-16s %s\n", event_str(c, "name"), state);
@@ -717,6 +722,7 @@ print_human(jv r, const struct channel *ch)
 			jv_free(n);
 		}
 		jv_free(avail);
+		jv_free(found);
 		jv_free(missing);
 		jv_free(notes);
 		jv_free(c);
@@ -841,6 +847,8 @@ main(int argc, char **argv)
 		one = jv_object_set(one, jv_string("resources"), ss[i].resources);
 		one = jv_object_set(one, jv_string("missing_credentials"), ss[i].missing);
 		one = jv_object_set(one, jv_string("notes"), ss[i].notes);
+		if (ss[i].absent)
+			one = jv_object_set(one, jv_string("found"), jv_false());
 		if (ss[i].ok && sample)
 			one = jv_object_set(one, jv_string("sample_events"),
 			    jv_number((double)ss[i].sampled));

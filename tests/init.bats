@@ -111,6 +111,9 @@ no_secret() {
 	jq -e '.status == "error" and (.connectors | length == 5) and all(.connectors[]; .available == false) and
 		all(.connectors[] | select(.name != "openclaw"); (.missing_credentials | length) > 0)' <<< "$output"
 	jq -e '.connectors[] | select(.name == "github") | .missing_credentials == ["GITHUB_TOKEN", "GITHUB_ORG"]' <<< "$output"
+	jq -e '.connectors[] | select(.name == "openclaw") | .found == false and (.notes[0] | startswith("no OpenClaw home at "))' <<< "$output"
+	run --separate-stderr mallcop init --human
+	[[ "$output" == *"openclaw         not found"*"no OpenClaw home at $HOME/.openclaw"* ]]
 	[[ "$stderr" == *"mallcop.yaml not written"* ]]
 	[ ! -e mallcop.yaml ]
 }
