@@ -238,14 +238,13 @@ token_at(const char *s, const char *start, int jwt)
 	if (s > start && (isalnum((unsigned char)s[-1]) || s[-1] == '_' || s[-1] == '-'))
 		return 0;
 	if (!strncmp(s, "-----BEGIN ", 11)) {
-		const char *e = strstr(s, "PRIVATE KEY-----");
-		const char *end = e ? strstr(e + 16, "-----END ") : NULL;
+		/* a PEM block whose BEGIN or END label says PRIVATE KEY, to its END line's end */
+		const char *hend = strstr(s + 11, "-----"), *end = strstr(s + 11, "-----END ");
+		const char *eend = end ? strstr(end + 9, "-----") : NULL;
 
-		if (e && (!strchr(s, '\n') || e < strchr(s, '\n'))) {
-			if (end && (end = strstr(end + 9, "-----")))
-				return (size_t)(end + 5 - s);
-			return strlen(s);
-		}
+		if ((hend && memmem(s, (size_t)(hend - s), "PRIVATE KEY", 11)) ||
+		    (eend && memmem(end, (size_t)(eend - end), "PRIVATE KEY", 11)))
+			return eend ? (size_t)(eend + 5 - s) : strlen(s);
 		return 0;
 	}
 	for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
@@ -270,7 +269,8 @@ userinfo_at(const char *s, const char *start)
 
 	if (s - start < 3 || strncmp(s - 3, "://", 3))
 		return 0;
-	n = strcspn(s, "/?#@ \t\n\"'");
+	/* up to the host: a space ends no password (a JSON dump would show it as \t, not end it) */
+	n = strcspn(s, "/?#@\"'");
 	at = s[n] == '@' ? s + n : NULL;
 	colon = at ? memchr(s, ':', n) : NULL;
 	return colon && colon + 1 < at ? n : 0;
@@ -284,18 +284,23 @@ userinfo_at(const char *s, const char *start)
 static jv
 scrub(const char *s, size_t n, int jwt, size_t *found)
 {
-	char *buf = xmalloc(n + 1), *out = xmalloc(n * 3 + 1);
-	size_t o = 0, k;
+	/* first the NULs, so that what follows one is searched as the string it is part of */
+	char *buf = xmalloc(n * 3 + 1), *out;
+	size_t len = 0, o = 0, k;
 	jv v;
 
-	memcpy(buf, s, n);
-	buf[n] = 0;
-	for (size_t i = 0; i < n;) {
-		if (!buf[i]) {
-			memcpy(out + o, "\xef\xbf\xbd", 3);	/* U+FFFD */
-			o += 3;
-			i++;
-		} else if ((k = token_at(buf + i, buf, jwt)) || (k = userinfo_at(buf + i, buf))) {
+	for (size_t i = 0; i < n; i++)
+		if (s[i]) {
+			buf[len++] = s[i];
+		} else {
+			memcpy(buf + len, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			len += 3;
+		}
+	buf[len] = 0;
+	/* a match is 3 bytes or more ("a:b" of a URL), its stand-in 10: never 4 times longer */
+	out = xmalloc(len * 4 + 1);
+	for (size_t i = 0; i < len;) {
+		if ((k = token_at(buf + i, buf, jwt)) || (k = userinfo_at(buf + i, buf))) {
 			memcpy(out + o, REDACTED, sizeof REDACTED - 1);
 			o += sizeof REDACTED - 1;
 			i += k;
