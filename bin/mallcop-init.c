@@ -1,5 +1,6 @@
 /* mallcop-init: find the sources this environment can watch and write mallcop.yaml for them */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ typedef struct source {
 	jv resources;		/* what it watches: regions, subscriptions, the org */
 	int ready;		/* the credentials are there: sample it */
 	int ok;			/* the sample came: it goes into mallcop.yaml */
+	int absent;		/* nothing to set, nothing there (no OpenClaw home) */
 	long sampled;		/* events in the sample */
 	char **argv, **envp;
 	int out, err;
@@ -350,6 +352,56 @@ probe_vercel(source *s)
 	s->ready = 1;
 }
 
+/* a local OpenClaw agent: no credentials, its home in ~/.openclaw */
+static void
+probe_openclaw(source *s)
+{
+	const char *h = getenv("HOME");
+	struct dirent **list = NULL;
+	struct stat st;
+	char *home, *dir;
+	int n, skills = 0;
+
+	s->absent = 1;
+	if (!h || !*h)
+		return;
+	home = xasprintf("%s/.openclaw", h);
+	if (stat(home, &st) || !S_ISDIR(st.st_mode)) {
+		note(s, xasprintf("no OpenClaw home at %s (set openclaw_home in mallcop.yaml when "
+		    "it is elsewhere)", home));
+		free(home);
+		return;
+	}
+	s->absent = 0;
+	s->conf = conf_set(s->conf, "openclaw_home", jv_string(home));
+	s->resources = jv_array_append(s->resources, jv_string_fmt("openclaw_home: %s", home));
+	dir = xasprintf("%s/skills", home);
+	n = scandir(dir, &list, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		char *md = xasprintf("%s/%s/SKILL.md", dir, list[i]->d_name);
+
+		if (strcmp(list[i]->d_name, ".") && strcmp(list[i]->d_name, "..") &&
+		    access(md, F_OK) == 0) {
+			s->resources = jv_array_append(s->resources,
+			    jv_string_fmt("skill: %s", list[i]->d_name));
+			skills++;
+		}
+		free(md);
+		free(list[i]);
+	}
+	free(list);
+	free(dir);
+	dir = xasprintf("%s/openclaw.json", home);
+	if (access(dir, F_OK) == 0)
+		s->resources = jv_array_append(s->resources, jv_string("config: openclaw.json"));
+	else
+		note(s, xasprintf("no openclaw.json in %s", home));
+	note(s, xasprintf("Found %d skill(s) installed.", skills));
+	free(dir);
+	free(home);
+	s->ready = 1;
+}
+
 /* in the order the earlier implementation probed and reported them */
 static const struct {
 	const char *name;
@@ -361,6 +413,7 @@ static const struct {
 	{"m365", probe_m365},
 	{"supabase", probe_supabase},
 	{"vercel", probe_vercel},
+	{"openclaw", probe_openclaw},
 };
 enum { NSOURCES = sizeof sources / sizeof *sources };
 
@@ -698,8 +751,10 @@ print_human(jv r, const struct channel *ch)
 		jv missing = jsonl_get(jv_copy(c), "missing_credentials");
 		jv notes = jsonl_get(jv_copy(c), "notes");
 		jv avail = jsonl_get(jv_copy(c), "available");
+		jv found = jsonl_get(jv_copy(c), "found");
 		const char *state = jv_get_kind(avail) == JV_KIND_TRUE ? "ok"
-		    : jv_array_length(jv_copy(missing)) > 0 ? "missing" : "failed";
+		    : jv_array_length(jv_copy(missing)) > 0 ? "missing"
+		    : jv_get_kind(found) == JV_KIND_FALSE ? "not found" : "failed";
 
 		(void)i;
 		printf("  %-16s %s\n", event_str(c, "name"), state);
@@ -720,6 +775,7 @@ print_human(jv r, const struct channel *ch)
 			jv_free(n);
 		}
 		jv_free(avail);
+		jv_free(found);
 		jv_free(missing);
 		jv_free(notes);
 		jv_free(c);
@@ -844,6 +900,8 @@ main(int argc, char **argv)
 		one = jv_object_set(one, jv_string("resources"), ss[i].resources);
 		one = jv_object_set(one, jv_string("missing_credentials"), ss[i].missing);
 		one = jv_object_set(one, jv_string("notes"), ss[i].notes);
+		if (ss[i].absent)
+			one = jv_object_set(one, jv_string("found"), jv_false());
 		if (ss[i].ok && sample)
 			one = jv_object_set(one, jv_string("sample_events"),
 			    jv_number((double)ss[i].sampled));

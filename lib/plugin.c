@@ -208,6 +208,8 @@ static const struct {
 	{"vercel", {"VERCEL_TOKEN"}, {"VERCEL_TEAM_ID"}},
 	{"supabase", {"SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_ACCESS_TOKEN"},
 	    {"SUPABASE_PROJECT_URL", "SUPABASE_PROJECT_REF"}},
+	/* no credentials; HOME: where ~/.openclaw is */
+	{"openclaw", {NULL}, {"HOME"}},
 };
 
 static int

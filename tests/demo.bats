@@ -97,7 +97,7 @@ same_fields() {
 	assert_success
 	assert_output --partial '"status": "ok"'
 	assert_output --partial "Events by source:"
-	for s in github aws-cloudtrail azure m365; do
+	for s in github aws-cloudtrail azure m365 openclaw; do
 		assert_output --regexp "  $s: [0-9]+"
 	done
 	# the incident of the last two days is inside the 72-hour window
@@ -112,9 +112,10 @@ same_fields() {
 	# and then how to connect a real cloud
 	assert_output --partial "Connect your real cloud"
 	assert_output --partial "mallcop init --human"
-	total=$(cat "$dir"/feed/*.jsonl | wc -l)
+	# and the OpenClaw home's three skills and its configuration
+	total=$(( $(cat "$dir"/feed/*.jsonl | wc -l) + 4 ))
 	run mallcop --dir "$dir/acme" status
-	echo "$output" | jq -e ".total_events == $total and .connectors.demo.status == \"ok\""
+	echo "$output" | jq -e ".total_events == $total and .connectors.demo.status == \"ok\" and .connectors.openclaw.status == \"ok\""
 }
 
 @test "the demo's detect lists the incident's findings and nothing else above info" {

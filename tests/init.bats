@@ -14,6 +14,9 @@ setup() {
 	# only what this test sets: no credentials of the machine running it
 	unset $(env | sed -n 's/^\(\(AWS\|AZURE\|GITHUB\|M365\|ENTRA\|SLACK\|TEAMS\|MALLCOP_WEBHOOK\|VERCEL\|SUPABASE\)[A-Z0-9_]*\)=.*/\1/p')
 	export MALLCOP_HTTP_FAST=1
+	# no OpenClaw home of the machine running the tests
+	export HOME="$BATS_TEST_TMPDIR/home"
+	mkdir -p "$HOME"
 	MOCK_PID=
 }
 
@@ -42,7 +45,7 @@ no_secret() {
 	assert_success
 	printf '%s\n' "$output" > out.json
 	jq -e '.status == "ok" and .config_path == "./mallcop.yaml"' out.json
-	jq -e '[.connectors[] | {(.name): .available}] | add == {"aws-cloudtrail": true, "azure": false, "github": true, "m365": false, "supabase": false, "vercel": false}' out.json
+	jq -e '[.connectors[] | {(.name): .available}] | add == {"aws-cloudtrail": true, "azure": false, "github": true, "m365": false, "supabase": false, "vercel": false, "openclaw": false}' out.json
 	jq -e '(.connectors[] | select(.name == "github") | .sample_events) == 8' out.json
 	jq -e '(.connectors[] | select(.name == "aws-cloudtrail") | .sample_events == 5 and .resources == ["eu-west-1"])' out.json
 	jq -e '(.connectors[] | select(.name == "azure") | .missing_credentials) == ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"]' out.json
@@ -105,8 +108,12 @@ no_secret() {
 @test "nothing to watch: exit 1, what to set for each source, no file" {
 	run --separate-stderr mallcop init
 	assert_failure 1
-	jq -e '.status == "error" and (.connectors | length == 6) and all(.connectors[]; .available == false and (.missing_credentials | length) > 0)' <<< "$output"
+	jq -e '.status == "error" and (.connectors | length == 7) and all(.connectors[]; .available == false) and
+		all(.connectors[] | select(.name != "openclaw"); (.missing_credentials | length) > 0)' <<< "$output"
 	jq -e '.connectors[] | select(.name == "github") | .missing_credentials == ["GITHUB_TOKEN", "GITHUB_ORG"]' <<< "$output"
+	jq -e '.connectors[] | select(.name == "openclaw") | .found == false and (.notes[0] | startswith("no OpenClaw home at "))' <<< "$output"
+	run --separate-stderr mallcop init --human
+	[[ "$output" == *"openclaw         not found"*"no OpenClaw home at $HOME/.openclaw"* ]]
 	[[ "$stderr" == *"mallcop.yaml not written"* ]]
 	[ ! -e mallcop.yaml ]
 }
@@ -228,4 +235,24 @@ no_secret() {
 	grep -q '^vercel:' .mallcop/checkpoints.yaml
 	grep -q '^supabase:' .mallcop/checkpoints.yaml
 	{ ! grep -rqF -e "$vtoken" -e "$skey" .mallcop; } || false
+}
+
+@test "an OpenClaw home in ~/.openclaw: found, its skills listed, sampled, written; scan reports them, no secret anywhere" {
+	cp -r "$BATS_TEST_DIRNAME/fixtures/openclaw/clean_install" "$HOME/.openclaw"
+	planted=sk-PLANTEDopenclawINIT0123456789abcdef
+	jq --arg k "$planted" '.secrets = {openai: $k}' "$BATS_TEST_DIRNAME/fixtures/openclaw/config_drift/openclaw.json" \
+		> "$HOME/.openclaw/openclaw.json"
+	run --separate-stderr mallcop init
+	assert_success
+	jq -e --arg h "$HOME/.openclaw" '.connectors[] | select(.name == "openclaw") |
+		.available == true and .missing_credentials == [] and .sample_events == 3 and
+		.resources == ["openclaw_home: \($h)", "skill: calendar", "skill: web-search", "config: openclaw.json"] and
+		(.notes | index("Found 2 skill(s) installed.") != null)' <<< "$output"
+	grep -qF "openclaw_home: \"$HOME/.openclaw\"" mallcop.yaml
+	[ ! -e .mallcop/events ]
+	run --separate-stderr mallcop scan
+	assert_success
+	jq -e '.connectors.openclaw.events_ingested == 3' <<< "$output"
+	! grep -rqF "$planted" . || false
+	[[ "$output$stderr" != *"$planted"* ]]
 }
