@@ -437,18 +437,26 @@ corpus_free(corpus *c)
 	jv_free(c->seen);
 }
 
+/* the scenario's tags, [] when it has none */
+static jv
+tags_of(jv sc)
+{
+	jv l = jsonl_get(jv_copy(sc), "tags");
+
+	return jv_get_kind(l) == JV_KIND_ARRAY ? l : (jv_free(l), jv_array());
+}
+
 static int
 has_tag(jv sc, const char *tag)
 {
-	jv l = jsonl_get(jv_copy(sc), "tags");
+	jv l = tags_of(sc);
 	int yes = streq(event_str(sc, "failure_mode"), tag);
 
-	if (jv_get_kind(l) == JV_KIND_ARRAY)
-		jv_array_foreach(l, i, t) {
+	jv_array_foreach(l, i, t) {
 			(void)i;
-			yes |= jv_get_kind(t) == JV_KIND_STRING && streq(jv_string_value(t), tag);
-			jv_free(t);
-		}
+		yes |= jv_get_kind(t) == JV_KIND_STRING && streq(jv_string_value(t), tag);
+		jv_free(t);
+	}
 	jv_free(l);
 	return yes;
 }
@@ -517,15 +525,18 @@ write_actor(const char *tmp, const char *root, const char *name, const char *mod
 	rel = xasprintf("actors/%s/POST.md", name);
 	post = plugin_data(root, rel, NULL);
 	free(rel);
-	m = man ? yamljv_parse(man, strlen(man), NULL, NULL) : jv_invalid();
+	m = man ? yamljv_parse(man, strlen(man), NULL, err) : jv_invalid();
+	free(*err);
+	*err = NULL;
 	if (!post || jv_get_kind(m) != JV_KIND_OBJECT) {
 		*err = xasprintf("actor '%s': no manifest.yaml and POST.md that load", name);
 	} else {
 		char *text;
 
+		/* the model every backend is sent, whatever the manifest names */
 		if (model)
 			m = jv_object_set(m, jv_string("model"), jv_string(model));
-		text = yamljv_emit(jv_copy(m));
+		text = model ? yamljv_emit(jv_copy(m)) : xstrdup(man);
 		mkdir(dir, 0700);
 		p = xasprintf("%s/manifest.yaml", dir);
 		r = write_file(p, text, err);
@@ -780,8 +791,9 @@ usage_of(jv r, const char *tmp)
 	double calls = 0;
 
 	free(p);
-	last = jv_array_length(jv_copy(lines)) > 0 ? jv_array_get(jv_copy(lines), -1) : jv_object();
-	jv_free(lines);
+	int n = jv_array_length(jv_copy(lines));
+
+	last = n > 0 ? jv_array_get(lines, n - 1) : (jv_free(lines), jv_object());
 	models = jsonl_get(jv_copy(last), "models");
 	if (jv_get_kind(models) == JV_KIND_OBJECT)
 		jv_object_foreach(models, k, u) {
@@ -869,8 +881,9 @@ grade(jv r, jv sc, const char *tmp, jv esc)
 		bad_m = mentions(x, "reasoning_must_not_mention", text, 1);
 		ok = streq(chain_action, event_str(x, "chain_action"));
 		r = jv_object_set(r, jv_string("action_correct"), jv_bool(ok));
-		r = jv_object_set(r, jv_string("triage_correct"),
-		    jv_bool(streq(triage, event_str(x, "triage_action"))));
+		/* no triage ran on a finding only a human may see */
+		r = jv_object_set(r, jv_string("triage_correct"), streq(triage, "none") ? jv_null()
+		    : jv_bool(streq(triage, event_str(x, "triage_action"))));
 		ok = ok && jv_array_length(jv_copy(miss)) == 0 && jv_array_length(jv_copy(bad_m)) == 0;
 		r = jv_object_set(r, jv_string("missing_mentions"), miss);
 		r = jv_object_set(r, jv_string("forbidden_mentions"), bad_m);
@@ -900,7 +913,7 @@ record_start(exam *x, jv sc)
 	for (const char *const *k = (const char *const[]){"failure_mode", "detector", "category",
 	    "difficulty", NULL}; *k; k++)
 		r = jv_object_set(r, jv_string(*k), jv_string(event_str(sc, *k)));
-	r = jv_object_set(r, jv_string("tags"), jsonl_get(jv_copy(sc), "tags"));
+	r = jv_object_set(r, jv_string("tags"), tags_of(sc));
 	r = jv_object_set(r, jv_string("expected_chain_action"),
 	    jv_string(event_str(xp, "chain_action")));
 	r = jv_object_set(r, jv_string("expected_triage_action"),
@@ -1063,7 +1076,7 @@ summary(jv results)
 	s = jv_object_set(s, jv_string("scenarios_run"), jv_number(n));
 	s = jv_object_set(s, jv_string("pass"), jv_number(pass));
 	s = jv_object_set(s, jv_string("fail"), jv_number(fail));
-	s = jv_object_set(s, jv_string("error"), jv_number(errs));
+	s = jv_object_set(s, jv_string("errors"), jv_number(errs));
 	s = jv_object_set(s, jv_string("pass_rate"), jv_number(n > 0 ? pass / n : 0));
 	s = jv_object_set(s, jv_string("tokens"), jv_number(tokens));
 	s = jv_object_set(s, jv_string("cost_usd"), jv_number(usd));
@@ -1121,7 +1134,7 @@ print_human(jv res)
 	jv_free(errs);
 	printf("exam: %.0f scenarios, %.0f pass, %.0f fail, %.0f error (%.0f%%); model %s, "
 	    "backend %s, prompts %s\n", jsonl_num(res, "scenarios_run", 0),
-	    jsonl_num(res, "pass", 0), jsonl_num(res, "fail", 0), jsonl_num(res, "error", 0),
+	    jsonl_num(res, "pass", 0), jsonl_num(res, "fail", 0), jsonl_num(res, "errors", 0),
 	    jsonl_num(res, "pass_rate", 0) * 100, *event_str(res, "model") ?
 	    event_str(res, "model") : "(the actors')", event_str(res, "backend"),
 	    event_str(res, "prompts_version"));
@@ -1223,10 +1236,10 @@ run_exam(const opts *o, jv selected, jv invalid)
 	res = jv_object_delete(res, jv_string("timestamp"));
 	res = jv_object_set(res, jv_string("results_file"), jv_string(path));
 	res = jv_object_merge(res, summary(jv_copy(results)));
-	failed = jsonl_num(res, "error", 0) > 0 || jv_array_length(jv_copy(invalid)) > 0;
+	failed = jsonl_num(res, "errors", 0) > 0 || jv_array_length(jv_copy(invalid)) > 0;
 	if (failed) {
 		res = jv_object_set(res, jv_string("status"), jv_string("error"));
-		res = jv_object_set(res, jv_string("error"), jv_string(jsonl_num(res, "error", 0) > 0
+		res = jv_object_set(res, jv_string("error"), jv_string(jsonl_num(res, "errors", 0) > 0
 		    ? "a scenario did not run to a decision: its record says why" :
 		    "a scenario file is not valid: invalid_scenarios names it and the key"));
 	}
@@ -1261,7 +1274,7 @@ list(const opts *o, jv selected, jv invalid)
 		for (const char *const *k = (const char *const[]){"id", "file", "failure_mode",
 		    "detector", "category", "difficulty", NULL}; *k; k++)
 			one = jv_object_set(one, jv_string(*k), jv_string(event_str(sc, *k)));
-		one = jv_object_set(one, jv_string("tags"), jsonl_get(jv_copy(sc), "tags"));
+		one = jv_object_set(one, jv_string("tags"), tags_of(sc));
 		one = jv_object_set(one, jv_string("finding_id"), jsonl_get(jsonl_get(jv_copy(sc),
 		    "finding"), "id"));
 		/* no model sees these: the chain sends them to a human as they are */
