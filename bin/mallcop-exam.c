@@ -17,6 +17,7 @@
 #include "cfg.h"
 #include "cli.h"
 #include "event.h"
+#include "finding.h"
 #include "detect.h"
 #include "human.h"
 #include "jsonl.h"
@@ -240,6 +241,10 @@ check_expected(jv sc, const char *file, jv *errs)
 			if (!a || !one_of(a, (const char *const[]){"resolved", "escalated", NULL}))
 				bad(errs, file, w, "expected resolved or escalated");
 		}
+		if (streq(event_str(x, "triage_action"), "resolved") &&
+		    streq(event_str(x, "chain_action"), "escalated"))
+			bad(errs, file, "expected.chain_action", "escalated after triage resolved: "
+			    "a resolution ends the chain");
 		check_strings(x, "reasoning_must_mention", file,
 		    "expected.reasoning_must_mention", NULL, errs);
 		check_strings(x, "reasoning_must_not_mention", file,
@@ -277,6 +282,53 @@ check_baseline(jv sc, const char *file, jv *errs)
 	jv_free(b);
 }
 
+/* a string field of the scenario's finding, malloc'd ("" when absent) */
+static char *
+finding_str(jv sc, const char *key)
+{
+	jv f = jsonl_get(jv_copy(sc), "finding");
+	char *v = xstrdup(event_str(f, key));
+
+	jv_free(f);
+	return v;
+}
+
+/* findings the store held before this one (what search-findings shows): closed, ids apart */
+static void
+check_prior(jv sc, const char *file, jv *errs)
+{
+	jv l = jsonl_get(jv_copy(sc), "prior_findings");
+	char *own = finding_str(sc, "id");
+
+	if (jv_get_kind(l) == JV_KIND_ARRAY) {
+		jv_array_foreach(l, i, f) {
+			char w[64];
+
+			snprintf(w, sizeof w, "prior_findings[%d]", i);
+			if (jv_get_kind(f) != JV_KIND_OBJECT) {
+				bad(errs, file, w, "expected a mapping with id, title");
+			} else {
+				char wk[96];
+
+				snprintf(wk, sizeof wk, "%s.id", w);
+				if (need_str(f, "id", file, wk, errs) && streq(event_str(f, "id"), own))
+					bad(errs, file, wk, "'%s' is the id of the scenario's finding", own);
+				snprintf(wk, sizeof wk, "%s.title", w);
+				need_str(f, "title", file, wk, errs);
+				snprintf(wk, sizeof wk, "%s.status", w);
+				if (streq(event_str(f, "status"), "open"))
+					bad(errs, file, wk, "open: the run would take it for the finding "
+					    "under examination (resolved, the default)");
+			}
+			jv_free(f);
+		}
+	} else if (jv_is_valid(l) && jv_get_kind(l) != JV_KIND_NULL) {
+		bad(errs, file, "prior_findings", "expected a list of findings");
+	}
+	free(own);
+	jv_free(l);
+}
+
 /* the scenario's problems appended to *errs; 0 when it has none */
 static int
 check_scenario(jv sc, const char *file, jv *errs)
@@ -306,6 +358,7 @@ check_scenario(jv sc, const char *file, jv *errs)
 	jv_free(ids);
 	check_baseline(sc, file, errs);
 	check_expected(sc, file, errs);
+	check_prior(sc, file, errs);
 	gt = jsonl_get(jv_copy(sc), "ground_truth");
 	if (jv_get_kind(gt) == JV_KIND_OBJECT) {
 		need_str(gt, "expected_conclusion", file, "ground_truth.expected_conclusion", errs);
@@ -554,20 +607,19 @@ write_actor(const char *tmp, const char *root, const char *name, const char *mod
 	return r;
 }
 
-/* the finding as the store holds one: the schema's defaults filled */
+/* a finding (f) as the store holds one: the schema's defaults filled */
 static jv
-scenario_finding(jv sc)
+with_defaults(jv f, jv sc, const char *status)
 {
-	jv f = jsonl_get(jv_copy(sc), "finding");
-
 	if (!event_field(f, "detector"))
 		f = jv_object_set(f, jv_string("detector"), jv_string(event_str(sc, "detector")));
 	if (!event_field(f, "timestamp"))
 		f = jv_object_set(f, jv_string("timestamp"), jv_string("2026-01-01T00:00:00Z"));
 	if (!event_field(f, "status"))
-		f = jv_object_set(f, jv_string("status"), jv_string("open"));
+		f = jv_object_set(f, jv_string("status"), jv_string(status));
 	if (jv_get_kind(jsonl_get(jv_copy(f), "event_ids")) != JV_KIND_ARRAY) {
-		jv ids = jv_array(), evs = jsonl_get(jv_copy(sc), "events");
+		jv ids = jv_array(), evs = streq(status, "open") ? jsonl_get(jv_copy(sc), "events")
+		    : jv_array();
 
 		jv_array_foreach(evs, i, e) {
 			(void)i;
@@ -579,7 +631,38 @@ scenario_finding(jv sc)
 	}
 	if (jv_get_kind(jsonl_get(jv_copy(f), "metadata")) != JV_KIND_OBJECT)
 		f = jv_object_set(f, jv_string("metadata"), jv_object());
-	return jv_object_set(f, jv_string("annotations"), jv_array());
+	/* the finding under examination starts with an empty trail; earlier ones keep theirs */
+	if (streq(status, "open") || jv_get_kind(jsonl_get(jv_copy(f), "annotations")) !=
+	    JV_KIND_ARRAY)
+		f = jv_object_set(f, jv_string("annotations"), jv_array());
+	return f;
+}
+
+/* findings.jsonl of the scenario: its prior findings, then its finding */
+static char *
+scenario_findings(jv sc)
+{
+	jv prior = jsonl_get(jv_copy(sc), "prior_findings"), all = jv_array();
+	char *text = xstrdup(""), *t;
+
+	if (jv_get_kind(prior) == JV_KIND_ARRAY)
+		jv_array_foreach(prior, i, f) {
+			(void)i;
+			all = jv_array_append(all, with_defaults(f, sc, "resolved"));
+		}
+	jv_free(prior);
+	all = jv_array_append(all, with_defaults(jsonl_get(jv_copy(sc), "finding"), sc, "open"));
+	jv_array_foreach(all, i, f) {
+		jv line = jv_dump_string(f, 0);
+
+		(void)i;
+		t = xasprintf("%s%s\n", text, jv_string_value(line));
+		free(text);
+		text = t;
+		jv_free(line);
+	}
+	jv_free(all);
+	return text;
 }
 
 static int
@@ -630,14 +713,15 @@ static int
 build(const char *tmp, const char *root, jv sc, jv llm, const char *model, char **err)
 {
 	char *p = xasprintf("%s/actors", tmp), *q;
-	jv cfgv = jv_object(), route = jv_object(), fnd = scenario_finding(sc), base;
+	jv cfgv = jv_object(), route = jv_object(), base;
+	char *sev = finding_str(sc, "severity");
 	int r;
 
 	mkdir(p, 0700);
 	free(p);
 	for (const char *const *a = chain; *a; a++)
 		if (write_actor(tmp, root, *a, model, err)) {
-			jv_free(cfgv), jv_free(route), jv_free(fnd), jv_free(llm);
+			jv_free(cfgv), jv_free(route), jv_free(llm), free(sev);
 			return -1;
 		}
 	route = jv_object_set(route, jv_string("chain"), jv_array_append(jv_array_append(
@@ -645,7 +729,8 @@ build(const char *tmp, const char *root, jv sc, jv llm, const char *model, char 
 	route = jv_object_set(route, jv_string("notify"), jv_array_append(jv_array(),
 	    jv_string("notify-exec")));
 	cfgv = jv_object_set(cfgv, jv_string("routing"), jv_object_set(jv_object(),
-	    jv_string(event_str(fnd, "severity")), route));
+	    jv_string(sev), route));
+	free(sev);
 	q = xasprintf("cat >> '%s/delivered.jsonl'", tmp);
 	cfgv = jv_object_set(cfgv, jv_string("actors"), jv_object_set(jv_object(),
 	    jv_string("notify-exec"), jv_object_set(jv_object(), jv_string("command"),
@@ -671,7 +756,7 @@ build(const char *tmp, const char *root, jv sc, jv llm, const char *model, char 
 
 		/* the schema's three tables; other keys (notes for the reader) are left out */
 		for (const char *const *k = (const char *const[]){"frequency_tables",
-		    "known_entities", "relationships", NULL}; *k; k++) {
+		    "known_entities", "relationships", "actor_context", NULL}; *k; k++) {
 			jv t = jsonl_get(jv_copy(base), *k);
 
 			keep = jv_object_set(keep, jv_string(*k), jv_get_kind(t) == JV_KIND_OBJECT ?
@@ -691,15 +776,12 @@ build(const char *tmp, const char *root, jv sc, jv llm, const char *model, char 
 	free(p);
 	p = xasprintf("%s/.mallcop/findings.jsonl", tmp);
 	if (r == 0) {
-		jv line = jv_dump_string(jv_copy(fnd), 0);
-		char *t = xasprintf("%s\n", jv_string_value(line));
+		char *t = scenario_findings(sc);
 
 		r = write_file(p, t, err);
 		free(t);
-		jv_free(line);
 	}
 	free(p);
-	jv_free(fnd);
 	return r;
 }
 
@@ -837,19 +919,25 @@ static jv
 grade(jv r, jv sc, const char *tmp, jv esc)
 {
 	char *p = xasprintf("%s/.mallcop/findings.jsonl", tmp), *text;
-	jv fs = read_lines(p), f = jv_array_length(jv_copy(fs)) > 0 ?
-	    jv_array_get(jv_copy(fs), 0) : jv_object(), x = jsonl_get(jv_copy(sc), "expected");
+	jv fs = read_lines(p), x = jsonl_get(jv_copy(sc), "expected"), f;
 	jv dec = jsonl_get(jv_copy(esc), "decisions"), trail, miss, bad_m;
 	const char *chain_action, *triage = "none", *cause;
 	int delivered, resolved, ok;
 
 	free(p);
+	text = finding_str(sc, "id");
+	f = finding_get(fs, text);
+	free(text);
 	jv_free(fs);
+	if (!jv_is_valid(f))
+		f = (jv_free(f), jv_object());
 	if (jv_get_kind(dec) == JV_KIND_ARRAY && jv_array_length(jv_copy(dec)) > 0)
 		dec = jv_array_get(dec, 0);
 	else
 		dec = (jv_free(dec), jv_object());
-	cause = event_str(dec, "cause");
+	/* a human-only finding is sent on before the chain: escalate records no cause */
+	cause = streq(event_str(dec, "outcome"), "hard_constraint") ? "hard_constraint" :
+	    event_str(dec, "cause");
 	p = xasprintf("%s/delivered.jsonl", tmp);
 	fs = read_lines(p);
 	free(p);
