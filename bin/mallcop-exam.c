@@ -166,6 +166,9 @@ check_events(jv sc, const char *file, jv *errs)
 				bad(errs, file, w, "missing (a non-empty string)");
 				why = "";
 			}
+		if (id && !jv_object_has(jv_copy(ids), jv_string(id)))
+			/* the finding may name it: one error for an event, not one more there */
+			ids = jv_object_set(ids, jv_string(id), jv_false());
 		if (!why && event_normalize(jv_copy(e), "exam", 0, &out, &why) == 0) {
 			if (!streq(event_str(out, "id"), id)) {
 				char w[96];
@@ -173,7 +176,7 @@ check_events(jv sc, const char *file, jv *errs)
 				snprintf(w, sizeof w, "%s.id", where);
 				bad(errs, file, w, "'%s' is not an id the store keeps "
 				    "([A-Za-z0-9_.:-], at most 128)", id);
-			} else if (jv_object_has(jv_copy(ids), jv_string(id))) {
+			} else if (jv_get_kind(jsonl_get(jv_copy(ids), id)) == JV_KIND_TRUE) {
 				char w[96];
 
 				snprintf(w, sizeof w, "%s.id", where);
@@ -204,6 +207,14 @@ check_finding(jv sc, jv ids, const char *file, jv *errs)
 	}
 	need_str(f, "id", file, "finding.id", errs);
 	need_str(f, "title", file, "finding.title", errs);
+	{
+		const char *t = event_field(f, "timestamp");
+		int64_t us;
+
+		/* the run's present (MALLCOP_NOW) for the actors */
+		if (t && ts_parse(t, &us))
+			bad(errs, file, "finding.timestamp", "'%s' is not an ISO 8601 time", t);
+	}
 	if ((sev = need_str(f, "severity", file, "finding.severity", errs)) &&
 	    !one_of(sev, (const char *const[]){"info", "warn", "critical", NULL}))
 		bad(errs, file, "finding.severity", "'%s': info, warn or critical", sev);
@@ -1252,7 +1263,7 @@ llm_section(const char *root, const opts *o, const char **backend)
 	char *err = NULL;
 	jv llm = jv_null();
 
-	if (cfg_load_optional(&cf, root, &err))
+	if (cfg_load_optional(&cf, root, &err) < 0)
 		cli_fail(EXIT_WORK, o->human, "%s", err);
 	llm = cfg_get(&cf, "llm");
 	cfg_free(&cf);
