@@ -875,6 +875,52 @@ actor_trail(jv finding, char **text)
 	return out;
 }
 
+/*
+ * Each actor's model calls from the trace escalate wrote (MALLCOP_ACTOR_TRACE): on each entry
+ * of trail (consumed) its calls, tokens and tool calls [{name, input}]
+ */
+static jv
+actor_calls(jv trail, const char *tmp)
+{
+	char *p = xasprintf("%s/trace.jsonl", tmp);
+	jv calls = read_lines(p), out = jv_array();
+
+	free(p);
+	jv_array_foreach(trail, i, a) {
+		double n = 0, tin = 0, tout = 0;
+		jv tools = jv_array();
+
+		(void)i;
+		jv_array_foreach(calls, j, c) {
+			(void)j;
+			if (streq(event_str(c, "actor"), event_str(a, "actor"))) {
+				jv tc = jsonl_get(jv_copy(c), "tool_calls");
+
+				n++;
+				tin += jsonl_num(c, "tokens_in", 0);
+				tout += jsonl_num(c, "tokens_out", 0);
+				if (jv_get_kind(tc) == JV_KIND_ARRAY)
+					jv_array_foreach(tc, k, t) {
+						(void)k;
+						tools = jv_array_append(tools, jv_object_set(
+						    jv_object_set(jv_object(), jv_string("name"),
+						    jsonl_get(jv_copy(t), "name")), jv_string("input"),
+						    jsonl_get(t, "input")));
+					}
+				jv_free(tc);
+			}
+			jv_free(c);
+		}
+		a = jv_object_set(a, jv_string("calls"), jv_number(n));
+		a = jv_object_set(a, jv_string("tokens_in"), jv_number(tin));
+		a = jv_object_set(a, jv_string("tokens_out"), jv_number(tout));
+		out = jv_array_append(out, jv_object_set(a, jv_string("tool_calls"), tools));
+	}
+	jv_free(trail);
+	jv_free(calls);
+	return out;
+}
+
 /* the tokens, calls and cost escalate counted (its costs.jsonl line) into r */
 static jv
 usage_of(jv r, const char *tmp)
@@ -967,7 +1013,7 @@ grade(jv r, jv sc, const char *tmp, jv esc)
 	r = jv_object_set(r, jv_string("triage_action"), jv_string(triage));
 	r = jv_object_set(r, jv_string("cause"), jv_string(*cause ? cause : "unknown"));
 	r = jv_object_set(r, jv_string("delivered"), jv_bool(delivered));
-	r = jv_object_set(r, jv_string("actors"), trail);
+	r = jv_object_set(r, jv_string("actors"), actor_calls(trail, tmp));
 	if (!*cause || (!streq(cause, "model") && !streq(cause, "hard_constraint"))) {
 		r = errored(r, "no decision of a model (%s): %s", *cause ? cause : "no decision",
 		    *event_str(dec, "reason") ? event_str(dec, "reason") :
@@ -1044,16 +1090,19 @@ run_one(exam *x, jv sc)
 		free(err);
 	} else {
 		const char *args[] = {"--dir", tmp, "--backend", x->o->backend, NULL};
-		const char *env[2] = {NULL, NULL};
+		const char *env[3] = {NULL, NULL, NULL};
+		char *trace = xasprintf("MALLCOP_ACTOR_TRACE=%s/trace.jsonl", tmp);
 
 		/* the scenario's own present: its events are recent, not years old */
 		now = xasprintf("MALLCOP_NOW=%s", event_field(f, "timestamp") ?
 		    event_str(f, "timestamp") : "2026-01-01T00:00:00Z");
 		env[0] = now;
+		env[1] = trace;
 		if (!x->o->backend)
 			args[2] = NULL;
 		st = proc_run_json("escalate", args, env, &esc);
 		free(now);
+		free(trace);
 		r = grade(r, sc, tmp, jv_copy(esc));
 		r = usage_of(r, tmp);
 		if (st != 0 && !streq(event_str(r, "verdict"), "error"))

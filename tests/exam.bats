@@ -154,6 +154,10 @@ verdicts() {
 		and .scenario_id == "KA-01-deploy-bot-adds-admin-collaborator" and .verdict == "pass"
 		and .chain_action == "escalated" and .triage_action == "escalated" and .llm_calls == 2 and .tokens == 2100
 		and (.actors | map(.actor)) == ["triage", "investigate"]' "$file"
+	# each actor's calls, tokens and tool calls, as the model made them
+	jq -e '.actors | all(.calls == 1 and .tokens_in == 1000 and .tokens_out == 50)
+		and (.[0].tool_calls == [{name: "resolve-finding", input: {finding_id: "fnd_exam_ka01", action: "escalated",
+			reason: "the evidence: admin, collaborator", confidence: 0.9}}])' "$file"
 	# both actors (the manifests name haiku and sonnet) were sent the model asked for
 	[ "$(jq -rs 'map(.body | fromjson | .model) | unique | join(" ")' "$LOG")" = claude-exam-test-1 ]
 	v1=$(jq -r .prompts_version "$file")
