@@ -175,6 +175,24 @@ verdicts() {
 	[ "$(ls .mallcop/exam | wc -l)" -eq 2 ]
 }
 
+@test "--judge-backend: the judge's four scores and the verdict rule on crafted replies; a reply that is not JSON is the judge's error" {
+	scripted judged --tag TD
+	run --separate-stderr mallcop exam run --tag TD --judge-backend anthropic
+	assert_success
+	[ "$(jq -c '[.results[].judge.verdict]' <<< "$output")" = '["pass","fail","warn","warn","error"]' ]
+	# the deterministic grade is apart from the judge's
+	jq -e 'all(.results[]; .verdict == "pass")' <<< "$output"
+	jq -e '.results[0].judge | .reasoning_quality == 4 and .investigation_thoroughness == 4 and .reasoning == "cites the grant" and .fix_target == null' <<< "$output"
+	jq -e '.results[3].judge.fix_target == "detectors" and .results[2].judge.fix_target == "triage_prompt"' <<< "$output"
+	jq -e '.results[4].judge.error | startswith("the judge'"'"'s reply is not a JSON object")' <<< "$output"
+	jq -e '.judge == {total: 5, pass: 1, warn: 2, fail: 1, error: 1}' <<< "$output"
+	# the judge was asked with no tools, the scenario's trap and the actors' reasoning in its brief
+	jq -se '[.[] | .body | fromjson | select(.tools == null or .tools == [])] | length == 5
+		and (.[0].messages[0].content | contains("Trap:") and contains("the evidence: admin, payments"))' "$LOG"
+	run --separate-stderr mallcop exam run --tag TD --judge-backend gpt
+	assert_failure 2
+}
+
 @test "--human: a line per scenario, the summary, control characters escaped" {
 	scripted correct --tag TD
 	run --separate-stderr mallcop exam run --tag TD --human
