@@ -1657,8 +1657,11 @@ list(const opts *o, jv selected, jv invalid)
 		    jv_bool(actor_human_only(event_str(sc, "detector"))));
 		one = jv_object_set(one, jv_string("expected"), jsonl_get(jv_copy(sc), "expected"));
 		if (o->human) {
-			printf("%-44s %-3s %-26s %s\n", event_str(sc, "id"), event_str(sc,
-			    "failure_mode"), event_str(sc, "detector"), event_str(sc, "difficulty"));
+			char *id = human_safe(event_str(sc, "id"));
+
+			printf("%-44s %-3s %-26s %s\n", id, event_str(sc, "failure_mode"),
+			    event_str(sc, "detector"), event_str(sc, "difficulty"));
+			free(id);
 			jv_free(one);
 		} else {
 			out = jv_array_append(out, one);

@@ -194,13 +194,23 @@ verdicts() {
 }
 
 @test "--human: a line per scenario, the summary, control characters escaped" {
+	# a scenario of our own whose id holds an escape sequence
+	mkdir -p exam/scenarios
+	sed -e 's/^id: .*/id: "TD-99-\\e[31mred"/' -e 's/fnd_exam_td04/fnd_own_td99/' \
+		"$TOP/share/mallcop/exam/scenarios/structural/TD-04-unchanged-team-skill-override.yaml" > exam/scenarios/esc.yaml
 	scripted correct --tag TD
 	run --separate-stderr mallcop exam run --tag TD --human
 	assert_success
+	[[ "$output" != *$'\e'* ]]
+	assert_output --partial 'TD-99-\e[31mred'
 	assert_output --partial "pass   TD-01-approved-reader-now-admin"
 	assert_output --regexp "exam: [0-9]+ scenarios, [0-9]+ pass, 0 fail, 0 error \(100%\)"
 	assert_output --partial "by tag:"
 	assert_output --partial "by detector:"
+	run --separate-stderr mallcop exam list --tag TD --human
+	assert_success
+	[[ "$output" != *$'\e'* ]]
+	assert_output --partial 'TD-99-\e[31mred'
 }
 
 @test "from an installed copy: the shipped scenarios are found under the share directory" {
