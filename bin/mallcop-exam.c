@@ -731,6 +731,26 @@ store_events(const char *tmp, jv sc, char **err)
 	return r;
 }
 
+/* the deployment's REL (its skills, its trust), when it has one, linked into tmp */
+static int
+link_own(const char *tmp, const char *root, const char *rel, char **err)
+{
+	char *from = xasprintf("%s/%s", root, rel), *abs = realpath(from, NULL), *to;
+	int r = 0;
+
+	if (abs) {
+		to = xasprintf("%s/%s", tmp, rel);
+		if (symlink(abs, to)) {
+			*err = xasprintf("cannot link '%s' to '%s': %s", to, abs, strerror(errno));
+			r = -1;
+		}
+		free(to);
+		free(abs);
+	}
+	free(from);
+	return r;
+}
+
 /* the deployment of one scenario in tmp: mallcop.yaml, actors, events, baseline, finding */
 static int
 build(const char *tmp, const char *root, jv sc, jv llm, const char *model, char **err)
@@ -772,6 +792,11 @@ build(const char *tmp, const char *root, jv sc, jv llm, const char *model, char 
 	free(q);
 	if (r == 0)
 		r = store_events(tmp, sc, err);
+	/* the skills the actors may load, as the deployment's own run would */
+	if (r == 0)
+		r = link_own(tmp, root, "skills", err);
+	if (r == 0)
+		r = link_own(tmp, root, ".mallcop/trust", err);
 	base = jsonl_get(jv_copy(sc), "baseline");
 	p = xasprintf("%s/.mallcop/baseline.json", tmp);
 	if (r == 0) {

@@ -165,6 +165,8 @@ verdicts() {
 	mkdir -p actors/triage
 	{ cat "$TOP/share/mallcop/actors/triage/POST.md"; echo "OWN-PROMPT-MARKER"; } > actors/triage/POST.md
 	cp "$TOP/share/mallcop/actors/triage/manifest.yaml" actors/triage/
+	# its skills and trust come along (linked into each scenario's deployment)
+	mkdir -p skills .mallcop/trust
 	mock_stop
 	rm "$LOG"
 	scripted correct --scenario KA-01-deploy-bot-adds-admin-collaborator
