@@ -106,7 +106,7 @@ actor_env_init(actor_env *e)
 	e->skill_log = jv_array();
 	airlock_init(&e->air);
 	if (getenv("MALLCOP_ACTOR_TRACE") && *getenv("MALLCOP_ACTOR_TRACE"))
-		e->trace = fopen(getenv("MALLCOP_ACTOR_TRACE"), "a");
+		e->trace = fopen(getenv("MALLCOP_ACTOR_TRACE"), "ae");
 }
 
 void
