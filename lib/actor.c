@@ -105,6 +105,8 @@ actor_env_init(actor_env *e)
 	e->hidden = jv_invalid();
 	e->skill_log = jv_array();
 	airlock_init(&e->air);
+	if (getenv("MALLCOP_ACTOR_TRACE") && *getenv("MALLCOP_ACTOR_TRACE"))
+		e->trace = fopen(getenv("MALLCOP_ACTOR_TRACE"), "ae");
 }
 
 void
@@ -118,6 +120,8 @@ actor_env_free(actor_env *e)
 		skill_set_close(e->skills);
 	free(e->skills_error);
 	jv_free(e->skill_log);
+	if (e->trace)
+		fclose(e->trace);
 }
 
 /* ---- tools ---- */
@@ -1040,6 +1044,9 @@ actor_one(actor_env *e, const actor_def *a, jv finding, long *tokens, int *itera
 			break;
 		}
 		count_usage(e, reply);
+		if (e->trace)
+			jsonl_put(e->trace, jv_object_set(jv_copy(reply), jv_string("actor"),
+			    jv_string(a->name)));
 		used = (long)(jsonl_number(jsonl_get(jv_copy(reply), "tokens_in"), 0) +
 		    jsonl_number(jsonl_get(jv_copy(reply), "tokens_out"), 0));
 		*tokens += used;

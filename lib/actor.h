@@ -33,7 +33,8 @@ typedef struct actor_env {
 	long finding_tokens;	/* the budget of one finding, 0 = none */
 	long run_tokens;	/* what is left of the run's budget, < 0 = none */
 	jv usage;		/* {model: {tokens_in, tokens_out, calls}} */
-	FILE *trace;		/* when set, every request and reply as JSON lines */
+	FILE *trace;		/* when set, every reply of a model as a JSON line with its actor
+				 * (opened from $MALLCOP_ACTOR_TRACE, appended to) */
 	long wait_ms;		/* for annotate-finding's lock */
 	jv hidden;		/* what no model may see, loaded at first use: {events: {id: true},
 				 * words: [text of those events]} */
