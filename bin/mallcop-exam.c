@@ -61,17 +61,6 @@ one_of(const char *s, const char *const *list)
 	return 0;
 }
 
-/* the kind of v[key] (v borrowed) */
-static jv_kind
-kind_at(jv v, const char *key)
-{
-	jv x = jsonl_get(jv_copy(v), key);
-	jv_kind k = jv_get_kind(x);
-
-	jv_free(x);
-	return k;
-}
-
 static int
 known_detector(const char *name)
 {
@@ -188,7 +177,7 @@ check_events(jv sc, const char *file, jv *errs)
 				snprintf(w, sizeof w, "%s.id", where);
 				bad(errs, file, w, "'%s' is not an id the store keeps "
 				    "([A-Za-z0-9_.:-], at most 128)", id);
-			} else if (kind_at(ids, id) == JV_KIND_TRUE) {
+			} else if (jsonl_kind(ids, id) == JV_KIND_TRUE) {
 				char w[96];
 
 				snprintf(w, sizeof w, "%s.id", where);
@@ -640,7 +629,7 @@ with_defaults(jv f, jv sc, const char *status)
 		f = jv_object_set(f, jv_string("timestamp"), jv_string("2026-01-01T00:00:00Z"));
 	if (!event_field(f, "status"))
 		f = jv_object_set(f, jv_string("status"), jv_string(status));
-	if (kind_at(f, "event_ids") != JV_KIND_ARRAY) {
+	if (jsonl_kind(f, "event_ids") != JV_KIND_ARRAY) {
 		jv ids = jv_array(), evs = streq(status, "open") ? jsonl_get(jv_copy(sc), "events")
 		    : jv_array();
 
@@ -652,10 +641,10 @@ with_defaults(jv f, jv sc, const char *status)
 		jv_free(evs);
 		f = jv_object_set(f, jv_string("event_ids"), ids);
 	}
-	if (kind_at(f, "metadata") != JV_KIND_OBJECT)
+	if (jsonl_kind(f, "metadata") != JV_KIND_OBJECT)
 		f = jv_object_set(f, jv_string("metadata"), jv_object());
 	/* the finding under examination starts with an empty trail; earlier ones keep theirs */
-	if (streq(status, "open") || kind_at(f, "annotations") !=
+	if (streq(status, "open") || jsonl_kind(f, "annotations") !=
 	    JV_KIND_ARRAY)
 		f = jv_object_set(f, jv_string("annotations"), jv_array());
 	return f;
@@ -1161,9 +1150,9 @@ fix_target(jv r, jv g)
 {
 	const char *t = event_str(g, "fix_target");
 
-	if (kind_at(r, "triage_correct") == JV_KIND_FALSE)
+	if (jsonl_kind(r, "triage_correct") == JV_KIND_FALSE)
 		return jv_string("triage_prompt");
-	if (kind_at(r, "action_correct") == JV_KIND_FALSE)
+	if (jsonl_kind(r, "action_correct") == JV_KIND_FALSE)
 		return jv_string("investigate_prompt");
 	if (strstr(t, "triage"))
 		return jv_string("triage_prompt");
@@ -1228,7 +1217,7 @@ judge(exam *x, jv sc, jv r)
 		out = jv_object_set(out, jv_string("fix_target"), fix_target(r, g));
 		out = jv_object_set(out, jv_string("fix_hint"), jv_string(event_str(g, "fix_hint")));
 		out = jv_object_set(out, jv_string("verdict"), jv_string(judge_verdict(g,
-		    kind_at(r, "action_correct") == JV_KIND_TRUE)));
+		    jsonl_kind(r, "action_correct") == JV_KIND_TRUE)));
 	}
 	jv_free(g);
 	jv_free(reply);

@@ -911,17 +911,6 @@ fail:
 	return g;
 }
 
-/* the kind of o[key] (o borrowed) */
-static jv_kind
-kind(jv o, const char *key)
-{
-	jv v = jsonl_get(jv_copy(o), key);
-	jv_kind k = jv_get_kind(v);
-
-	jv_free(v);
-	return k;
-}
-
 /*
  * research after watch, under the same lock: mallcop-research when it is installed (it is not
  * part of this release); its result, or what stopped it, as research in *r. 1 when it failed.
@@ -944,7 +933,7 @@ research(const dep *d, const char *const *env, jv *r)
 	free(prog);
 	st = proc_run_json("research", args, env, &res);
 	res = jv_object_set(res, jv_string("ran"), jv_true());
-	if (st && kind(res, "error") != JV_KIND_STRING)
+	if (st && jsonl_kind(res, "error") != JV_KIND_STRING)
 		res = jv_object_set(res, jv_string("error"), jv_string_fmt("research exited with "
 		    "status %d", st));
 	*r = jv_object_set(*r, jv_string("research"), res);
@@ -985,7 +974,7 @@ do_run(dep *d, const args *a)
 	if (p.with_git) {
 		jv g = git_step(d, a->name, w);
 
-		failed |= kind(g, "error") == JV_KIND_STRING;
+		failed |= jsonl_kind(g, "error") == JV_KIND_STRING;
 		r = jv_object_set(r, jv_string("git"), g);
 	}
 	close(lockfd);
@@ -1026,9 +1015,9 @@ do_run(dep *d, const args *a)
 	{
 		char *c = counts(w);
 		jv g = jsonl_get(jv_copy(r), "git");
-		const char *how = kind(g, "error") == JV_KIND_STRING ? ", the git step failed" :
-		    kind(g, "pushed") == JV_KIND_TRUE ? ", committed and pushed" :
-		    kind(g, "committed") == JV_KIND_TRUE ? ", committed" : "";
+		const char *how = jsonl_kind(g, "error") == JV_KIND_STRING ? ", the git step failed" :
+		    jsonl_kind(g, "pushed") == JV_KIND_TRUE ? ", committed and pushed" :
+		    jsonl_kind(g, "committed") == JV_KIND_TRUE ? ", committed" : "";
 
 		text = xasprintf("patrol %s: %s: %s%s\n", a->name, status || failed ? "failed" :
 		    "ok", c, how);

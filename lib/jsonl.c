@@ -227,6 +227,16 @@ jsonl_get(jv v, const char *key)
 	return jv_object_get(v, jv_string(key));
 }
 
+jv_kind
+jsonl_kind(jv v, const char *key)
+{
+	jv x = jsonl_get(jv_copy(v), key);
+	jv_kind k = jv_get_kind(x);
+
+	jv_free(x);
+	return k;
+}
+
 double
 jsonl_number(jv v, double dflt)
 {

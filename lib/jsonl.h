@@ -66,6 +66,8 @@ long long jsonl_int(jv v, long long lo, long long hi, long long dflt);
 char *jsonl_join(jv list, const char *sep);
 /* v[key] (v consumed), or jv_invalid() when v is not an object or has no such key */
 jv jsonl_get(jv v, const char *key);
+/* the kind of v[key] (v borrowed): JV_KIND_INVALID when v is not an object or has no such key */
+jv_kind jsonl_kind(jv v, const char *key);
 /*
  * rec (consumed) appended to the file at path (created 0644) as one line in one write, after a
  * newline when a torn write left the file without one, then fsynced; -1 and *err on failure,
