@@ -457,7 +457,7 @@ parser_load(const char *path, const char *app, char **err)
 			p->t = xcalloc((size_t)jv_array_length(jv_copy(ts)), sizeof *p->t);
 			jv_array_foreach(ts, i, o) {
 				if (!l.err)
-					load_template(&l, p, &p->t[p->nt++], jv_copy(o), (size_t)i);
+					load_template(&l, p, &p->t[p->nt++], o, (size_t)i);
 				jv_free(o);
 			}
 		}
@@ -508,7 +508,8 @@ limit_hit(parser *p, tmpl *t)
 	t->warned = 1;
 	msg = xasprintf("app '%s': %s: template '%s' was stopped at its backtracking limit "
 	    "(catastrophic backtracking: simplify nested repetitions like (a+)+ in its pattern); "
-	    "such lines count as unmatched", p->app, p->path, t->name);
+	    "such lines count as unmatched, and after %d of them it is not tried again until the "
+	    "next scan", p->app, p->path, t->name, PARSER_GIVE_UP);
 	if (p->warning) {
 		all = xasprintf("%s\n%s", p->warning, msg);
 		free(p->warning);
@@ -531,8 +532,9 @@ parser_match(parser *p, const char *line, size_t n, int *template)
 	p->total++;
 	for (i = 0; i < p->nt; i++) {
 		tmpl *t = &p->t[i];
-		int r = onig_search_with_param(t->re, s, end, s, end, p->region, ONIG_OPTION_NONE,
-		    p->mp);
+		/* stopped that often, it would stop again: not tried for the rest of the run */
+		int r = t->limited >= PARSER_GIVE_UP ? ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER :
+		    onig_search_with_param(t->re, s, end, s, end, p->region, ONIG_OPTION_NONE, p->mp);
 
 		if (r >= 0) {
 			t->count++;
@@ -544,8 +546,11 @@ parser_match(parser *p, const char *line, size_t n, int *template)
 			p->events++;
 			return PARSER_EVENT;
 		}
-		if (r != ONIG_MISMATCH)
+		if (r != ONIG_MISMATCH) {
+			/* no answer: a later template must not take a line this one may have matched */
 			limit_hit(p, t);
+			break;
+		}
 	}
 	p->unmatched++;
 	if (jv_array_length(jv_copy(p->sample)) < SAMPLE_LINES) {
@@ -563,7 +568,7 @@ static char *
 render(parser *p, tmpl *t, const field *f, const char *line)
 {
 	size_t len = 0, at = 0;
-	char *out;
+	char *out = NULL;
 	int g;
 
 	for (int pass = 0; pass < 2; pass++) {

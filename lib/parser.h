@@ -11,6 +11,8 @@
  * of a second there, and the line counts as unmatched
  */
 enum { PARSER_RETRY_MATCH = 1000000, PARSER_RETRY_SEARCH = 20000000 };
+/* a template stopped on this many lines of a run is not tried on the rest of them */
+enum { PARSER_GIVE_UP = 100 };
 
 typedef struct parser parser;
 
