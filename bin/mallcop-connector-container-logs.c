@@ -500,41 +500,11 @@ setting(jv cfg, const char *key, const char *env)
 	return s;
 }
 
-static const char *
-need_env(const char *name, const char *what)
-{
-	const char *v = getenv(name);
-
-	if (!v || !*v)
-		die(EXIT_WORK, "container-logs: %s is not set (%s)", name, what);
-	return v;
-}
-
-/* a bearer token for scope on c, or -1 after saying why */
-static int
-bearer(http_client *login, http_client *c, const char *scope, const char *tenant,
-    const char *client, const char *secret)
-{
-	char *err = NULL, *token;
-	int denied;
-
-	if (!(token = auth_ms_token(login, tenant, client, secret, scope, &denied, &err))) {
-		warnf("container-logs: %s%s", err ? err : "no token", denied ? " (check "
-		    "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET: the secret must be a "
-		    "current client secret of that application)" : "");
-		free(err);
-		return -1;
-	}
-	http_header(c, "Authorization: Bearer %s", token);
-	memset(token, 0, strlen(token));
-	free(token);
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
-	const char *tenant, *client, *secret, *given = NULL;
+	const char *given = NULL;
+	auth_azure sp;
 	int64_t since = -1, now, ask;
 	run r = {.newest = -1};
 	http_client login;
@@ -587,11 +557,8 @@ main(int argc, char **argv)
 	    "container-logs");
 	r.workspaces = jv_object();
 
-	tenant = need_env("AZURE_TENANT_ID", "the directory (tenant) id of the service principal");
-	client = need_env("AZURE_CLIENT_ID", "the application (client) id of the service "
-	    "principal");
-	secret = need_env("AZURE_CLIENT_SECRET", "a client secret of that application");
-	r.client = client;
+	auth_azure_env(&sp, "container-logs");
+	r.client = sp.client;
 
 	now = ts_now();
 	now -= now % TS_SECOND;
@@ -610,8 +577,8 @@ main(int argc, char **argv)
 	arm_scope = xasprintf("%s/.default", r.base);
 	logs_scope = xasprintf("%s/.default", r.logs_url);
 	/* with workspace_id set, nothing is asked of Azure Resource Manager */
-	if ((!r.workspace && bearer(&login, &r.arm, arm_scope, tenant, client, secret)) ||
-	    bearer(&login, &r.logs, logs_scope, tenant, client, secret)) {
+	if ((!r.workspace && auth_azure_bearer(&login, &sp, arm_scope, &r.arm, "container-logs")) ||
+	    auth_azure_bearer(&login, &sp, logs_scope, &r.logs, "container-logs")) {
 		failed = 1;
 	} else {
 		/* each app on its own: one failing is named, the others' lines still come */
