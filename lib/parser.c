@@ -301,6 +301,7 @@ load_mapping(loader *l, tmpl *t, jv o, const char *path, const char *app)
 			jv_free(k);
 			jv_free(v);
 		}
+		jv_free(meta);
 	} else {
 		if (jv_is_valid(meta) && jv_get_kind(meta) != JV_KIND_NULL)
 			fail(l, metap, "%s: expected a mapping of names to values like \"{ip}\"",
