@@ -520,6 +520,27 @@ limit_hit(parser *p, tmpl *t)
 	p->warning = msg;
 }
 
+/* 1 when s (n bytes) is well-formed UTF-8, which Oniguruma's UTF-8 searches assume */
+static int
+utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		unsigned c = s[i];
+
+		k = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 :
+		    c >= 0xF0 && c <= 0xF4 ? 3 : 4;
+		if (k == 4 || k >= n - i)
+			return k == 0;
+		for (size_t j = 1; j <= k; j++)
+			if ((s[i + j] & 0xC0) != 0x80)
+				return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
 enum parser_result
 parser_match(parser *p, const char *line, size_t n, int *template)
 {
@@ -531,7 +552,8 @@ parser_match(parser *p, const char *line, size_t n, int *template)
 	if (i == n)
 		return PARSER_BLANK;
 	p->total++;
-	for (i = 0; i < p->nt; i++) {
+	/* a string from JSON always is; bytes from elsewhere may not be: no template takes them */
+	for (i = utf8_ok(s, n) ? 0 : p->nt; i < p->nt; i++) {
 		tmpl *t = &p->t[i];
 		/* stopped that often, it would stop again: not tried for the rest of the run */
 		int r = t->limited >= PARSER_GIVE_UP ? ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER :
