@@ -255,7 +255,8 @@ shape(const char *line, char **shp, char **pat)
 	fclose(p);
 }
 
-/* log_stats: lines that start with a time (then whitespace), the earliest and latest */
+/* log_stats of lines (consumed): those that start with a time (then whitespace), the earliest
+ * and latest */
 static jv
 log_stats(jv lines)
 {
@@ -277,6 +278,7 @@ log_stats(jv lines)
 		}
 		jv_free(l);
 	}
+	jv_free(lines);
 	o = jv_object_set(jv_object(), jv_string("total_lines"), jv_number((double)n));
 	o = jv_object_set(o, jv_string("lines_with_timestamp"), jv_number((double)with));
 	o = jv_object_set(o, jv_string("lines_without_timestamp"), jv_number((double)(n - with)));
@@ -301,7 +303,7 @@ by_count(const void *a, const void *b)
 	return x->count != y->count ? y->count - x->count : x->first - y->first;
 }
 
-/* the lines grouped by shape, most frequent first: [{shape, count, example, pattern}] */
+/* lines (consumed) grouped by shape, most frequent first: [{shape, count, example, pattern}] */
 static jv
 clusters(jv lines)
 {
@@ -328,6 +330,7 @@ clusters(jv lines)
 		jv_free(at);
 		jv_free(l);
 	}
+	jv_free(lines);
 	qsort(cs, (size_t)n, sizeof *cs, by_count);
 	for (int i = 0; i < n; i++) {
 		jv o = jv_object_set(jv_object(), jv_string("shape"), jv_string(cs[i].shape));
@@ -387,10 +390,10 @@ main(int argc, char **argv)
 	};
 	const char *dir = NULL, *app;
 	char real[PATH_MAX], *err = NULL, *name, *yaml, *end, *path = NULL;
-	int c, human = 0, refresh = 0, text;
+	int c, human = 0, refresh = 0, text, nlines;
 	long want = 100;
 	cfg cf;
-	jv entry = jv_invalid(), lines = jv_array(), ev, cl, r;
+	jv entry = jv_invalid(), lines, ev, cl, r;
 	jsonl in;
 	FILE *f;
 
@@ -429,6 +432,7 @@ main(int argc, char **argv)
 	name = find_connector(&cf, app, &entry, text);
 	f = run_connector(&cf, real, name, entry, text);
 
+	lines = jv_array();
 	jsonl_init(&in, f, name);
 	in.quiet = 1;
 	while (jsonl_next(&in, &ev)) {
@@ -449,7 +453,8 @@ main(int argc, char **argv)
 		lines = jv_array_slice(lines, n - (int)want, n);
 	}
 	cl = clusters(jv_copy(lines));
-	yaml = suggest(app, cl, jv_array_length(jv_copy(lines)), ts_now());
+	nlines = jv_array_length(jv_copy(lines));
+	yaml = suggest(app, cl, nlines, ts_now());
 	if (refresh) {
 		path = xasprintf("%s/apps", real);
 		mkdir(path, 0755);	/* when they exist already, so much the better */
@@ -472,8 +477,7 @@ main(int argc, char **argv)
 	if (text) {
 		jv cls = jsonl_get(jv_copy(r), "clusters");
 
-		printf("%s: %d lines in %d shapes\n", app, (int)jsonl_num(jsonl_get(jv_copy(r),
-		    "log_stats"), "total_lines", 0), jv_array_length(jv_copy(cls)));
+		printf("%s: %d lines in %d shapes\n", app, nlines, jv_array_length(jv_copy(cls)));
 		jv_array_foreach(cls, i, k) {
 			(void)i;
 			printf("  %6d  ", (int)jsonl_num(k, "count", 0));
