@@ -317,6 +317,17 @@ kql_time_ok(const char *s)
 	return strlen(s) < 40 && strspn(s, "0123456789-T:.Z+") == strlen(s) && !ts_parse(s, &us);
 }
 
+/* the next page starts later than this one, or at the same time with more rows taken */
+static int
+moves_on(const char *from, long skip, const char *last, long at_last)
+{
+	int64_t a, b;
+
+	if (ts_parse(from, &a) || ts_parse(last, &b))
+		return 0;
+	return b > a || (b == a && (!streq(from, last) || at_last > skip));
+}
+
 /*
  * One query: rows from `from`, the first `skip` of them already emitted (rows at `from` the
  * last page ended with). 1 when a full page came (there may be more), 0 at the end, -1 failed.
@@ -415,6 +426,10 @@ page(run *r, drain *d, const char *ws, char **from, long *skip)
 	if (rc && !last) {
 		warnf("container-logs: app '%s': a full page without a row time: cannot go on",
 		    d->app);
+		rc = -1;
+	} else if (rc && !moves_on(*from, *skip, last, at_last)) {
+		warnf("container-logs: app '%s': Log Analytics answered a page that does not move past "
+		    "%s (rows it was not asked for): cannot go on", d->app, *from);
 		rc = -1;
 	} else if (rc) {
 		/* the next query starts at the last row's time, its rows there already taken */

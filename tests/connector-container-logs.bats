@@ -171,6 +171,26 @@ kql() {
 	[ "$(last_cursor)" = 2026-11-04T08:00:03Z ]
 }
 
+@test "a service that answers rows from before the page asked for fails the app instead of asking for ever" {
+	p1=$(table <<-'EOF'
+	["2026-11-04T08:00:01Z", "web", "stdout", "one"]
+	["2026-11-04T08:00:02Z", "web", "stdout", "two"]
+	EOF
+	)
+	p2=$(table <<-'EOF'
+	["2026-11-04T07:00:00Z", "web", "stdout", "old"]
+	["2026-11-04T07:00:00Z", "web", "stdout", "old"]
+	["2026-11-04T07:00:01Z", "web", "stdout", "older"]
+	EOF
+	)
+	mock '[{"name":"web"}]' '"page_size":2' < <(printf '[%s,%s,%s,%s]\n' "$(tokens)" "$(arm)" \
+		"$(query "$p1" "| take 2")" "$(query "$p2" "| take 3")")
+	run --separate-stderr cl --since 2026-11-04T00:00:00Z
+	failed_with "app 'web'"
+	[[ "$stderr" == *"answered a page that does not move past 2026-11-04T08:00:02Z"* ]]
+	[ "$(kql | wc -l)" -eq 2 ]
+}
+
 @test "a second poll asks from the cursor, 10 minutes back for late lines; the lines it saw again keep their ids" {
 	mock < <(printf '[%s,%s,%s]\n' "$(tokens)" "$(arm)" "$(query "$(jq -c . "$FIX/page1.json")")")
 	run --separate-stderr cl --since 2026-11-04T00:00:00Z
