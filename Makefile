@@ -14,7 +14,7 @@ MCFLAGS = -std=c11 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral \
 	-D_FORTIFY_SOURCE=2 -DMALLCOP_VERSION='"$(VERSION)"' -Ilib
 # --as-needed: a program that makes no HTTP request does not load libcurl and its libraries
 MLDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-LIBS = -ljq -lyaml -lcurl -lcrypto -lm
+LIBS = -ljq -lonig -lyaml -lcurl -lcrypto -lm
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 

@@ -349,26 +349,17 @@ subscriptions(jv cfg)
 	return subs;
 }
 
-static const char *
-need_env(const char *name, const char *what)
-{
-	const char *v = getenv(name);
-
-	if (!v || !*v)
-		die(EXIT_WORK, "azure: %s is not set (%s)", name, what);
-	return v;
-}
-
 int
 main(int argc, char **argv)
 {
-	const char *tenant, *client, *secret, *given = NULL;
+	const char *given = NULL;
+	auth_azure sp;
 	int64_t since = -1, now, newest = -1, ask;
 	size_t events = 0, untimed = 0;
 	http_client login, api;
-	char t[TS_BUFSZ], *err = NULL, *base, *login_url, *scope, *token;
+	char t[TS_BUFSZ], *err = NULL, *base, *login_url, *scope;
 	jv cfg, subs, jscope;
-	int failed = 0, denied;
+	int failed = 0;
 
 	setargv0(argv[0]);
 	cfg = cli_connector(argc, argv, usage, &given, &since);
@@ -389,10 +380,7 @@ main(int argc, char **argv)
 		die(EXIT_USAGE, "scope: must be a string like https://management.azure.com/.default");
 	jv_free(jscope);
 
-	tenant = need_env("AZURE_TENANT_ID", "the directory (tenant) id of the service principal");
-	client = need_env("AZURE_CLIENT_ID", "the application (client) id of the service "
-	    "principal");
-	secret = need_env("AZURE_CLIENT_SECRET", "a client secret of that application");
+	auth_azure_env(&sp, "azure");
 
 	now = ts_now();
 	now -= now % TS_SECOND;
@@ -415,21 +403,14 @@ main(int argc, char **argv)
 
 	if (http_init(&login, "azure", login_url, &err) || http_init(&api, "azure", base, &err))
 		die(EXIT_USAGE, "%s", err ? err : "a URL is not usable");
-	if (!(token = auth_ms_token(&login, tenant, client, secret, scope, &denied, &err))) {
-		warnf("azure: %s%s", err ? err : "no token", denied ? " (check AZURE_TENANT_ID, "
-		    "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET: the secret must be a current client "
-		    "secret of that application)" : "");
-		free(err);
+	if (auth_azure_bearer(&login, &sp, scope, &api, "azure")) {
 		failed = 1;
 	} else {
-		http_header(&api, "Authorization: Bearer %s", token);
-		memset(token, 0, strlen(token));
-		free(token);
 		jv_array_foreach(subs, i, s) {
 			run r = {.sub = jv_string_value(s), .from = ask, .newest = -1};
 
 			(void)i;
-			if (fetch(&r, &api, base, now, tenant, client))
+			if (fetch(&r, &api, base, now, sp.tenant, sp.client))
 				failed = 1;
 			events += r.events;
 			untimed += r.untimed;

@@ -14,6 +14,7 @@
 #include "event.h"
 #include "human.h"
 #include "jsonl.h"
+#include "parser.h"
 #include "plugin.h"
 #include "proc.h"
 #include "store.h"
@@ -40,6 +41,12 @@ typedef struct conn {
 	size_t added, dups, rejected, skipped;
 	jv reasons;
 	jv cursor;
+	/* container-logs: the parser of each app that has one (apps/APP/parser.yaml) */
+	parser **parsers;
+	size_t nparsers;
+	jv parse_errors;	/* what is wrong with a parser.yaml: the run failed */
+	jv parse_warnings;	/* what the search limit stopped */
+	jv parsed;		/* {app: counts} of this run */
 } conn;
 
 /* "mallcop.yaml:7: connectors.x.timeout: expected ..." */
@@ -226,6 +233,44 @@ build_env(conn *c, const char *root, size_t max_bytes)
 	}
 }
 
+/* a container-logs connector's apps: connectors.NAME.apps, a list of {name:} or names */
+static void
+load_parsers(conn *c)
+{
+	jv type = jv_object_get(jv_copy(c->conf), jv_string("type"));
+	jv apps = jv_object_get(jv_copy(c->conf), jv_string("apps"));
+	const char *ty = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : c->name;
+
+	if (streq(ty, "container-logs") && jv_get_kind(apps) == JV_KIND_ARRAY) {
+		c->parsers = xcalloc((size_t)jv_array_length(jv_copy(apps)), sizeof *c->parsers);
+		jv_array_foreach(apps, i, a) {
+			jv name = jv_get_kind(a) == JV_KIND_OBJECT
+			    ? jv_object_get(jv_copy(a), jv_string("name")) : jv_copy(a);
+			char *err = NULL;
+			parser *p = NULL;
+
+			(void)i;
+			/* a name that is not one the connector refuses too: it says so */
+			if (jv_get_kind(name) == JV_KIND_STRING && event_source_ok(jv_string_value(name)))
+				p = parser_load_app(NULL, jv_string_value(name), &err);
+			if (p)
+				c->parsers[c->nparsers++] = p;
+			if (err) {
+				char *safe = human_safe(err);
+
+				warnf("%s: %s", c->name, safe);
+				c->parse_errors = jv_array_append(c->parse_errors, jv_string(err));
+				free(safe);
+				free(err);
+			}
+			jv_free(name);
+			jv_free(a);
+		}
+	}
+	jv_free(apps);
+	jv_free(type);
+}
+
 /* everything to start one connector: program, arguments, environment */
 static void
 prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, long timeout,
@@ -237,6 +282,7 @@ prepare(conn *c, const cfg *cf, const char *root, jv checkpoints, int64_t now, l
 	c->conf = jv_object();
 	c->timeout_ms = timeout * 1000;
 	if (read_settings(c, cf, path) == 0) {
+		load_parsers(c);
 		find_program(c, cf, root, path);
 		build_argv(c, cf, path, checkpoints, now);
 		build_env(c, root, max_bytes);
@@ -303,6 +349,112 @@ copy_out(FILE *f)
 		fwrite(buf, 1, n, stdout);
 }
 
+/* one event (consumed) to the store and, once stored, to echo */
+static int
+store_one(conn *c, store_writer *w, jv ev, FILE *echo, char **err)
+{
+	int r = tally(c, store_writer_add(w, echo ? jv_copy(ev) : ev, err));
+
+	if (echo && r == 1)
+		jsonl_put(echo, ev);
+	else if (echo)
+		jv_free(ev);
+	return r;
+}
+
+/* the parser of a log_line event's app, or NULL */
+static parser *
+parser_of(const conn *c, jv ev)
+{
+	jv m;
+	const char *app;
+	parser *p = NULL;
+
+	if (!c->nparsers || !streq(event_str(ev, "event_type"), "log_line"))
+		return NULL;
+	m = jv_object_get(jv_copy(ev), jv_string("metadata"));
+	if ((app = event_field(m, "app")))
+		for (size_t i = 0; i < c->nparsers && !p; i++)
+			if (streq(parser_app(c->parsers[i]), app))
+				p = c->parsers[i];
+	jv_free(m);
+	return p;
+}
+
+/*
+ * A normalized event (consumed) through its app's parser: the event its template maps it to,
+ * nothing for noise, the line as it came when no template knows it. What store_writer_add
+ * said, or 2 when nothing was to be stored.
+ */
+static int
+store_parsed(conn *c, store_writer *w, jv ev, FILE *echo, int64_t now, char **err)
+{
+	parser *p = parser_of(c, ev);
+	const char *why;
+	jv out, norm;
+
+	if (!p)
+		return store_one(c, w, ev, echo, err);
+	switch (parser_line(p, ev, &out)) {
+	case PARSER_NOISE:
+		jv_free(ev);
+		return 2;
+	case PARSER_EVENT:
+		jv_free(ev);
+		if (event_normalize(out, c->name, now, &norm, &why)) {
+			reject(c, why, 1);
+			return 2;
+		}
+		return store_one(c, w, norm, echo, err);
+	default:
+		return store_one(c, w, ev, echo, err);
+	}
+}
+
+/* each parser's summary events stored, its warnings told; -1 when the store failed */
+static int
+store_summaries(conn *c, store_writer *w, FILE *echo, int64_t now, char **err)
+{
+	for (size_t i = 0; i < c->nparsers; i++) {
+		parser *p = c->parsers[i];
+		char *warn = parser_warning(p), *safe;
+		jv list = parser_summaries(p, c->name, now, jv_array());
+
+		if (warn) {
+			safe = human_safe(warn);
+			warnf("%s: %s", c->name, safe);
+			c->parse_warnings = jv_array_append(c->parse_warnings, jv_string(warn));
+			free(safe);
+			free(warn);
+		}
+		jv_array_foreach(list, k, e) {
+			jv m = jsonl_get(jv_copy(e), "metadata"), n;
+			const char *why;
+
+			(void)k;
+			if (streq(event_str(e, "event_type"), "parser_summary")) {
+				n = jv_object();
+				n = jv_object_set(n, jv_string("events"), jsonl_get(jv_copy(m), "event_count"));
+				n = jv_object_set(n, jv_string("noise"), jsonl_get(jv_copy(m), "noise_count"));
+				n = jv_object_set(n, jv_string("unmatched"),
+				    jsonl_get(jv_copy(m), "unmatched_count"));
+				n = jv_object_set(n, jv_string("unmatched_ratio"),
+				    jsonl_get(jv_copy(m), "unmatched_ratio"));
+				c->parsed = jv_object_set(c->parsed, jv_string(parser_app(p)), n);
+			}
+			jv_free(m);
+			if (event_normalize(e, c->name, now, &n, &why))
+				reject(c, why, 1);
+			else if (store_one(c, w, n, echo, err) < 0) {
+				jv_free(list);
+				return -1;
+			}
+		}
+		jv_free(list);
+	}
+	return 0;
+}
+
 /* take in what one connector printed; 0 when all of it is on disk */
 static int
 ingest(conn *c, store *st, int64_t now, int jsonl_out, size_t max_bytes)
@@ -329,8 +481,11 @@ ingest(conn *c, store *st, int64_t now, int jsonl_out, size_t max_bytes)
 		jv rec, ev;
 		int r;
 
-		/* a line in the stored form is stored as it is; any other is read and normalized */
-		if (event_line_parse(in.buf, n, &el)) {
+		/*
+		 * a line in the stored form is stored as it is; any other is read and normalized,
+		 * and so is every line of a connector whose apps have parsers
+		 */
+		if (!c->nparsers && event_line_parse(in.buf, n, &el)) {
 			n = with_ingested(&line, &cap, in.buf, n, &el, ing);
 			r = tally(c, store_writer_put(w, &el, line, n, &err));
 			if (r == 1 && echo && (fwrite(line, 1, n, echo) != n || putc('\n', echo) == EOF))
@@ -341,15 +496,13 @@ ingest(conn *c, store *st, int64_t now, int jsonl_out, size_t max_bytes)
 			reject(c, why, 1);
 			continue;
 		} else {
-			r = tally(c, store_writer_add(w, echo ? jv_copy(ev) : ev, &err));
-			if (echo && r == 1)
-				jsonl_put(echo, ev);
-			else if (echo)
-				jv_free(ev);
+			r = store_parsed(c, w, ev, echo, now, &err);
 		}
 		if (r < 0)
 			break;
 	}
+	if (!err)
+		store_summaries(c, w, echo, now, &err);
 	free(line);
 	c->skipped = in.skipped;
 	if (in.oversize)
@@ -386,6 +539,20 @@ summary(conn *c, jv checkpoints)
 		s = jv_object_set(s, jv_string("checkpoint"),
 		    jv_get_kind(cp) == JV_KIND_STRING ? cp : (jv_free(cp), jv_null()));
 	}
+	if (c->nparsers)
+		s = jv_object_set(s, jv_string("parsed"), jv_copy(c->parsed));
+	if (jv_array_length(jv_copy(c->parse_errors))) {
+		s = jv_object_set(s, jv_string("status"), jv_string("error"));
+		s = jv_object_set(s, jv_string("parser_errors"), jv_copy(c->parse_errors));
+		if (!c->error) {
+			char *all = jsonl_join(jv_copy(c->parse_errors), "; ");
+
+			s = jv_object_set(s, jv_string("error"), jv_string(all));
+			free(all);
+		}
+	}
+	if (jv_array_length(jv_copy(c->parse_warnings)))
+		s = jv_object_set(s, jv_string("parser_warnings"), jv_copy(c->parse_warnings));
 	s = jv_object_set(s, jv_string("duplicates"), jv_number((double)c->dups));
 	s = jv_object_set(s, jv_string("rejected"), jv_number((double)c->rejected));
 	if (c->rejected)
@@ -625,6 +792,9 @@ choose_connectors(scan *s, int argc, char **argv)
 			s->cs[s->n].name = xstrdup(jv_string_value(k));
 			s->cs[s->n].reasons = jv_object();
 			s->cs[s->n].cursor = jv_invalid();
+			s->cs[s->n].parse_errors = jv_array();
+			s->cs[s->n].parse_warnings = jv_array();
+			s->cs[s->n].parsed = jv_object();
 			s->n++;
 		}
 		jv_free(k);
@@ -708,6 +878,9 @@ take_in(scan *s, conn *c)
 {
 	if (c->prog && !c->error)
 		store_output(s, c);
+	/* its lines are stored as they came, but a parser.yaml to fix fails the run */
+	if (jv_array_length(jv_copy(c->parse_errors)))
+		s->failed = 1;
 	if (c->error) {
 		/* the message can quote what the connector said: data, not for a terminal */
 		char *safe = human_safe(c->error);
@@ -771,6 +944,12 @@ scan_free(scan *s)
 		jv_free(c->env);
 		jv_free(c->reasons);
 		jv_free(c->cursor);
+		jv_free(c->parse_errors);
+		jv_free(c->parse_warnings);
+		jv_free(c->parsed);
+		for (size_t k = 0; k < c->nparsers; k++)
+			parser_free(c->parsers[k]);
+		free(c->parsers);
 	}
 	free(s->cs);
 	jv_free(s->checkpoints);

@@ -712,3 +712,44 @@ auth_github_app_token(http_client *api, const char *app_id, const char *pem_priv
 	free(jwt);
 	return token;
 }
+
+static const char *
+need_env(const char *name, const char *what, const char *who)
+{
+	const char *v = getenv(name);
+
+	if (!v || !*v)
+		die(EXIT_WORK, "%s: %s is not set (%s)", who, name, what);
+	return v;
+}
+
+void
+auth_azure_env(auth_azure *a, const char *who)
+{
+	a->tenant = need_env("AZURE_TENANT_ID", "the directory (tenant) id of the service "
+	    "principal", who);
+	a->client = need_env("AZURE_CLIENT_ID", "the application (client) id of the service "
+	    "principal", who);
+	a->secret = need_env("AZURE_CLIENT_SECRET", "a client secret of that application", who);
+}
+
+int
+auth_azure_bearer(http_client *login, const auth_azure *a, const char *scope,
+    http_client *api, const char *who)
+{
+	char *err = NULL, *token;
+	int denied;
+
+	if (!(token = auth_ms_token(login, a->tenant, a->client, a->secret, scope, &denied,
+	    &err))) {
+		warnf("%s: %s%s", who, err ? err : "no token", denied ? " (check AZURE_TENANT_ID, "
+		    "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET: the secret must be a current client "
+		    "secret of that application)" : "");
+		free(err);
+		return -1;
+	}
+	http_header(api, "Authorization: Bearer %s", token);
+	memset(token, 0, strlen(token));
+	free(token);
+	return 0;
+}

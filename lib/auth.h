@@ -33,6 +33,19 @@ int auth_aws_credentials(char **access, char **secret, char **token, char **err)
 char *auth_ms_token(http_client *login, const char *tenant, const char *client_id,
     const char *client_secret, const char *scope, int *denied, char **err);
 
+/* an Azure service principal, from AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET */
+typedef struct auth_azure {
+	const char *tenant, *client, *secret;
+} auth_azure;
+/* the three variables; exit 1 naming the one that is not set, for who ("azure") */
+void auth_azure_env(auth_azure *a, const char *who);
+/*
+ * Its token for scope, from login, sent as "Authorization: Bearer" by api from now on. 0, or
+ * -1 after a message naming what to check (never the secret).
+ */
+int auth_azure_bearer(http_client *login, const auth_azure *a, const char *scope,
+    http_client *api, const char *who);
+
 /* a GitHub App JWT (RS256, iat now-60, exp now+540), or NULL with *err set */
 char *auth_github_jwt(const char *app_id, const char *pem_private_key, long now, char **err);
 

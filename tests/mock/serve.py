@@ -10,11 +10,13 @@ ROUTES.json is a list of routes, tried in order:
   {"method": "GET",              exact
    "path": "/orgs/x/audit-log",  exact, or a prefix when it ends in "*"
    "query": "after=abc",         optional: a substring the query string must contain
+   "body_has": "take 5000",      optional: a substring the request body must contain
    "status": 200,
    "headers": {"Retry-After": "1"},   a list as value sends the header once per item;
                                       "{port}" in a value becomes the server's port
    "body": "text" or any JSON value (sent as JSON, with Content-Type application/json);
                                  "{port}" in it becomes the server's port too,
+   "body_base64": "...",         optional: the body's exact bytes, base64 (invalid UTF-8, say)
    "times": 2,                   optional: answers this many times, then the next matching
                                  route is used
    "echo": true,                 optional: the body is {"message": "you sent HEADERS QUERY
@@ -46,6 +48,7 @@ From bats:
 
   # what we sent: jq -s '.[0].headers.authorization' "$BATS_TEST_TMPDIR/log.jsonl"
 """
+import base64
 import hashlib
 import hmac
 import http.server
@@ -122,7 +125,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet: the log file is the record
         pass
 
-    def match(self, method, path, query):
+    def match(self, method, path, query, body=""):
         for r in self.routes:
             if r.get("method", "GET").upper() != method:
                 continue
@@ -133,6 +136,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif path != want:
                 continue
             if "query" in r and r["query"] not in query:
+                continue
+            if "body_has" in r and r["body_has"] not in body:
                 continue
             if r["_left"] is not None:
                 if r["_left"] <= 0:
@@ -154,7 +159,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "headers": headers,
                 "body": raw.decode("utf-8", "replace"),
             }
-            route = self.match(self.command, url.path, url.query)
+            route = self.match(self.command, url.path, url.query, entry["body"])
             if route is not None and "sigv4" in route:
                 entry["sigv4"] = sigv4_check(self.command, url.path, url.query, headers, raw,
                                              route["sigv4"]["secret"])
@@ -174,7 +179,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         headers = dict(route.get("headers", {}))
         # "{port}" in a header value or the body is this server's port: next links back to it
         port = str(self.server.server_address[1])
-        if isinstance(out, str):
+        if "body_base64" in route:
+            data = base64.b64decode(route["body_base64"])
+            if not any(k.lower() == "content-type" for k in headers):
+                headers["Content-Type"] = "application/json"
+        elif isinstance(out, str):
             data = out.replace("{port}", port).encode("utf-8")
         else:
             data = json.dumps(out).replace("{port}", port).encode("utf-8")
