@@ -14,7 +14,9 @@ MCFLAGS = -std=c11 -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral \
 	-D_FORTIFY_SOURCE=2 -DMALLCOP_VERSION='"$(VERSION)"' -Ilib
 # --as-needed: a program that makes no HTTP request does not load libcurl and its libraries
 MLDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-LIBS = -ljq -lonig -lyaml -lcurl -lcrypto -lm
+# libc before libonig: Oniguruma exports regcomp, regexec and regfree of its own, which would
+# otherwise take the place of libc's POSIX ones that the rules and detectors call
+LIBS = -ljq -lyaml -lcurl -lcrypto -lm -lc -lonig
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 
